@@ -1,0 +1,8 @@
+export declare const MOTO_INSTALL_HINT: string;
+export declare function freePort(): Promise<number>;
+export declare function assertMotoInstalled(): void;
+export declare function startMoto(options?: { port?: number; quiet?: boolean }): Promise<{
+  endpoint: string;
+  stop: () => Promise<void>;
+  pid: number | undefined;
+}>;

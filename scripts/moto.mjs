@@ -1,0 +1,65 @@
+// Starts moto server (a real S3 + CloudFront API over HTTP) on a free loopback port.
+// Shared by the test harness, the test runner, the demo and the benchmarks.
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+
+export const MOTO_INSTALL_HINT =
+  'moto server is required for the tests: install it with `python3 -m pip install "moto[server]"` ' +
+  '(or set S3_TEST_ENDPOINT to an S3-compatible endpoint such as MinIO)';
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Throws with the install hint when python3 cannot import moto's server. */
+export function assertMotoInstalled() {
+  const probe = spawnSync('python3', ['-c', 'import moto.server, flask'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) {
+    throw new Error(`${MOTO_INSTALL_HINT}\n(probe said: ${(probe.stderr || String(probe.error)).trim()})`);
+  }
+}
+
+/** Starts moto; resolves `{ endpoint, stop }` once it answers HTTP. */
+export async function startMoto({ port, quiet = true } = {}) {
+  assertMotoInstalled();
+  const chosen = port ?? (await freePort());
+  const child = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(chosen)], {
+    stdio: quiet ? 'ignore' : 'inherit',
+    env: { ...process.env, PYTHONUNBUFFERED: '1' },
+  });
+  let exited = false;
+  child.on('exit', () => (exited = true));
+  const endpoint = `http://127.0.0.1:${chosen}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (exited) throw new Error(`moto server exited during start-up (port ${chosen}). ${MOTO_INSTALL_HINT}`);
+    try {
+      const res = await fetch(`${endpoint}/moto-api/`);
+      if (res.status < 500) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`moto server did not answer on ${endpoint} within 30 s`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const stop = () =>
+    new Promise((resolve) => {
+      if (exited) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+    });
+  return { endpoint, stop, pid: child.pid };
+}

@@ -1,0 +1,46 @@
+/** Domain errors: AWS and file-system failures are translated into these once, at the boundary. */
+
+/** Base class: every error the sidecar raises on purpose carries a message a person can act on. */
+export class SyncError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad configuration: names the option and what is allowed. The CLI exits 2 on it. */
+export class ConfigError extends SyncError {
+  constructor(
+    readonly option: string,
+    message: string,
+  ) {
+    super(`${option}: ${message}`);
+  }
+}
+
+/** A conditional write failed (HTTP 412): another writer changed the object first. */
+export class PreconditionFailedError extends SyncError {
+  constructor(readonly key: string, options?: { cause?: unknown }) {
+    super(`precondition failed for ${key}: the object was changed by another writer`, options);
+  }
+}
+
+/** A conditional write raced with another conditional write (HTTP 409 ConditionalRequestConflict). */
+export class ConditionalConflictError extends SyncError {
+  constructor(readonly key: string, options?: { cause?: unknown }) {
+    super(`conditional request conflict for ${key}: a concurrent write is in progress`, options);
+  }
+}
+
+/** The object does not exist (404 / NoSuchKey). */
+export class NotFoundError extends SyncError {
+  constructor(readonly key: string, options?: { cause?: unknown }) {
+    super(`not found: ${key}`, options);
+  }
+}
+
+/** Access denied, bad credentials, missing bucket: retrying will not help, a person must act. */
+export class AccessError extends SyncError {}
+
+/** Throttling, 5xx, network: worth retrying with backoff. */
+export class TransientError extends SyncError {}

@@ -1,0 +1,82 @@
+/** The narrow, domain-worded interface to object storage; `remote/bucket.ts` implements it on S3. */
+import type { Readable } from 'node:stream';
+
+/** An object as listed: full key, size, unquoted ETag, LastModified in ms. */
+export interface RemoteObject {
+  readonly key: string;
+  readonly size: number;
+  readonly etag: string;
+  readonly lastModifiedMs: number;
+}
+
+/** User options applied to every object written (`aws s3 sync` parity). */
+export interface ObjectWriteOptions {
+  readonly acl?: string;
+  readonly sse?: string;
+  readonly sseKmsKeyId?: string;
+  readonly storageClass?: string;
+  readonly cacheControl?: string;
+  readonly contentType?: string;
+  readonly contentEncoding?: string;
+  readonly contentDisposition?: string;
+  readonly contentLanguage?: string;
+  readonly metadata?: Readonly<Record<string, string>>;
+  readonly expires?: Date;
+}
+
+/**
+ * Precondition of a write: `{ ifMatch: etag }` replaces only that version, `{ ifNoneMatch: true }`
+ * creates only if absent, `{}` writes unconditionally (only where the store lacks conditional writes).
+ */
+export interface WriteCondition {
+  readonly ifMatch?: string;
+  readonly ifNoneMatch?: boolean;
+}
+
+/** An object body being read, with the metadata of the version read. */
+export interface ObjectRead {
+  readonly body: Readable;
+  readonly size: number;
+  readonly etag: string;
+  readonly lastModifiedMs: number;
+}
+
+/** What a successful write returns. */
+export interface WriteResult {
+  readonly etag: string;
+}
+
+/**
+ * Object storage, in the sync engine's words. Errors are domain errors from `errors.ts`:
+ * PreconditionFailedError (412), ConditionalConflictError (409), NotFoundError, AccessError,
+ * TransientError (after the client's own retries).
+ */
+export interface Bucket {
+  /** Bucket name, for logs and CloudFront origin matching. */
+  readonly name: string;
+  /** Every object under `prefix` (paginated), folder markers included; the caller filters. */
+  list(prefix: string): Promise<RemoteObject[]>;
+  /** Metadata of one object, or null when absent. */
+  head(key: string): Promise<RemoteObject | null>;
+  /** Stream one object; with `ifMatch`, only that version (412 otherwise). */
+  read(key: string, condition?: { ifMatch?: string }): Promise<ObjectRead>;
+  /** Read a small object whole (the lock); null when absent. */
+  readSmall(key: string): Promise<{ body: Buffer; etag: string } | null>;
+  /**
+   * Write an object from a buffer or a file stream of known size; large bodies go multipart.
+   * `contentType` in options wins; otherwise the caller passes the guessed type there.
+   */
+  write(
+    key: string,
+    body: Buffer | Readable,
+    size: number,
+    condition: WriteCondition,
+    options?: ObjectWriteOptions,
+  ): Promise<WriteResult>;
+  /** Server-side copy (keep-both on the remote side); the destination must not exist. */
+  copy(sourceKey: string, sourceEtag: string, destinationKey: string): Promise<WriteResult>;
+  /** Delete; with `ifMatch`, only that version. Deleting an absent key succeeds. */
+  delete(key: string, condition?: { ifMatch?: string }): Promise<void>;
+  /** Number of S3 requests sent so far (benchmarks and metrics). */
+  readonly requestCount: number;
+}

@@ -1,0 +1,84 @@
+/** Shared vocabulary of the sync engine: directions, snapshots of each side, and plan actions. */
+
+/** A direction of transfer: `up` = LocalPath → S3, `down` = S3 → LocalPath. */
+export type Direction = 'up' | 'down';
+
+/** How a difference on both sides is settled. */
+export type ConflictPolicy = 'newer' | 'local' | 'remote' | 'keep-both';
+
+/** What the first reconciliation (no baseline yet) does with differences. */
+export type InitMode = 'down' | 'up' | 'merge';
+
+/** A local file as the scanner saw it; `path` is relative POSIX. */
+export interface LocalEntry {
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+/** A remote object as ListObjectsV2 reported it. */
+export interface RemoteEntry {
+  readonly size: number;
+  /** ETag with the quotes stripped; names one version of the object. */
+  readonly etag: string;
+  readonly lastModifiedMs: number;
+}
+
+/** The state both sides agreed on after the last successful sync of a path. */
+export interface BaselineEntry {
+  readonly size: number;
+  /** Local mtime (ms) at the time of agreement. */
+  readonly mtimeMs: number;
+  /** Remote ETag (unquoted) at the time of agreement. */
+  readonly etag: string;
+}
+
+/** Path → entry maps; a snapshot of one side. */
+export type LocalSnapshot = ReadonlyMap<string, LocalEntry>;
+export type RemoteSnapshot = ReadonlyMap<string, RemoteEntry>;
+export type BaselineSnapshot = ReadonlyMap<string, BaselineEntry>;
+
+/** Why the planner chose an action; short, stable strings fit for logs and metrics. */
+export type ActionReason =
+  | 'local-added'
+  | 'local-modified'
+  | 'local-deleted'
+  | 'remote-added'
+  | 'remote-modified'
+  | 'remote-deleted'
+  | 'restore-local'
+  | 'restore-remote'
+  | 'conflict'
+  | 'init-up'
+  | 'init-down'
+  | 'init-merge'
+  | 'same-content'
+  | 'both-deleted';
+
+/**
+ * One step of a plan. Remote writes carry their precondition: `expectEtag` = the ETag the object
+ * must still have (If-Match), or `null` = the object must not exist (If-None-Match: *).
+ */
+export type Action =
+  | { readonly kind: 'upload'; readonly path: string; readonly reason: ActionReason; readonly expectEtag: string | null }
+  | { readonly kind: 'download'; readonly path: string; readonly reason: ActionReason }
+  | { readonly kind: 'delete-remote'; readonly path: string; readonly reason: ActionReason; readonly expectEtag: string }
+  | { readonly kind: 'delete-local'; readonly path: string; readonly reason: ActionReason }
+  /** Both sides already agree (e.g. same content): only the baseline is updated. */
+  | { readonly kind: 'record'; readonly path: string; readonly reason: ActionReason }
+  /** Path is gone on both sides: drop it from the baseline. */
+  | { readonly kind: 'forget'; readonly path: string; readonly reason: ActionReason }
+  /**
+   * keep-both conflict: the loser is copied beside the winner as `conflictPath` on both sides,
+   * then the winner's content is propagated to the other side.
+   */
+  | {
+      readonly kind: 'keep-both';
+      readonly path: string;
+      readonly reason: ActionReason;
+      readonly winner: 'local' | 'remote';
+      readonly conflictPath: string;
+      readonly expectEtag: string | null;
+    };
+
+/** Actions kinds, for metrics labels and summaries. */
+export type ActionKind = Action['kind'];
