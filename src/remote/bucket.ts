@@ -1,0 +1,307 @@
+/** The `Bucket` interface on S3: the only module that sends S3 requests. */
+import { Readable } from 'node:stream';
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type ObjectCannedACL,
+  type PutObjectCommandInput,
+  type S3Client,
+  type ServerSideEncryption,
+  type StorageClass,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { NotFoundError, PreconditionFailedError, SyncError } from '../errors.js';
+import type {
+  Bucket,
+  ObjectRead,
+  ObjectWriteOptions,
+  RemoteObject,
+  WriteCondition,
+  WriteResult,
+} from './types.js';
+import { translateS3Error } from './s3-errors.js';
+
+export { createS3Client, DEFAULT_REGION, type ClientTuning } from './client.js';
+
+const MiB = 1024 * 1024;
+
+/** Bodies larger than this go multipart (aws CLI default, so multipart ETags are comparable). */
+export const MULTIPART_THRESHOLD = 8 * MiB;
+/** Part size of multipart uploads (aws CLI default `multipart_chunksize`). */
+export const PART_SIZE = 8 * MiB;
+/** Parts of one multipart upload sent in parallel (each buffers one part in memory). */
+export const MULTIPART_QUEUE_SIZE = 4;
+/** S3's smallest allowed part (all but the last). */
+const MIN_PART_SIZE = 5 * MiB;
+
+/** Multipart tuning of an `S3Bucket`. */
+export interface S3BucketOptions {
+  readonly multipartThreshold?: number;
+  readonly partSize?: number;
+  readonly queueSize?: number;
+}
+
+let counterIds = 0;
+
+/** `Bucket` on one S3 bucket through an injected client; SDK errors become domain errors here. */
+export class S3Bucket implements Bucket {
+  readonly #client: S3Client;
+  readonly #multipartThreshold: number;
+  readonly #partSize: number;
+  readonly #queueSize: number;
+  #requests = 0;
+
+  constructor(client: S3Client, readonly name: string, options: S3BucketOptions = {}) {
+    this.#client = client;
+    this.#multipartThreshold = options.multipartThreshold ?? MULTIPART_THRESHOLD;
+    this.#partSize = options.partSize ?? PART_SIZE;
+    this.#queueSize = options.queueSize ?? MULTIPART_QUEUE_SIZE;
+    if (this.#partSize < MIN_PART_SIZE) {
+      throw new SyncError(`S3Bucket: partSize ${this.#partSize} is below S3's minimum of ${MIN_PART_SIZE} bytes`);
+    }
+    // The deserialize step runs once per attempt (inside the retry loop), after signing, so
+    // this counts every HTTP request actually sent, retries and multipart parts included.
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        if ((args.input as { Bucket?: unknown }).Bucket === name) this.#requests += 1;
+        return next(args);
+      },
+      { step: 'deserialize', name: `s3Sync2RequestCounter${++counterIds}` },
+    );
+  }
+
+  /** HTTP requests sent to this bucket through the client since construction. */
+  get requestCount(): number {
+    return this.#requests;
+  }
+
+  async list(prefix: string): Promise<RemoteObject[]> {
+    const listPrefix = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
+    const objects: RemoteObject[] = [];
+    let token: string | undefined;
+    try {
+      do {
+        const page = await this.#client.send(
+          new ListObjectsV2Command({
+            Bucket: this.name,
+            Prefix: listPrefix || undefined,
+            ContinuationToken: token,
+            MaxKeys: 1000,
+            // URL encoding carries keys XML 1.0 cannot (control characters), as the aws CLI does.
+            EncodingType: 'url',
+          }),
+        );
+        for (const o of page.Contents ?? []) {
+          if (o.Key === undefined) continue;
+          objects.push({
+            key: decodeListedKey(o.Key),
+            size: o.Size ?? 0,
+            etag: unquote(o.ETag),
+            lastModifiedMs: o.LastModified?.getTime() ?? 0,
+          });
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+    } catch (err) {
+      throw this.#error(err, 'list', listPrefix || '(bucket root)');
+    }
+    return objects;
+  }
+
+  async head(key: string): Promise<RemoteObject | null> {
+    try {
+      const out = await this.#client.send(new HeadObjectCommand({ Bucket: this.name, Key: key }));
+      return {
+        key,
+        size: out.ContentLength ?? 0,
+        etag: unquote(out.ETag),
+        lastModifiedMs: out.LastModified?.getTime() ?? 0,
+      };
+    } catch (err) {
+      const error = this.#error(err, 'head', key);
+      if (error instanceof NotFoundError) return null;
+      throw error;
+    }
+  }
+
+  async read(key: string, condition: { ifMatch?: string } = {}): Promise<ObjectRead> {
+    try {
+      const out = await this.#client.send(
+        new GetObjectCommand({ Bucket: this.name, Key: key, IfMatch: quoteOpt(condition.ifMatch) }),
+      );
+      if (!(out.Body instanceof Readable)) throw new SyncError(`get ${key}: the response body is not a Node stream`);
+      return {
+        body: out.Body,
+        size: out.ContentLength ?? 0,
+        etag: unquote(out.ETag),
+        lastModifiedMs: out.LastModified?.getTime() ?? 0,
+      };
+    } catch (err) {
+      throw this.#error(err, 'get', key);
+    }
+  }
+
+  async readSmall(key: string): Promise<{ body: Buffer; etag: string } | null> {
+    try {
+      const out = await this.#client.send(new GetObjectCommand({ Bucket: this.name, Key: key }));
+      const bytes = await out.Body!.transformToByteArray();
+      return { body: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), etag: unquote(out.ETag) };
+    } catch (err) {
+      const error = this.#error(err, 'get', key);
+      if (error instanceof NotFoundError) return null;
+      throw error;
+    }
+  }
+
+  async write(
+    key: string,
+    body: Buffer | Readable,
+    size: number,
+    condition: WriteCondition,
+    options: ObjectWriteOptions = {},
+  ): Promise<WriteResult> {
+    const input: PutObjectCommandInput = {
+      Bucket: this.name,
+      Key: key,
+      Body: body,
+      ContentLength: size,
+      IfMatch: quoteOpt(condition.ifMatch),
+      IfNoneMatch: condition.ifNoneMatch ? '*' : undefined,
+      ...objectHeaders(options),
+    };
+    try {
+      if (size <= this.#multipartThreshold) {
+        const out = await this.#client.send(new PutObjectCommand(input));
+        return { etag: unquote(out.ETag) };
+      }
+      // lib-storage spreads these params into CompleteMultipartUpload too, so IfMatch /
+      // IfNoneMatch guard the moment the object appears; it aborts the upload on any failure.
+      const upload = new Upload({
+        client: this.#client,
+        params: input,
+        partSize: this.#partSize,
+        queueSize: this.#queueSize,
+      });
+      const out = await upload.done();
+      return { etag: unquote(out.ETag) };
+    } catch (err) {
+      const error = this.#error(err, 'put', key);
+      // S3 answers If-Match on a missing key with 404: the version we meant to replace is gone.
+      if (error instanceof NotFoundError && condition.ifMatch) throw new PreconditionFailedError(key, { cause: err });
+      throw error;
+    }
+  }
+
+  async copy(sourceKey: string, sourceEtag: string, destinationKey: string): Promise<WriteResult> {
+    try {
+      const out = await this.#client.send(
+        new CopyObjectCommand({
+          Bucket: this.name,
+          Key: destinationKey,
+          CopySource: `${this.name}/${encodeKeyPath(sourceKey)}`,
+          CopySourceIfMatch: quote(sourceEtag),
+          IfNoneMatch: '*',
+        }),
+      );
+      return { etag: unquote(out.CopyObjectResult?.ETag) };
+    } catch (err) {
+      // A 412 names the source: either it changed or the destination appeared; both re-plan it.
+      throw this.#error(err, `copy to ${destinationKey} from`, sourceKey);
+    }
+  }
+
+  async delete(key: string, condition: { ifMatch?: string } = {}): Promise<void> {
+    try {
+      await this.#client.send(
+        new DeleteObjectCommand({ Bucket: this.name, Key: key, IfMatch: quoteOpt(condition.ifMatch) }),
+      );
+    } catch (err) {
+      const error = this.#error(err, 'delete', key);
+      // Already gone is what the caller wanted (S3 answers If-Match on a missing key with 404).
+      if (error instanceof NotFoundError) return;
+      throw error;
+    }
+  }
+
+  #error(err: unknown, verb: string, key: string): SyncError {
+    return translateS3Error(err, { verb, key, bucket: this.name });
+  }
+}
+
+/**
+ * Whether the store enforces conditional writes: create-if-absent twice (the second must be
+ * refused), replace with a wrong ETag (refused), replace with the right one (accepted), then
+ * delete. `probeKey` must be unique to this process (e.g. contain the node id): two nodes probing
+ * one key would disturb each other.
+ */
+export async function probeConditionalWrites(bucket: Bucket, probeKey: string): Promise<boolean> {
+  const body = Buffer.from(`s3-sync2 conditional write probe ${new Date().toISOString()}\n`);
+  const create = (): Promise<WriteResult> => bucket.write(probeKey, body, body.length, { ifNoneMatch: true });
+  const refused = async (attempt: () => Promise<unknown>): Promise<boolean> => {
+    try {
+      await attempt();
+      return false;
+    } catch (err) {
+      if (err instanceof PreconditionFailedError) return true;
+      throw err;
+    }
+  };
+  try {
+    // A leftover of a crashed probe would refuse the first create: clear it once.
+    const created = await create().catch(async (err: unknown) => {
+      if (!(err instanceof PreconditionFailedError)) throw err;
+      await bucket.delete(probeKey);
+      return create();
+    });
+    if (!(await refused(create))) return false;
+    const wrongEtag = created.etag === '0'.repeat(32) ? '1'.repeat(32) : '0'.repeat(32);
+    if (!(await refused(() => bucket.write(probeKey, body, body.length, { ifMatch: wrongEtag })))) return false;
+    await bucket.write(probeKey, body, body.length, { ifMatch: created.etag });
+    return true;
+  } finally {
+    await bucket.delete(probeKey);
+  }
+}
+
+function objectHeaders(o: ObjectWriteOptions): Partial<PutObjectCommandInput> {
+  return {
+    ACL: o.acl as ObjectCannedACL | undefined,
+    ServerSideEncryption: o.sse as ServerSideEncryption | undefined,
+    SSEKMSKeyId: o.sseKmsKeyId,
+    StorageClass: o.storageClass as StorageClass | undefined,
+    CacheControl: o.cacheControl,
+    ContentType: o.contentType,
+    ContentEncoding: o.contentEncoding,
+    ContentDisposition: o.contentDisposition,
+    ContentLanguage: o.contentLanguage,
+    Metadata: o.metadata ? { ...o.metadata } : undefined,
+    Expires: o.expires,
+  };
+}
+
+/** ETags travel quoted on the wire; the domain keeps them bare. */
+function unquote(etag: string | undefined): string {
+  return (etag ?? '').replaceAll('"', '');
+}
+
+function quote(etag: string): string {
+  return etag.startsWith('"') ? etag : `"${etag}"`;
+}
+
+function quoteOpt(etag: string | undefined): string | undefined {
+  return etag === undefined ? undefined : quote(etag);
+}
+
+/** Keys listed with `EncodingType: url` use form encoding (`+` for space), as botocore decodes them. */
+function decodeListedKey(key: string): string {
+  return decodeURIComponent(key.replaceAll('+', ' '));
+}
+
+/** CopySource is a URL path: encode each segment, keep the slashes. */
+function encodeKeyPath(key: string): string {
+  return key.split('/').map(encodeURIComponent).join('/');
+}

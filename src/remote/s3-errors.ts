@@ -1,0 +1,85 @@
+/** Translates AWS SDK failures into the domain errors of `errors.ts`, once, at the S3 boundary. */
+import {
+  AccessError,
+  ConditionalConflictError,
+  NotFoundError,
+  PreconditionFailedError,
+  SyncError,
+  TransientError,
+} from '../errors.js';
+
+/** The fields of an SDK (or network) error this module looks at. */
+interface AwsErrorShape {
+  name?: string;
+  code?: string;
+  message?: string;
+  $retryable?: unknown;
+  $metadata?: { httpStatusCode?: number };
+}
+
+const CREDENTIAL_ERRORS = new Set([
+  'AccessDenied',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'ExpiredToken',
+  'InvalidToken',
+  'TokenRefreshRequired',
+  'AllAccessDisabled',
+  'CredentialsProviderError',
+]);
+const REGION_ERRORS = new Set(['PermanentRedirect', 'AuthorizationHeaderMalformed', 'IllegalLocationConstraintException']);
+const THROTTLING = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException']);
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+/** Where a failed call happened: `verb key` in messages, and the bucket for hints. */
+export interface CallSite {
+  readonly verb: string;
+  readonly key: string;
+  readonly bucket: string;
+}
+
+/**
+ * The domain error for an SDK failure: 412 → PreconditionFailedError, 409 conditional conflict →
+ * ConditionalConflictError, 404 on the key → NotFoundError, credentials / missing bucket / wrong
+ * region → AccessError with a hint, throttling / 5xx / network → TransientError, else SyncError.
+ */
+export function translateS3Error(err: unknown, at: CallSite): SyncError {
+  if (err instanceof SyncError) return err;
+  const e = (err ?? {}) as AwsErrorShape;
+  const name = e.name ?? '';
+  const status = e.$metadata?.httpStatusCode;
+  const cause = `${name && name !== 'Error' ? `${name}: ` : ''}${e.message ?? String(err)}`;
+  const message = (hint?: string): string => `${at.verb} ${at.key}: ${cause}${hint ? ` (${hint})` : ''}`;
+
+  if (status === 412 || name === 'PreconditionFailed') return new PreconditionFailedError(at.key, { cause: err });
+  if (name === 'ConditionalRequestConflict' || (status === 409 && name !== 'OperationAborted')) {
+    return new ConditionalConflictError(at.key, { cause: err });
+  }
+  if (name === 'NoSuchBucket') return new AccessError(message(`bucket ${at.bucket} does not exist`), { cause: err });
+  if (name === 'NoSuchKey' || name === 'NotFound' || status === 404) return new NotFoundError(at.key, { cause: err });
+  if (REGION_ERRORS.has(name) || status === 301) {
+    return new AccessError(message(`bucket ${at.bucket} is in another region: check --region`), { cause: err });
+  }
+  if (CREDENTIAL_ERRORS.has(name) || status === 403 || status === 401) {
+    return new AccessError(message('check the task role / credentials'), { cause: err });
+  }
+  if (isTransient(e, name, status)) return new TransientError(message(), { cause: err });
+  return new SyncError(message(), { cause: err });
+}
+
+function isTransient(e: AwsErrorShape, name: string, status: number | undefined): boolean {
+  if (THROTTLING.has(name) || status === 429 || (status !== undefined && status >= 500)) return true;
+  if (name === 'TimeoutError' || name === 'RequestTimeout') return true;
+  if (name === 'OperationAborted' || e.$retryable) return true;
+  return e.code !== undefined && NETWORK_CODES.has(e.code);
+}

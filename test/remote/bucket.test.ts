@@ -1,0 +1,238 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { buffer as readAll } from 'node:stream/consumers';
+import pLimit from 'p-limit';
+import type { AwsOptions } from '../../src/config.js';
+import { AccessError, NotFoundError, PreconditionFailedError } from '../../src/errors.js';
+import {
+  createS3Client,
+  PART_SIZE,
+  probeConditionalWrites,
+  S3Bucket,
+} from '../../src/remote/bucket.js';
+import { TEST_REGION, useS3 } from '../helpers/s3.js';
+
+const s3 = useS3();
+
+function awsOptions(overrides: Partial<AwsOptions> = {}): AwsOptions {
+  return { endpointUrl: s3().endpoint, region: TEST_REGION, verifySsl: true, signRequest: true, ...overrides };
+}
+
+/** A bucket under test on a fresh S3 bucket, through the production client factory. */
+async function freshBucket(): Promise<S3Bucket> {
+  return new S3Bucket(createS3Client(awsOptions()), await s3().newBucket());
+}
+
+const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
+
+/** The aws CLI's multipart ETag: md5 of the parts' md5s, then `-<parts>`. */
+function multipartEtag(body: Buffer, partSize: number): string {
+  const digests: Buffer[] = [];
+  for (let at = 0; at < body.length; at += partSize) {
+    digests.push(createHash('md5').update(body.subarray(at, at + partSize)).digest());
+  }
+  return `${md5(Buffer.concat(digests))}-${digests.length}`;
+}
+
+/** A stream that hands the body out in 64 KiB chunks, as a file stream would. */
+function chunked(body: Buffer): Readable {
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < body.length; at += 65536) chunks.push(body.subarray(at, at + 65536));
+  return Readable.from(chunks);
+}
+
+test('list: paginates past 1000 keys and lists "p" as the folder "p/"', async () => {
+  const bucket = await freshBucket();
+  const limit = pLimit(32);
+  const keys = Array.from({ length: 1100 }, (_, i) => `p/k${String(i).padStart(4, '0')}`);
+  await Promise.all(keys.map((key) => limit(() => s3().putText(bucket.name, key, 'x'))));
+  await s3().putText(bucket.name, 'px/not-in-p', 'y');
+  await s3().putText(bucket.name, 'top', 'z');
+
+  const underP = await bucket.list('p');
+  assert.equal(underP.length, 1100);
+  assert.deepEqual(underP.map((o) => o.key).sort(), keys);
+  assert.deepEqual(underP[0], {
+    key: 'p/k0000',
+    size: 1,
+    etag: md5(Buffer.from('x')),
+    lastModifiedMs: underP[0]!.lastModifiedMs,
+  });
+  assert.ok(Math.abs(underP[0]!.lastModifiedMs - Date.now()) < 10 * 60_000, 'LastModified is a recent time');
+
+  assert.equal((await bucket.list('')).length, 1102);
+  assert.deepEqual((await bucket.list('px')).map((o) => o.key), ['px/not-in-p']);
+  assert.deepEqual(await bucket.list('nothing-here'), []);
+});
+
+test('list: keys with spaces, plus signs, percent signs and non-ASCII come back as written', async () => {
+  const bucket = await freshBucket();
+  const keys = ['d/a b.txt', 'd/a+b.txt', 'd/100%.txt', 'd/ünï cødé/日本.txt', 'd/folder/'];
+  for (const key of keys) await s3().putText(bucket.name, key, 'x');
+  assert.deepEqual((await bucket.list('d')).map((o) => o.key).sort(), [...keys].sort());
+});
+
+test('write/read: a round trip applies the content options', async () => {
+  const bucket = await freshBucket();
+  const body = Buffer.from('hello, world\n');
+  const { etag } = await bucket.write('a/hello.txt', body, body.length, { ifNoneMatch: true }, {
+    contentType: 'text/plain; charset=utf-8',
+    cacheControl: 'max-age=60',
+    contentDisposition: 'attachment',
+    contentLanguage: 'en',
+    metadata: { owner: 'tests' },
+    storageClass: 'STANDARD_IA',
+  });
+  assert.equal(etag, md5(body));
+
+  const head = await s3().head(bucket.name, 'a/hello.txt');
+  assert.equal(head?.ContentType, 'text/plain; charset=utf-8');
+  assert.equal(head?.CacheControl, 'max-age=60');
+  assert.equal(head?.ContentDisposition, 'attachment');
+  assert.equal(head?.ContentLanguage, 'en');
+  assert.deepEqual(head?.Metadata, { owner: 'tests' });
+  assert.equal(head?.StorageClass, 'STANDARD_IA');
+
+  const read = await bucket.read('a/hello.txt');
+  assert.equal(read.etag, etag);
+  assert.equal(read.size, body.length);
+  assert.deepEqual(await readAll(read.body), body);
+  assert.deepEqual(await bucket.readSmall('a/hello.txt'), { body, etag });
+  assert.deepEqual(await bucket.head('a/hello.txt'), {
+    key: 'a/hello.txt',
+    size: body.length,
+    etag,
+    lastModifiedMs: read.lastModifiedMs,
+  });
+});
+
+test('write: a small body from a stream is stored byte-identical', async () => {
+  const bucket = await freshBucket();
+  const body = randomBytes(300_000);
+  const { etag } = await bucket.write('s.bin', chunked(body), body.length, { ifNoneMatch: true });
+  assert.equal(etag, md5(body));
+  assert.deepEqual(await s3().getBuffer(bucket.name, 's.bin'), body);
+});
+
+test('write: create-if-absent is refused when the key exists, and the object is kept', async () => {
+  const bucket = await freshBucket();
+  await s3().putText(bucket.name, 'k', 'first');
+  const body = Buffer.from('second');
+  await assert.rejects(bucket.write('k', body, body.length, { ifNoneMatch: true }), PreconditionFailedError);
+  assert.equal(await s3().getText(bucket.name, 'k'), 'first');
+});
+
+test('write: replace-if-match is refused on a stale ETag and on a deleted object, accepted on the current one', async () => {
+  const bucket = await freshBucket();
+  const old = await s3().putText(bucket.name, 'k', 'v1');
+  const current = await s3().putText(bucket.name, 'k', 'v2');
+  const body = Buffer.from('v3');
+  await assert.rejects(bucket.write('k', body, body.length, { ifMatch: old }), PreconditionFailedError);
+  assert.equal(await s3().getText(bucket.name, 'k'), 'v2');
+
+  const { etag } = await bucket.write('k', body, body.length, { ifMatch: current });
+  assert.equal(etag, md5(body));
+  assert.equal(await s3().getText(bucket.name, 'k'), 'v3');
+
+  await assert.rejects(bucket.write('gone', body, body.length, { ifMatch: current }), PreconditionFailedError);
+  assert.equal(await s3().head(bucket.name, 'gone'), null);
+});
+
+test('read: If-Match on a replaced version is refused', async () => {
+  const bucket = await freshBucket();
+  const old = await s3().putText(bucket.name, 'k', 'v1');
+  await s3().putText(bucket.name, 'k', 'v2');
+  await assert.rejects(bucket.read('k', { ifMatch: old }), PreconditionFailedError);
+});
+
+test('delete: If-Match on a stale ETag is refused; the current one deletes; an absent key is fine', async () => {
+  const bucket = await freshBucket();
+  const old = await s3().putText(bucket.name, 'k', 'v1');
+  const current = await s3().putText(bucket.name, 'k', 'v2');
+  await assert.rejects(bucket.delete('k', { ifMatch: old }), PreconditionFailedError);
+  assert.equal(await s3().getText(bucket.name, 'k'), 'v2');
+  await bucket.delete('k', { ifMatch: current });
+  assert.equal(await s3().head(bucket.name, 'k'), null);
+  await bucket.delete('k');
+  await bucket.delete('k', { ifMatch: current });
+});
+
+test('write: 20 MiB goes multipart, round-trips byte-identical with the aws CLI ETag', async () => {
+  const bucket = await freshBucket();
+  const body = randomBytes(20 * 1024 * 1024);
+  const before = bucket.requestCount;
+  const { etag } = await bucket.write('big/file.bin', chunked(body), body.length, { ifNoneMatch: true }, {
+    contentType: 'application/x-test',
+    metadata: { k: 'v' },
+  });
+  assert.match(etag, /^[0-9a-f]{32}-3$/);
+  assert.equal(etag, multipartEtag(body, PART_SIZE));
+  // create + 3 parts + complete
+  assert.equal(bucket.requestCount - before, 5);
+
+  const head = await s3().head(bucket.name, 'big/file.bin');
+  assert.equal(head?.ContentType, 'application/x-test');
+  assert.deepEqual(head?.Metadata, { k: 'v' });
+  const read = await bucket.read('big/file.bin', { ifMatch: etag });
+  assert.equal(read.size, body.length);
+  assert.ok((await readAll(read.body)).equals(body), 'downloaded bytes equal the uploaded ones');
+});
+
+test('write: a multipart create-if-absent is refused when the key exists', async () => {
+  const bucket = await freshBucket();
+  await s3().putText(bucket.name, 'big.bin', 'small original');
+  const body = randomBytes(9 * 1024 * 1024);
+  await assert.rejects(bucket.write('big.bin', body, body.length, { ifNoneMatch: true }), PreconditionFailedError);
+  assert.equal(await s3().getText(bucket.name, 'big.bin'), 'small original');
+});
+
+// The destination's If-None-Match is sent too (AWS enforces it on CopyObject), but moto ignores it.
+test('copy: copies a version to a new key; refuses a stale source', async () => {
+  const bucket = await freshBucket();
+  const etag = await s3().putText(bucket.name, 'src.txt', 'content');
+  const copied = await bucket.copy('src.txt', etag, 'dir/copy of src.txt');
+  assert.equal(copied.etag, etag);
+  assert.equal(await s3().getText(bucket.name, 'dir/copy of src.txt'), 'content');
+
+  await s3().putText(bucket.name, 'src.txt', 'changed');
+  await assert.rejects(bucket.copy('src.txt', etag, 'other.txt'), PreconditionFailedError);
+  assert.equal(await s3().head(bucket.name, 'other.txt'), null);
+});
+
+test('missing keys: read rejects with NotFoundError; head and readSmall return null', async () => {
+  const bucket = await freshBucket();
+  await assert.rejects(bucket.read('nope'), (err) => err instanceof NotFoundError && err.key === 'nope');
+  assert.equal(await bucket.head('nope'), null);
+  assert.equal(await bucket.readSmall('nope'), null);
+});
+
+test('a missing bucket is an AccessError that names it', async () => {
+  const bucket = new S3Bucket(createS3Client(awsOptions()), 's3sync2-test-does-not-exist');
+  const body = Buffer.from('x');
+  for (const call of [() => bucket.list('p'), () => bucket.write('k', body, 1, { ifNoneMatch: true })]) {
+    await assert.rejects(call(), (err) => {
+      assert.ok(err instanceof AccessError, `AccessError expected, got ${String(err)}`);
+      assert.match(err.message, /bucket s3sync2-test-does-not-exist does not exist/);
+      return true;
+    });
+  }
+});
+
+test('requestCount counts each request sent to the bucket', async () => {
+  const bucket = await freshBucket();
+  assert.equal(bucket.requestCount, 0);
+  await bucket.write('a', Buffer.from('1'), 1, { ifNoneMatch: true });
+  await bucket.head('a');
+  await bucket.list('');
+  assert.equal(bucket.requestCount, 3);
+  await bucket.readSmall('missing');
+  assert.equal(bucket.requestCount, 4);
+});
+
+test('probeConditionalWrites: moto enforces conditional writes; the probe object is removed', async () => {
+  const bucket = await freshBucket();
+  assert.equal(await probeConditionalWrites(bucket, 'p/.s3-sync2.probe-node1'), true);
+  assert.deepEqual(await s3().keys(bucket.name), []);
+});
