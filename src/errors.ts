@@ -44,3 +44,27 @@ export class AccessError extends SyncError {}
 
 /** Throttling, 5xx, network: worth retrying with backoff. */
 export class TransientError extends SyncError {}
+
+/**
+ * A local path cannot hold a file because of what is already there: a parent is a file (keys `a`
+ * and `a/b`), the target is a folder, or a parent is a symlink that is not followed or leads out of
+ * LocalPath. The executor skips such a path with a warning.
+ */
+export class PathCollisionError extends SyncError {
+  constructor(
+    readonly path: string,
+    readonly detail: string,
+  ) {
+    super(`cannot write ${path}: ${detail}`);
+  }
+}
+
+/** A relative path that must never be read or written (escapes LocalPath, `..`, NUL, too long). */
+export class UnsafePathError extends SyncError {
+  constructor(
+    readonly path: string,
+    readonly detail: string,
+  ) {
+    super(`refusing unsafe path ${JSON.stringify(path)}: ${detail}`);
+  }
+}

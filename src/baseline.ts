@@ -1,0 +1,155 @@
+/**
+ * The baseline: for each path, the state both sides agreed on after its last successful sync.
+ * Persisted in the state directory so a restart on the same disk resumes three-way semantics.
+ *
+ * Format (version 1): one JSON document `{ format, version, identity, savedAt, entries }` with
+ * `entries` as `[path, size, mtimeMs, etag]` arrays — compact, and one JSON.parse handles 100k
+ * entries in well under a second. Written atomically: temp file, fsync, rename, fsync the folder.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BaselineEntry } from './sync/types.js';
+
+/** Which sync a baseline belongs to: one from another bucket, prefix or folder is never used. */
+export interface BaselineIdentity {
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly localPath: string;
+}
+
+/** Why no baseline was loaded. */
+export type BaselineMissReason = 'missing' | 'other-identity' | 'unsupported-version' | 'corrupt';
+
+/** Result of `BaselineStore.load`: the entries, or null and why. */
+export type BaselineLoad =
+  | { readonly entries: Map<string, BaselineEntry>; readonly reason: null; readonly detail?: undefined }
+  | { readonly entries: null; readonly reason: BaselineMissReason; readonly detail: string };
+
+/** The format version written by this build. */
+export const BASELINE_VERSION = 1;
+const FORMAT = 's3-sync2-baseline';
+
+type Row = [path: string, size: number, mtimeMs: number, etag: string];
+
+interface BaselineFile {
+  format: string;
+  version: number;
+  identity: BaselineIdentity;
+  savedAt: string;
+  entries: Row[];
+}
+
+/** Loads and saves the baseline of one sync (bucket, prefix, local folder) in a state directory. */
+export class BaselineStore {
+  /** The file holding this sync's baseline; named after the identity so one state dir can serve several. */
+  readonly file: string;
+
+  constructor(
+    private readonly stateDir: string,
+    private readonly identity: BaselineIdentity,
+  ) {
+    const id = createHash('sha256').update(JSON.stringify([identity.bucket, identity.prefix, identity.localPath])).digest('hex');
+    this.file = join(stateDir, `s3-sync2-baseline-${id.slice(0, 16)}.json`);
+  }
+
+  /** Reads the baseline; `entries: null` when there is none usable (never throws for a bad file). */
+  async load(): Promise<BaselineLoad> {
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return { entries: null, reason: 'missing', detail: `no baseline at ${this.file}` };
+      return { entries: null, reason: 'corrupt', detail: `read ${this.file}: ${(err as Error).message}` };
+    }
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch (err) {
+      return { entries: null, reason: 'corrupt', detail: `parse ${this.file}: ${(err as Error).message}` };
+    }
+    return this.decode(doc);
+  }
+
+  /** Replaces the stored baseline atomically; a crash leaves either the old or the new one. */
+  async save(entries: ReadonlyMap<string, BaselineEntry>): Promise<void> {
+    const rows: Row[] = [];
+    for (const [path, e] of entries) rows.push([path, e.size, e.mtimeMs, e.etag]);
+    const doc: BaselineFile = {
+      format: FORMAT,
+      version: BASELINE_VERSION,
+      identity: { bucket: this.identity.bucket, prefix: this.identity.prefix, localPath: this.identity.localPath },
+      savedAt: new Date().toISOString(),
+      entries: rows,
+    };
+    try {
+      await mkdir(this.stateDir, { recursive: true });
+    } catch (err) {
+      throw new Error(`create state dir ${this.stateDir}: ${(err as Error).message}`, { cause: err });
+    }
+    const tmp = `${this.file}.tmp-${randomBytes(6).toString('hex')}`;
+    try {
+      const handle = await open(tmp, 'wx');
+      try {
+        await handle.writeFile(JSON.stringify(doc));
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(tmp, this.file);
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      throw new Error(`save baseline ${this.file}: ${(err as Error).message}`, { cause: err });
+    }
+    await syncDir(this.stateDir);
+  }
+
+  private decode(doc: unknown): BaselineLoad {
+    const corrupt = (detail: string): BaselineLoad => ({ entries: null, reason: 'corrupt', detail: `${this.file}: ${detail}` });
+    if (!isRecord(doc) || doc.format !== FORMAT) return corrupt('not a baseline file');
+    if (doc.version !== BASELINE_VERSION) {
+      return { entries: null, reason: 'unsupported-version', detail: `${this.file}: version ${String(doc.version)}, expected ${BASELINE_VERSION}` };
+    }
+    const id = doc.identity;
+    if (!isRecord(id) || id.bucket !== this.identity.bucket || id.prefix !== this.identity.prefix || id.localPath !== this.identity.localPath) {
+      return { entries: null, reason: 'other-identity', detail: `${this.file} belongs to ${JSON.stringify(id)}` };
+    }
+    if (!Array.isArray(doc.entries)) return corrupt('entries missing');
+    const entries = new Map<string, BaselineEntry>();
+    for (const row of doc.entries as unknown[]) {
+      if (!isRow(row)) return corrupt(`bad entry ${JSON.stringify(row)}`);
+      entries.set(row[0], { size: row[1], mtimeMs: row[2], etag: row[3] });
+    }
+    return { entries, reason: null };
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isRow(row: unknown): row is Row {
+  return (
+    Array.isArray(row) &&
+    row.length === 4 &&
+    typeof row[0] === 'string' &&
+    Number.isFinite(row[1]) &&
+    Number.isFinite(row[2]) &&
+    typeof row[3] === 'string'
+  );
+}
+
+/** Makes the rename durable; not every file system lets a folder be opened for fsync. */
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const handle = await open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // best effort: the data itself was fsynced before the rename
+  }
+}

@@ -1,0 +1,65 @@
+/** S3-style ETags of local files, computed by streaming (never the whole file in memory). */
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+
+/** Part size of multipart uploads, as the uploader uses it (8 MiB, the `aws s3` default). */
+export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+
+/** Size from which the uploader goes multipart (8 MiB, the `aws s3` default). */
+export const DEFAULT_MULTIPART_THRESHOLD = 8 * 1024 * 1024;
+
+/**
+ * Whether the uploader sends a body of `size` bytes as multipart. Besides the threshold,
+ * `@aws-sdk/lib-storage` sends a body that fits in one part as a single PUT, so a file of exactly
+ * one part size has a plain MD5 ETag.
+ */
+export function isMultipart(size: number, partSize: number, threshold: number): boolean {
+  return size >= threshold && size > partSize;
+}
+
+/**
+ * The ETag S3 gives the file once uploaded (unquoted): the MD5 hex of the content for a single PUT,
+ * or MD5 of the concatenated binary part MD5s plus `-<parts>` for multipart.
+ */
+export async function computeS3Etag(
+  absPath: string,
+  partSize = DEFAULT_PART_SIZE,
+  threshold = DEFAULT_MULTIPART_THRESHOLD,
+): Promise<string> {
+  if (!(partSize > 0)) throw new RangeError(`compute ETag: part size must be positive, got ${partSize}`);
+  const { size } = await stat(absPath);
+  const multipart = isMultipart(size, partSize, threshold);
+  const whole = createHash('md5');
+  const partDigests: Buffer[] = [];
+  let part: Hash = createHash('md5');
+  let partFill = 0;
+  try {
+    for await (const chunk of createReadStream(absPath, { highWaterMark: 1024 * 1024 })) {
+      const buf = chunk as Buffer;
+      if (!multipart) {
+        whole.update(buf);
+        continue;
+      }
+      // A chunk may straddle a part boundary: split it so each part hash covers exactly partSize.
+      let offset = 0;
+      while (offset < buf.length) {
+        const take = Math.min(partSize - partFill, buf.length - offset);
+        part.update(buf.subarray(offset, offset + take));
+        partFill += take;
+        offset += take;
+        if (partFill === partSize) {
+          partDigests.push(part.digest());
+          part = createHash('md5');
+          partFill = 0;
+        }
+      }
+    }
+  } catch (err) {
+    throw new Error(`compute ETag of ${absPath}: ${(err as Error).message}`, { cause: err });
+  }
+  if (!multipart) return whole.digest('hex');
+  if (partFill > 0) partDigests.push(part.digest());
+  const combined = createHash('md5').update(Buffer.concat(partDigests)).digest('hex');
+  return `${combined}-${partDigests.length}`;
+}

@@ -1,0 +1,209 @@
+/**
+ * LocalTree: everything the engine does with LocalPath — scan, hash, read for upload, atomic
+ * write, delete, copy, crash cleanup, watch — behind one object bound to the root and its options.
+ * Relative paths are POSIX and are checked with `unsafePathReason` before any file-system call.
+ */
+import type { Stats } from 'node:fs';
+import { open, realpath, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { SyncError, UnsafePathError } from '../errors.js';
+import type { LocalEntry } from '../sync/types.js';
+import { computeS3Etag, DEFAULT_MULTIPART_THRESHOLD, DEFAULT_PART_SIZE } from './hash.js';
+import { unsafePathReason } from './paths.js';
+import { isInside, scanTree, type ScanResult } from './scan.js';
+import { watchTree, type LocalWatcher } from './watch.js';
+import { cleanTempFiles, copyAtomic, removeFile, writeAtomic, type WriteContext } from './write.js';
+
+/** Options of a LocalTree. */
+export interface LocalTreeOptions {
+  /** Follow symlinks (`--follow-symlinks`); even then never to anything outside the root. */
+  readonly followSymlinks: boolean;
+  /** Folders (relative) left out of change detection (`--md5-skip-path`). */
+  readonly skipPaths: readonly string[];
+  /** fsync downloaded data before the rename; default false (see `writeAtomic`). */
+  readonly fsync?: boolean;
+  /** File-system calls in flight at once during a scan; default 64. */
+  readonly scanConcurrency?: number;
+}
+
+/** A file opened for upload: its bytes as of `size`, and a check that it did not change meanwhile. */
+export interface UploadSource {
+  /** The content, at most `size` bytes. Destroy it if the upload is abandoned, to free the file. */
+  readonly stream: Readable;
+  readonly size: number;
+  readonly mtimeMs: number;
+  /** Stats the file again: false when size, mtime or inode changed since it was opened. */
+  unchanged(): Promise<boolean>;
+}
+
+/** Normalizes `--md5-skip-path` entries: no `./` lead, no slashes at either end, no empties. */
+export function normalizeSkipPaths(paths: readonly string[]): string[] {
+  return paths.map((p) => p.replace(/^(\.\/)+/, '').replace(/^\/+|\/+$/g, '')).filter((p) => p !== '' && p !== '.');
+}
+
+/** The local side of the sync, bound to one root folder. */
+export class LocalTree {
+  /** Absolute root as given (resolved against the working directory). */
+  readonly root: string;
+  private readonly options: LocalTreeOptions;
+  private readonly skipPaths: readonly string[];
+  private realRootPromise: Promise<string> | undefined;
+
+  constructor(root: string, options: LocalTreeOptions) {
+    this.root = resolve(root);
+    this.options = options;
+    this.skipPaths = normalizeSkipPaths(options.skipPaths);
+  }
+
+  /**
+   * Lists every regular file (size, mtime) without reading any. Internal `.s3-sync2*` names are
+   * left out silently; symlinks not followed, `--md5-skip-path` folders, unreadable folders and
+   * unsafe names are reported in `skipped` (a skipped folder: nothing under it is known). Throws
+   * when the root itself cannot be read — it is never created here, so a missing volume is not
+   * mistaken for an empty folder.
+   */
+  async scan(): Promise<ScanResult> {
+    return scanTree({
+      root: this.root,
+      realRoot: await this.realRoot(),
+      followSymlinks: this.options.followSymlinks,
+      skipPaths: this.skipPaths,
+      concurrency: this.options.scanConcurrency,
+    });
+  }
+
+  /** The S3-style ETag of a file (see `computeS3Etag`). */
+  async etag(path: string, partSize = DEFAULT_PART_SIZE, multipartThreshold = DEFAULT_MULTIPART_THRESHOLD): Promise<string> {
+    return computeS3Etag(await this.resolveReadable(path), partSize, multipartThreshold);
+  }
+
+  /**
+   * Opens a file for upload. Throws UnsafePathError when the path, with symlinks resolved, is
+   * outside the root (or is a symlink while symlinks are not followed).
+   */
+  async openForUpload(path: string): Promise<UploadSource> {
+    const abs = await this.resolveReadable(path);
+    const handle = await open(abs, 'r').catch((err: Error) => {
+      throw new SyncError(`open ${path} for upload: ${err.message}`, { cause: err });
+    });
+    let before: Stats;
+    try {
+      before = await handle.stat();
+      if (!before.isFile()) throw new SyncError(`open ${path} for upload: not a regular file`);
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+    // Read no more than the size stated: a file growing meanwhile is caught by unchanged().
+    const stream =
+      before.size === 0
+        ? (await handle.close(), Readable.from([]))
+        : handle.createReadStream({ start: 0, end: before.size - 1, autoClose: true, highWaterMark: 1024 * 1024 });
+    return {
+      stream,
+      size: before.size,
+      mtimeMs: before.mtimeMs,
+      unchanged: async () => {
+        const after = await stat(abs).catch(() => null);
+        return (
+          after !== null &&
+          after.size === before.size &&
+          after.mtimeMs === before.mtimeMs &&
+          after.ino === before.ino &&
+          after.dev === before.dev
+        );
+      },
+    };
+  }
+
+  /**
+   * Writes `body` to `path` atomically: parent folders created, a temp file `.s3-sync2-tmp-*` in
+   * the target's folder, mtime set to `mtimeMs`, renamed over the target. Returns the entry the
+   * next scan will see. Throws PathCollisionError when a parent is a file (or a symlink not
+   * followed / leading outside) or the target is a folder; the temp file never outlives a failure.
+   * Data is not fsynced unless the `fsync` option is set: a process crash loses nothing (the
+   * page cache survives it), and Fargate task storage does not outlive a kernel crash anyway.
+   */
+  async writeAtomic(path: string, body: Readable, mtimeMs: number): Promise<LocalEntry> {
+    this.check(path);
+    return writeAtomic(await this.writeContext(), path, body, mtimeMs);
+  }
+
+  /**
+   * Deletes a file; one already gone is fine. Empty parent folders are kept (as `aws s3 sync`
+   * does), since the app may rely on a folder it made.
+   */
+  async remove(path: string): Promise<void> {
+    this.check(path);
+    return removeFile(await this.writeContext(), path);
+  }
+
+  /** Copies `from` to `to` atomically, keeping the mtime (the loser of a keep-both conflict). */
+  async copyLocal(from: string, to: string): Promise<LocalEntry> {
+    this.check(from);
+    this.check(to);
+    await this.resolveReadable(from);
+    return copyAtomic(await this.writeContext(), from, to);
+  }
+
+  /** Removes `.s3-sync2-tmp-*` files left anywhere under the root by a crashed run; returns how many. */
+  async cleanLeftovers(): Promise<number> {
+    return cleanTempFiles(this.root);
+  }
+
+  /**
+   * Calls `onChange(relativePath)` on file-system events (not for what exists at start), leaving
+   * out internal names and skip paths. Only an early trigger: events may be missed or coalesced.
+   */
+  watch(onChange: (path: string) => void, onError?: (err: Error) => void): LocalWatcher {
+    return watchTree({
+      root: this.root,
+      followSymlinks: this.options.followSymlinks,
+      skipPaths: this.skipPaths,
+      onChange,
+      onError,
+    });
+  }
+
+  /** The absolute path of `path`, checked: its real location is inside the root. */
+  private async resolveReadable(path: string): Promise<string> {
+    this.check(path);
+    const abs = join(this.root, path);
+    const real = await realpath(abs).catch((err: Error) => {
+      throw new SyncError(`resolve ${path}: ${err.message}`, { cause: err });
+    });
+    const realRoot = await this.realRoot();
+    if (!isInside(realRoot, real)) throw new UnsafePathError(path, 'it resolves outside LocalPath');
+    if (!this.options.followSymlinks && real !== join(realRoot, path)) {
+      throw new UnsafePathError(path, 'it goes through a symlink and symlinks are not followed');
+    }
+    return abs;
+  }
+
+  private check(path: string): void {
+    const unsafe = unsafePathReason(path);
+    if (unsafe !== null) throw new UnsafePathError(path, unsafe);
+  }
+
+  private realRoot(): Promise<string> {
+    this.realRootPromise ??= realpath(this.root).catch((err: Error) => {
+      this.realRootPromise = undefined;
+      throw new SyncError(`open LocalPath ${this.root}: ${err.message}`, { cause: err });
+    });
+    return this.realRootPromise;
+  }
+
+  private async writeContext(): Promise<WriteContext> {
+    return {
+      root: this.root,
+      realRoot: await this.realRoot(),
+      followSymlinks: this.options.followSymlinks,
+      fsync: this.options.fsync ?? false,
+    };
+  }
+}
+
+export type { ScanResult, SkippedPath } from './scan.js';
+export type { LocalWatcher } from './watch.js';
+export { computeS3Etag, DEFAULT_MULTIPART_THRESHOLD, DEFAULT_PART_SIZE } from './hash.js';

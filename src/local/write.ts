@@ -1,0 +1,204 @@
+/**
+ * Writes into LocalPath that never expose half a file: temp file in the target's folder (a name
+ * the scanner ignores), mtime set, then rename over the target.
+ */
+import { randomBytes } from 'node:crypto';
+import { constants, type Stats } from 'node:fs';
+import { copyFile, lstat, mkdir, open, readdir, realpath, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { PathCollisionError } from '../errors.js';
+import type { LocalEntry } from '../sync/types.js';
+import { TEMP_NAME_PREFIX } from './paths.js';
+import { isInside } from './scan.js';
+
+/** Where writes go and how far symlinks are trusted. */
+export interface WriteContext {
+  readonly root: string;
+  readonly realRoot: string;
+  readonly followSymlinks: boolean;
+  /** fsync the data before the rename (durability across a kernel crash, at a cost per file). */
+  readonly fsync: boolean;
+}
+
+/** A fresh temp name in the same folder as `absTarget`, so the rename stays on one file system. */
+export function tempPathFor(absTarget: string): string {
+  return join(dirname(absTarget), `${TEMP_NAME_PREFIX}${randomBytes(8).toString('hex')}`);
+}
+
+/**
+ * Creates the parent folders of `rel` (relative path), checking each existing component: a file
+ * there (keys `a` and `a/b`), a symlink we do not follow, or one leading outside LocalPath is a
+ * collision, so nothing is ever written outside the root or through a link the scan ignores.
+ */
+export async function ensureParents(ctx: WriteContext, rel: string): Promise<void> {
+  const segments = rel.split('/').slice(0, -1);
+  let abs = ctx.root;
+  let sofar = '';
+  for (const segment of segments) {
+    abs = join(abs, segment);
+    sofar = sofar === '' ? segment : `${sofar}/${segment}`;
+    const st = await lstatOrNull(abs);
+    if (st === null) {
+      try {
+        await mkdir(abs);
+        continue;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+          throw new Error(`create folder ${abs}: ${(err as Error).message}`, { cause: err });
+        }
+        // Created concurrently (another write into the same new folder): check what it is.
+        const again = await lstatOrNull(abs);
+        if (again?.isDirectory()) continue;
+        throw new PathCollisionError(rel, `"${sofar}" appeared as something other than a folder`);
+      }
+    }
+    if (st.isDirectory()) continue;
+    if (st.isSymbolicLink()) {
+      if (!ctx.followSymlinks) throw new PathCollisionError(rel, `"${sofar}" is a symlink (not followed)`);
+      const real = await realpath(abs).catch(() => null);
+      if (real === null || !isInside(ctx.realRoot, real)) {
+        throw new PathCollisionError(rel, `"${sofar}" is a symlink leading outside LocalPath`);
+      }
+      if (!(await stat(real)).isDirectory()) throw new PathCollisionError(rel, `"${sofar}" is a symlink to a file`);
+      continue;
+    }
+    throw new PathCollisionError(rel, `"${sofar}" is a file, not a folder`);
+  }
+}
+
+/** Refuses a target that is a folder: rename would fail or, worse, the folder's files be lost. */
+async function checkTarget(rel: string, abs: string): Promise<void> {
+  const st = await lstatOrNull(abs);
+  if (st?.isDirectory()) throw new PathCollisionError(rel, 'a folder of that name exists');
+}
+
+/** Writes `body` to `rel` atomically with mtime `mtimeMs`; returns the entry as written. */
+export async function writeAtomic(ctx: WriteContext, rel: string, body: Readable, mtimeMs: number): Promise<LocalEntry> {
+  const abs = join(ctx.root, rel);
+  await ensureParents(ctx, rel);
+  await checkTarget(rel, abs);
+  const tmp = tempPathFor(abs);
+  try {
+    const handle = await open(tmp, 'wx');
+    let written: Stats;
+    try {
+      await pipeline(body, handle.createWriteStream({ autoClose: false }));
+      if (ctx.fsync) await handle.sync();
+      const time = mtimeMs / 1000;
+      await handle.utimes(time, time);
+      // The entry describes what we wrote: a change the app makes after the rename must show up
+      // as a local change in the next scan, not be taken into the baseline.
+      written = await handle.stat();
+    } finally {
+      await handle.close();
+    }
+    await renameOver(rel, tmp, abs);
+    return { size: written.size, mtimeMs: written.mtimeMs };
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    if (err instanceof PathCollisionError) throw err;
+    throw new Error(`write ${rel}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Copies `from` to `to` atomically, keeping the mtime (keep-both conflicts); returns the copy's entry. */
+export async function copyAtomic(ctx: WriteContext, from: string, to: string): Promise<LocalEntry> {
+  const absFrom = join(ctx.root, from);
+  const absTo = join(ctx.root, to);
+  await ensureParents(ctx, to);
+  await checkTarget(to, absTo);
+  const tmp = tempPathFor(absTo);
+  try {
+    const source = await stat(absFrom);
+    await copyFile(absFrom, tmp, constants.COPYFILE_EXCL);
+    await utimes(tmp, source.atimeMs / 1000, source.mtimeMs / 1000);
+    const written = await stat(tmp);
+    await renameOver(to, tmp, absTo);
+    return { size: written.size, mtimeMs: written.mtimeMs };
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    if (err instanceof PathCollisionError) throw err;
+    throw new Error(`copy ${from} to ${to}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+async function renameOver(rel: string, tmp: string, abs: string): Promise<void> {
+  try {
+    await rename(tmp, abs);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // A folder appeared at the target between the check and the rename.
+    if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST') {
+      throw new PathCollisionError(rel, 'a folder of that name exists');
+    }
+    throw err;
+  }
+}
+
+/**
+ * Deletes the file `rel`; a file already gone is fine. Parent folders are left in place, even when
+ * empty, as `aws s3 sync` does: the app may rely on a folder it created.
+ */
+export async function removeFile(ctx: WriteContext, rel: string): Promise<void> {
+  const abs = join(ctx.root, rel);
+  // A parent symlink the scan does not follow (or leading outside) must not be deleted through.
+  if (!(await parentsAreSafe(ctx, rel))) return;
+  const st = await lstatOrNull(abs);
+  if (st === null) return;
+  if (st.isDirectory()) throw new PathCollisionError(rel, 'is a folder, not a file');
+  try {
+    await unlink(abs);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new Error(`delete ${rel}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * False when the parent folder of `rel` is missing (then so is the file) or is reached through a
+ * symlink the scan would not follow: the file there is not one the scan could have listed.
+ */
+async function parentsAreSafe(ctx: WriteContext, rel: string): Promise<boolean> {
+  const realParent = await realpath(dirname(join(ctx.root, rel))).catch(() => null);
+  if (realParent === null) return false;
+  if (realParent === join(ctx.realRoot, dirname(rel))) return true;
+  return ctx.followSymlinks && isInside(ctx.realRoot, realParent);
+}
+
+/** Removes temp files of interrupted writes anywhere under the root; returns how many. */
+export async function cleanTempFiles(root: string): Promise<number> {
+  let count = 0;
+  async function walk(abs: string): Promise<void> {
+    let dirents;
+    try {
+      dirents = await readdir(abs, { withFileTypes: true });
+    } catch {
+      return; // unreadable or vanished folder: nothing of ours can be there
+    }
+    await Promise.all(
+      dirents.map(async (d) => {
+        const child = join(abs, d.name);
+        if (d.isDirectory()) return walk(child);
+        if (d.name.startsWith(TEMP_NAME_PREFIX) && (d.isFile() || d.isSymbolicLink())) {
+          await unlink(child).then(
+            () => count++,
+            () => undefined,
+          );
+        }
+      }),
+    );
+  }
+  await walk(root);
+  return count;
+}
+
+async function lstatOrNull(abs: string): Promise<Stats | null> {
+  try {
+    return await lstat(abs);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}

@@ -1,0 +1,99 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BaselineStore, type BaselineIdentity } from '../src/baseline.js';
+import type { BaselineEntry } from '../src/sync/types.js';
+import { tempDir } from './helpers/tmp.js';
+
+const identity: BaselineIdentity = { bucket: 'b', prefix: 'p/q', localPath: '/data' };
+
+const sample = (): Map<string, BaselineEntry> =>
+  new Map([
+    ['a.txt', { size: 5, mtimeMs: 1_700_000_000_123.456, etag: 'd41d8cd98f00b204e9800998ecf8427e' }],
+    ['dir/ünï€ode "quoted".bin', { size: 20 * 1024 * 1024, mtimeMs: 1, etag: '0123456789abcdef0123456789abcdef-3' }],
+  ]);
+
+test('no baseline yet: entries null, reason missing; the state dir is created on save', async () => {
+  const stateDir = join(await tempDir('state'), 'nested/state');
+  const store = new BaselineStore(stateDir, identity);
+  const loaded = await store.load();
+  assert.equal(loaded.entries, null);
+  assert.equal(loaded.reason, 'missing');
+  await store.save(new Map());
+  assert.deepEqual((await store.load()).entries, new Map());
+});
+
+test('round trip keeps every field exactly, including fractional mtimes', async () => {
+  const store = new BaselineStore(await tempDir('state'), identity);
+  await store.save(sample());
+  const again = new BaselineStore(store.file.replace(/\/[^/]+$/, ''), { ...identity });
+  const loaded = await again.load();
+  assert.equal(loaded.reason, null);
+  assert.deepEqual(loaded.entries, sample());
+});
+
+test('a baseline of another bucket, prefix or local path is not used', async () => {
+  const stateDir = await tempDir('state');
+  const store = new BaselineStore(stateDir, identity);
+  await store.save(sample());
+  for (const other of [
+    { ...identity, bucket: 'other' },
+    { ...identity, prefix: 'p' },
+    { ...identity, localPath: '/elsewhere' },
+  ]) {
+    assert.equal((await new BaselineStore(stateDir, other).load()).entries, null, JSON.stringify(other));
+  }
+  // Even a file copied under this identity's name is recognised as foreign by its content.
+  const foreign = new BaselineStore(stateDir, { ...identity, bucket: 'other' });
+  await foreign.save(sample());
+  await writeFile(store.file, await readFile(foreign.file));
+  const loaded = await store.load();
+  assert.equal(loaded.entries, null);
+  assert.equal(loaded.reason, 'other-identity');
+});
+
+test('a corrupt or truncated baseline loads as none, with the reason', async () => {
+  const store = new BaselineStore(await tempDir('state'), identity);
+  await store.save(sample());
+  const good = await readFile(store.file, 'utf8');
+  const bad: Array<[string, string]> = [
+    [good.slice(0, good.length / 2), 'corrupt'],
+    ['', 'corrupt'],
+    ['[]', 'corrupt'],
+    [good.replace('"version":1', '"version":99'), 'unsupported-version'],
+    [good.replace(/"entries":\[\[.*?\]/, '"entries":[["x","5",1,"e"]'), 'corrupt'],
+  ];
+  for (const [text, reason] of bad) {
+    await writeFile(store.file, text);
+    const loaded = await store.load();
+    assert.equal(loaded.entries, null);
+    assert.equal(loaded.reason, reason, text.slice(0, 80));
+  }
+});
+
+test('save is atomic: the file is always a whole baseline, and no temp file is left', async () => {
+  const stateDir = await tempDir('state');
+  const store = new BaselineStore(stateDir, identity);
+  const big = new Map<string, BaselineEntry>();
+  for (let i = 0; i < 100_000; i++) big.set(`folder${i % 100}/file-${i}.dat`, { size: i, mtimeMs: 1_700_000_000_000 + i, etag: `${i}`.padStart(32, '0') });
+  await store.save(sample());
+  let reads = 0;
+  let stop = false;
+  const reader = (async () => {
+    while (!stop) {
+      const loaded = await store.load();
+      assert.notEqual(loaded.entries, null, `reader saw ${loaded.reason}: ${loaded.detail}`);
+      reads++;
+    }
+  })();
+  const started = performance.now();
+  for (let round = 0; round < 3; round++) await store.save(round % 2 ? sample() : big);
+  const ms = (performance.now() - started) / 3;
+  stop = true;
+  await reader;
+  assert.ok(reads > 0);
+  assert.ok(ms < 2_000, `save of 100k entries took ${ms.toFixed(0)} ms`);
+  assert.equal((await store.load()).entries?.size, big.size);
+  assert.deepEqual(await readdir(stateDir), [store.file.slice(stateDir.length + 1)]);
+});
