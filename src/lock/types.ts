@@ -7,6 +7,10 @@ export interface LockBody {
   readonly acquiredAt: string;
   readonly leaseSeconds: number;
   readonly generation: number;
+  /** When the holder last renewed (every renewal writes a new version, so its ETag changes). */
+  readonly renewedAt?: string;
+  /** Renewals of this acquisition so far. */
+  readonly renewals?: number;
 }
 
 /** What `GET /lock` reports. */
