@@ -3,7 +3,7 @@
  * the scanner ignores), mtime set, then rename over the target.
  */
 import { randomBytes } from 'node:crypto';
-import { constants, type Stats } from 'node:fs';
+import { constants, createWriteStream, type Stats } from 'node:fs';
 import { copyFile, lstat, mkdir, open, readdir, realpath, rename, stat, unlink, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -81,19 +81,13 @@ export async function writeAtomic(ctx: WriteContext, rel: string, body: Readable
   await checkTarget(rel, abs);
   const tmp = tempPathFor(abs);
   try {
-    const handle = await open(tmp, 'wx');
-    let written: Stats;
-    try {
-      await pipeline(body, handle.createWriteStream({ autoClose: false }));
-      if (ctx.fsync) await handle.sync();
-      const time = mtimeMs / 1000;
-      await handle.utimes(time, time);
-      // The entry describes what we wrote: a change the app makes after the rename must show up
-      // as a local change in the next scan, not be taken into the baseline.
-      written = await handle.stat();
-    } finally {
-      await handle.close();
-    }
+    await pipeline(body, createWriteStream(tmp, { flags: 'wx' }));
+    if (ctx.fsync) await fsyncFile(tmp);
+    const time = mtimeMs / 1000;
+    await utimes(tmp, time, time);
+    // The entry describes what we wrote: a change the app makes after the rename must show up
+    // as a local change in the next scan, not be taken into the baseline.
+    const written = await stat(tmp);
     await renameOver(rel, tmp, abs);
     return { size: written.size, mtimeMs: written.mtimeMs };
   } catch (err) {
@@ -192,6 +186,15 @@ export async function cleanTempFiles(root: string): Promise<number> {
   }
   await walk(root);
   return count;
+}
+
+async function fsyncFile(abs: string): Promise<void> {
+  const handle = await open(abs, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 async function lstatOrNull(abs: string): Promise<Stats | null> {

@@ -20,7 +20,8 @@ const responses = {
   409: lockConflictSchema,
   500: errorSchema,
 } as const;
-const mutatingResponses = { ...responses, 400: errorSchema, 401: errorSchema, 403: errorSchema } as const;
+const releaseResponses = { ...responses, 401: errorSchema, 403: errorSchema } as const;
+const holdResponses = { ...releaseResponses, 400: errorSchema } as const;
 
 /** Registers the lock routes. */
 export function lockRoutes(deps: LockRouteDeps) {
@@ -48,12 +49,12 @@ export function lockRoutes(deps: LockRouteDeps) {
     );
     app.post<{ Body: { leaseSeconds: number } }>(
       '/lock',
-      { onRequest: controlAccess, schema: { body: lockHoldRequestSchema, response: mutatingResponses } },
+      { onRequest: controlAccess, schema: { body: lockHoldRequestSchema, response: holdResponses } },
       async (request, reply) => answer(reply, (l) => l.holdForApp(request.body.leaseSeconds)),
     );
     app.delete(
       '/lock',
-      { onRequest: controlAccess, schema: { response: mutatingResponses } },
+      { onRequest: controlAccess, schema: { response: releaseResponses } },
       async (_request, reply) => answer(reply, (l) => l.releaseForApp()),
     );
   };

@@ -1,0 +1,48 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { computeS3Etag } from '../../src/local/hash.js';
+import { LocalTree } from '../../src/local/tree.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const MiB = 1024 * 1024;
+const md5 = (b: Buffer): Buffer => createHash('md5').update(b).digest();
+
+/** The multipart ETag formula, from the parts directly. */
+function expectedMultipart(data: Buffer, partSize: number): string {
+  const digests: Buffer[] = [];
+  for (let at = 0; at < data.length; at += partSize) digests.push(md5(data.subarray(at, at + partSize)));
+  return `${md5(Buffer.concat(digests)).toString('hex')}-${digests.length}`;
+}
+
+test('etag of a small file is its MD5 hex', async () => {
+  const root = await tempDir('hash');
+  await writeFile(join(root, 'small.txt'), 'hello world');
+  await writeFile(join(root, 'empty'), '');
+  const tree = new LocalTree(root, { followSymlinks: false, skipPaths: [] });
+  assert.equal(await tree.etag('small.txt'), '5eb63bbbe01eeed093cb22bb8f5acdc3');
+  assert.equal(await tree.etag('empty'), 'd41d8cd98f00b204e9800998ecf8427e');
+});
+
+test('etag of a 20 MiB file follows the multipart formula with 8 MiB parts', async () => {
+  const root = await tempDir('hash');
+  const data = randomBytes(20 * MiB);
+  await writeFile(join(root, 'big.bin'), data);
+  const tree = new LocalTree(root, { followSymlinks: false, skipPaths: [] });
+  const etag = await tree.etag('big.bin', 8 * MiB, 8 * MiB);
+  assert.equal(etag, expectedMultipart(data, 8 * MiB));
+  assert.match(etag, /^[0-9a-f]{32}-3$/);
+  // Parts that do not line up with the read chunks are split exactly.
+  assert.equal(await computeS3Etag(join(root, 'big.bin'), 5 * MiB + 3, 5 * MiB), expectedMultipart(data, 5 * MiB + 3));
+});
+
+test('a file of exactly one part, or under the threshold, is a single PUT (plain MD5), as lib-storage sends it', async () => {
+  const root = await tempDir('hash');
+  const data = randomBytes(2 * MiB);
+  await writeFile(join(root, 'f'), data);
+  assert.equal(await computeS3Etag(join(root, 'f'), 2 * MiB, 1 * MiB), md5(data).toString('hex'));
+  assert.equal(await computeS3Etag(join(root, 'f'), 1 * MiB, 4 * MiB), md5(data).toString('hex'));
+  assert.equal(await computeS3Etag(join(root, 'f'), 1 * MiB, 1 * MiB), expectedMultipart(data, MiB));
+});

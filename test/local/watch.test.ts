@@ -1,0 +1,31 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LocalTree } from '../../src/local/tree.js';
+import { tempDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/wait.js';
+
+test('watch reports new and changed files, but not internal names or skip paths', async () => {
+  const root = await tempDir('watch');
+  await mkdir(join(root, 'cache'));
+  await mkdir(join(root, 'sub'));
+  await writeFile(join(root, 'existing.txt'), 'v1');
+  const seen: string[] = [];
+  const watcher = new LocalTree(root, { followSymlinks: false, skipPaths: ['cache'] }).watch((p) => seen.push(p));
+  try {
+    await watcher.ready;
+    await writeFile(join(root, '.s3-sync2-tmp-123'), 'ours');
+    await writeFile(join(root, 'cache/c.bin'), 'skipped');
+    await writeFile(join(root, 'sub/new.txt'), 'hello');
+    await waitFor('an event for sub/new.txt', () => seen.includes('sub/new.txt'));
+    await writeFile(join(root, 'existing.txt'), 'v2 longer');
+    await waitFor('an event for existing.txt', () => seen.includes('existing.txt'));
+    assert.deepEqual(
+      seen.filter((p) => p.startsWith('.s3-sync2') || p.startsWith('cache')),
+      [],
+    );
+  } finally {
+    await watcher.close();
+  }
+});

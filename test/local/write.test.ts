@@ -1,0 +1,210 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { appendFile, mkdir, readdir, readFile, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { PathCollisionError, UnsafePathError } from '../../src/errors.js';
+import { LocalTree } from '../../src/local/tree.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const tree = (root: string, followSymlinks = false): LocalTree => new LocalTree(root, { followSymlinks, skipPaths: [] });
+
+async function put(root: string, rel: string, content: string | Buffer = rel): Promise<void> {
+  await mkdir(dirname(join(root, rel)), { recursive: true });
+  await writeFile(join(root, rel), content);
+}
+
+/** Every name under `dir`, recursively, relative. */
+async function listAll(dir: string): Promise<string[]> {
+  return ((await readdir(dir, { recursive: true })) as string[]).sort();
+}
+
+/** A body that yields `chunks` one at a time, pausing on the event loop between them. */
+function slowBody(chunks: Buffer[]): Readable {
+  return Readable.from(
+    (async function* () {
+      for (const c of chunks) {
+        await new Promise((r) => setImmediate(r));
+        yield c;
+      }
+    })(),
+  );
+}
+
+async function collect(stream: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of stream) parts.push(c as Buffer);
+  return Buffer.concat(parts);
+}
+
+test('writeAtomic creates folders, sets the mtime, and returns what the next scan sees', async () => {
+  const root = await tempDir('write');
+  const t = tree(root);
+  // S3 LastModified has whole seconds: those are set exactly.
+  const mtimeMs = Date.UTC(2024, 0, 2, 3, 4, 5);
+  const entry = await t.writeAtomic('new/deep/file.txt', Readable.from([Buffer.from('content')]), mtimeMs);
+  assert.equal(await readFile(join(root, 'new/deep/file.txt'), 'utf8'), 'content');
+  assert.equal((await stat(join(root, 'new/deep/file.txt'))).mtimeMs, mtimeMs);
+  assert.deepEqual(entry, { size: 7, mtimeMs });
+  // Fractional milliseconds land within a microsecond, and the entry is what the scan reports.
+  const fractional = await t.writeAtomic('frac.txt', Readable.from([Buffer.from('x')]), mtimeMs + 678);
+  assert.ok(Math.abs(fractional.mtimeMs - (mtimeMs + 678)) < 0.001, String(fractional.mtimeMs));
+  const { entries } = await t.scan();
+  assert.deepEqual(entries.get('new/deep/file.txt'), entry);
+  assert.deepEqual(entries.get('frac.txt'), fractional);
+  assert.deepEqual(await listAll(root), ['frac.txt', 'new', 'new/deep', 'new/deep/file.txt']);
+});
+
+test('writeAtomic never exposes a partial file to a concurrent reader', async () => {
+  const root = await tempDir('write');
+  const t = tree(root);
+  const chunks = Array.from({ length: 64 }, () => randomBytes(64 * 1024));
+  const full = Buffer.concat(chunks);
+  await put(root, 'target.bin', 'old version');
+  const seen = new Set<string>();
+  let stop = false;
+  const reader = (async () => {
+    while (!stop) {
+      const body = await readFile(join(root, 'target.bin'));
+      seen.add(body.equals(full) ? 'new' : body.toString() === 'old version' ? 'old' : `partial ${body.length}`);
+      await new Promise((r) => setImmediate(r));
+    }
+  })();
+  await t.writeAtomic('target.bin', slowBody(chunks), Date.now());
+  stop = true;
+  await reader;
+  assert.deepEqual([...seen].filter((s) => s.startsWith('partial')), []);
+  assert.ok(seen.has('old'), 'the reader ran while the write was in progress');
+  assert.ok((await readFile(join(root, 'target.bin'))).equals(full));
+});
+
+test('writeAtomic removes its temp file and keeps the old content when the body fails', async () => {
+  const root = await tempDir('write');
+  await put(root, 'dir/f.txt', 'old');
+  const failing = Readable.from(
+    (async function* () {
+      yield Buffer.from('half');
+      throw new Error('connection reset');
+    })(),
+  );
+  await assert.rejects(tree(root).writeAtomic('dir/f.txt', failing, Date.now()), /write dir\/f\.txt: connection reset/);
+  assert.equal(await readFile(join(root, 'dir/f.txt'), 'utf8'), 'old');
+  assert.deepEqual(await listAll(root), ['dir', 'dir/f.txt']);
+});
+
+test('key/folder collisions throw PathCollisionError and leave nothing behind', async () => {
+  const root = await tempDir('write');
+  await put(root, 'a', 'a file');
+  await put(root, 'folder/inside.txt');
+  const t = tree(root);
+  const body = (): Readable => Readable.from([Buffer.from('x')]);
+  await assert.rejects(t.writeAtomic('a/b', body(), 0), (err: unknown) => err instanceof PathCollisionError && /"a" is a file/.test(err.message));
+  await assert.rejects(t.writeAtomic('a/b/c', body(), 0), PathCollisionError);
+  await assert.rejects(t.writeAtomic('folder', body(), 0), (err: unknown) => err instanceof PathCollisionError && err.path === 'folder');
+  assert.deepEqual(await listAll(root), ['a', 'folder', 'folder/inside.txt']);
+});
+
+test('writes never go through a symlink out of the root, nor through one not followed', async () => {
+  const root = await tempDir('write');
+  const outside = await tempDir('outside');
+  await mkdir(join(root, 'real'));
+  await symlink(outside, join(root, 'out'));
+  await symlink(join(root, 'real'), join(root, 'in'));
+  const body = (): Readable => Readable.from([Buffer.from('x')]);
+  await assert.rejects(tree(root, true).writeAtomic('out/evil.txt', body(), 0), PathCollisionError);
+  await assert.rejects(tree(root, false).writeAtomic('in/f.txt', body(), 0), PathCollisionError);
+  assert.deepEqual(await readdir(outside), []);
+  await tree(root, true).writeAtomic('in/f.txt', body(), 0);
+  assert.equal(await readFile(join(root, 'real/f.txt'), 'utf8'), 'x');
+  await assert.rejects(tree(root).writeAtomic('../escape.txt', body(), 0), UnsafePathError);
+});
+
+test('remove deletes a file, accepts one already gone, keeps parent folders', async () => {
+  const root = await tempDir('write');
+  const outside = await tempDir('outside');
+  await put(root, 'x/y/z.txt');
+  await put(outside, 'keep.txt');
+  await symlink(outside, join(root, 'out'));
+  const t = tree(root);
+  await t.remove('x/y/z.txt');
+  await t.remove('x/y/z.txt');
+  await t.remove('never/was.txt');
+  await t.remove('out/keep.txt'); // through a symlink not followed: not ours to delete
+  assert.deepEqual(await readdir(outside), ['keep.txt']);
+  assert.deepEqual(await readdir(root), ['out', 'x']);
+  assert.deepEqual(await readdir(join(root, 'x/y')), []);
+  await assert.rejects(t.remove('x'), PathCollisionError);
+});
+
+test('copyLocal copies atomically and keeps the mtime', async () => {
+  const root = await tempDir('write');
+  await put(root, 'doc.txt', 'loser content');
+  await utimes(join(root, 'doc.txt'), 1_650_000_000, 1_650_000_000.5);
+  const t = tree(root);
+  const entry = await t.copyLocal('doc.txt', 'conflicts/doc.conflict-20240101T000000Z-node.txt');
+  assert.equal(await readFile(join(root, 'conflicts/doc.conflict-20240101T000000Z-node.txt'), 'utf8'), 'loser content');
+  assert.deepEqual(entry, { size: 13, mtimeMs: 1_650_000_000_500 });
+  await assert.rejects(t.copyLocal('missing.txt', 'x.txt'), /missing\.txt/);
+  assert.deepEqual(await listAll(root), ['conflicts', 'conflicts/doc.conflict-20240101T000000Z-node.txt', 'doc.txt']);
+});
+
+test('cleanLeftovers removes temp files anywhere under the root and nothing else', async () => {
+  const root = await tempDir('write');
+  await put(root, '.s3-sync2-tmp-0123abcd');
+  await put(root, 'a/b/.s3-sync2-tmp-ffff');
+  await put(root, 'a/keep.txt');
+  await put(root, 'a/.s3-sync2-state-not-a-temp');
+  assert.equal(await tree(root).cleanLeftovers(), 2);
+  assert.deepEqual(await listAll(root), ['a', 'a/.s3-sync2-state-not-a-temp', 'a/b', 'a/keep.txt']);
+  assert.equal(await tree(root).cleanLeftovers(), 0);
+});
+
+test('openForUpload streams the file; unchanged() is true when nothing changed', async () => {
+  const root = await tempDir('upload');
+  const data = randomBytes(3 * 1024 * 1024 + 5);
+  await put(root, 'f.bin', data);
+  const src = await tree(root).openForUpload('f.bin');
+  assert.equal(src.size, data.length);
+  assert.equal(src.mtimeMs, (await stat(join(root, 'f.bin'))).mtimeMs);
+  assert.ok((await collect(src.stream)).equals(data));
+  assert.equal(await src.unchanged(), true);
+});
+
+test('openForUpload: unchanged() is false when the file grows, or is replaced, during the read', async () => {
+  const root = await tempDir('upload');
+  await put(root, 'grow.log', Buffer.alloc(1024 * 1024, 1));
+  const src = await tree(root).openForUpload('grow.log');
+  let first = true;
+  const parts: Buffer[] = [];
+  for await (const c of src.stream) {
+    parts.push(c as Buffer);
+    if (first) await appendFile(join(root, 'grow.log'), 'more lines\n');
+    first = false;
+  }
+  assert.equal(Buffer.concat(parts).length, 1024 * 1024, 'no more than the stated size is read');
+  assert.equal(await src.unchanged(), false);
+
+  await put(root, 'swap.txt', 'aaaa');
+  const swap = await tree(root).openForUpload('swap.txt');
+  await collect(swap.stream);
+  const { mtimeMs } = await stat(join(root, 'swap.txt'));
+  await tree(root).writeAtomic('swap.txt', Readable.from([Buffer.from('bbbb')]), mtimeMs);
+  assert.equal(await swap.unchanged(), false, 'same size and mtime but another file');
+});
+
+test('openForUpload refuses a file outside the root, or behind a symlink not followed', async () => {
+  const root = await tempDir('upload');
+  const outside = await tempDir('outside');
+  await put(outside, 'secret.txt');
+  await put(root, 'real/ok.txt');
+  await symlink(join(outside, 'secret.txt'), join(root, 'secret.txt'));
+  await symlink(outside, join(root, 'outdir'));
+  await symlink(join(root, 'real'), join(root, 'indir'));
+  await assert.rejects(tree(root, true).openForUpload('secret.txt'), (e: unknown) => e instanceof UnsafePathError && /outside LocalPath/.test(e.message));
+  await assert.rejects(tree(root, true).openForUpload('outdir/secret.txt'), UnsafePathError);
+  await assert.rejects(tree(root, false).openForUpload('indir/ok.txt'), /symlinks are not followed/);
+  await assert.rejects(tree(root, true).etag('secret.txt'), UnsafePathError);
+  const ok = await tree(root, true).openForUpload('indir/ok.txt');
+  assert.equal((await collect(ok.stream)).toString(), 'real/ok.txt');
+});
