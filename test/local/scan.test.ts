@@ -1,17 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, stat, symlink, utimes, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { LocalTree } from '../../src/local/tree.js';
+import { join } from 'node:path';
 import { tempDir } from '../helpers/tmp.js';
-
-async function put(root: string, rel: string, content = rel): Promise<void> {
-  await mkdir(dirname(join(root, rel)), { recursive: true });
-  await writeFile(join(root, rel), content);
-}
-
-const tree = (root: string, followSymlinks = false, skipPaths: string[] = []): LocalTree =>
-  new LocalTree(root, { followSymlinks, skipPaths });
+import { put, tree } from './fixtures.js';
 
 const sorted = (m: ReadonlyMap<string, unknown>): string[] => [...m.keys()].sort();
 

@@ -1,19 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { appendFile, mkdir, readdir, readFile, stat, symlink, utimes, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { appendFile, mkdir, readdir, readFile, stat, symlink, utimes } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { PathCollisionError, UnsafePathError } from '../../src/errors.js';
-import { LocalTree } from '../../src/local/tree.js';
 import { tempDir } from '../helpers/tmp.js';
-
-const tree = (root: string, followSymlinks = false): LocalTree => new LocalTree(root, { followSymlinks, skipPaths: [] });
-
-async function put(root: string, rel: string, content: string | Buffer = rel): Promise<void> {
-  await mkdir(dirname(join(root, rel)), { recursive: true });
-  await writeFile(join(root, rel), content);
-}
+import { put, tree } from './fixtures.js';
 
 /** Every name under `dir`, recursively, relative. */
 async function listAll(dir: string): Promise<string[]> {
