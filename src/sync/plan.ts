@@ -1,0 +1,160 @@
+/**
+ * The planner: a pure function from (local, remote, baseline, options) to the actions of one tick.
+ * No I/O and no clock: the time for conflict names comes in with the options.
+ */
+import { isInternalPath, type PathFilter } from '../filters.js';
+import { uniqueConflictName } from './conflict-name.js';
+import { guardDeletes, type GuardResult } from './delete-guard.js';
+import { localDelta, remoteDelta, type PathState } from './delta.js';
+import { resolveFirstSync, resolveThreeWay, type ResolveSettings } from './resolve.js';
+import type {
+  Action,
+  BaselineSnapshot,
+  ConflictPolicy,
+  Direction,
+  InitMode,
+  LocalSnapshot,
+  RemoteSnapshot,
+} from './types.js';
+
+export type { GuardResult } from './delete-guard.js';
+
+/** Planner settings of one direction (`up` = local → S3, `down` = S3 → local). */
+export interface DirectionPlanOptions {
+  /** False in a tick restricted to the other direction: this direction's actions wait. */
+  readonly enabled: boolean;
+  /** Propagate deletes in this direction; otherwise a delete on the source side is restored. */
+  readonly delete: boolean;
+  /** The direction's `--exclude`/`--include` filter (see `compileFilter`). */
+  readonly include: PathFilter;
+}
+
+/** Everything the planner needs besides the snapshots. */
+export interface PlanOptions {
+  readonly up: DirectionPlanOptions;
+  readonly down: DirectionPlanOptions;
+  /** Local change = size differs (mtime ignored), as `--size-only`. Remote changes always go by ETag. */
+  readonly sizeOnly: boolean;
+  readonly conflict: ConflictPolicy;
+  /** Used only when there is no baseline (first sync). */
+  readonly initMode: InitMode;
+  /** Percent of one side's files a plan may delete before its deletes on that side are refused. */
+  readonly maxDeletePercent: number;
+  /** This node's id, in keep-both copy names. */
+  readonly nodeId: string;
+  /** The time stamped into keep-both copy names. */
+  readonly now: Date;
+}
+
+/** The planner's input: both sides now, the last agreed state (null = first sync), local ETags. */
+export interface PlanInput {
+  readonly local: LocalSnapshot;
+  readonly remote: RemoteSnapshot;
+  readonly baseline: BaselineSnapshot | null;
+  /** S3-style ETags of the local files `pathsToHash` named (same part size as the uploader). */
+  readonly localEtags: ReadonlyMap<string, string>;
+  readonly options: PlanOptions;
+}
+
+/** The actions of one tick, sorted by path (at most one per path), and what was refused. */
+export interface Plan {
+  readonly actions: readonly Action[];
+  /** Both-sides differences settled by this plan (same-content and both-deleted are not conflicts). */
+  readonly conflicts: number;
+  /** The `--max-delete` guard per side: `local` for delete-local, `remote` for delete-remote. */
+  readonly deleteGuard: { readonly local: GuardResult; readonly remote: GuardResult };
+}
+
+/**
+ * Local files whose S3-style ETag the planner needs: on both sides with equal sizes, and either
+ * changed on both sides since the baseline or met for the first time (no baseline). Sorted.
+ */
+export function pathsToHash(input: Omit<PlanInput, 'localEtags'>): string[] {
+  const { baseline, options } = input;
+  return candidatePaths(input)
+    .map((path) => stateOf(input, path, undefined))
+    .filter((state) => {
+      if (!state.local || !state.remote || state.local.size !== state.remote.size) return false;
+      if (baseline === null) return true;
+      return localDelta(state, options.sizeOnly) !== 'unchanged' && remoteDelta(state) !== 'unchanged';
+    })
+    .map((state) => state.path);
+}
+
+/** Plans one tick: three-way against the baseline, or the first sync by `initMode`. */
+export function reconcile(input: PlanInput): Plan {
+  const { options } = input;
+  const settings = resolveSettings(input);
+  let conflicts = 0;
+  const planned: Action[] = [];
+  for (const path of candidatePaths(input)) {
+    const state = stateOf(input, path, input.localEtags.get(path));
+    const resolution =
+      input.baseline === null ? resolveFirstSync(state, options.initMode, settings) : resolveThreeWay(state, settings);
+    if (!resolution || !allowed(resolution.action, options)) continue;
+    planned.push(resolution.action);
+    if (resolution.conflict) conflicts++;
+  }
+  const local = guardDeletes(planned, 'delete-local', input.local.size, options.maxDeletePercent);
+  const remote = guardDeletes(local.actions, 'delete-remote', input.remote.size, options.maxDeletePercent);
+  return { actions: remote.actions, conflicts, deleteGuard: { local: local.result, remote: remote.result } };
+}
+
+/** Every path on either side or in the baseline, minus internal names and paths both filters exclude. */
+function candidatePaths(input: Omit<PlanInput, 'localEtags'>): string[] {
+  const { up, down } = input.options;
+  const all = new Set([...input.local.keys(), ...input.remote.keys(), ...(input.baseline?.keys() ?? [])]);
+  return [...all]
+    .filter((path) => !isInternalPath(path) && (up.include(path) || down.include(path)))
+    .sort(byCodeUnit);
+}
+
+function stateOf(input: Omit<PlanInput, 'localEtags'>, path: string, localEtag: string | undefined): PathState {
+  return {
+    path,
+    local: input.local.get(path),
+    remote: input.remote.get(path),
+    base: input.baseline?.get(path),
+    localEtag,
+  };
+}
+
+function resolveSettings(input: PlanInput): ResolveSettings {
+  const { options, local, remote, baseline } = input;
+  const named = new Set<string>();
+  const taken = (path: string): boolean => named.has(path) || local.has(path) || remote.has(path) || !!baseline?.has(path);
+  return {
+    upDelete: options.up.delete,
+    downDelete: options.down.delete,
+    sizeOnly: options.sizeOnly,
+    conflict: options.conflict,
+    conflictPath: (path) => {
+      const name = uniqueConflictName(path, options.now, options.nodeId, taken);
+      named.add(name);
+      return name;
+    },
+  };
+}
+
+/** The directions an action writes to; record/forget only touch the baseline. */
+const DIRECTIONS: Record<Action['kind'], readonly Direction[]> = {
+  upload: ['up'],
+  'delete-remote': ['up'],
+  download: ['down'],
+  'delete-local': ['down'],
+  'keep-both': ['up', 'down'],
+  record: [],
+  forget: [],
+};
+
+/** An action runs only when every direction it writes is enabled and its filter includes the path. */
+function allowed(action: Action, options: PlanOptions): boolean {
+  return DIRECTIONS[action.kind].every((direction) => {
+    const settings = options[direction];
+    return settings.enabled && settings.include(action.path);
+  });
+}
+
+function byCodeUnit(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

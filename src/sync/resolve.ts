@@ -1,0 +1,125 @@
+/**
+ * The decision tables of the planner: what one path needs, given its state. Three-way (with a
+ * baseline) and first-sync (without). Direction switches, filters and the delete guard are applied
+ * later by the planner; these tables only say what the contract wants.
+ */
+import { localDelta, newerSide, remoteDelta, sameContent, type Delta, type PathState } from './delta.js';
+import type { Action, ActionReason, ConflictPolicy, InitMode } from './types.js';
+
+/** What a table decided for a path; `conflict` marks a both-sides difference that was settled. */
+export interface Resolution {
+  readonly action: Action;
+  readonly conflict: boolean;
+}
+
+/** Settings the tables read. */
+export interface ResolveSettings {
+  readonly upDelete: boolean;
+  readonly downDelete: boolean;
+  /** Local change = size only (mtime ignored). */
+  readonly sizeOnly: boolean;
+  readonly conflict: ConflictPolicy;
+  /** Names the copy of a keep-both loser; called only when a keep-both action is made. */
+  readonly conflictPath: (path: string) => string;
+}
+
+/** Three-way resolution against the baseline entry (possibly absent) of the path. */
+export function resolveThreeWay(state: PathState, settings: ResolveSettings): Resolution | null {
+  const local = localDelta(state, settings.sizeOnly);
+  const remote = remoteDelta(state);
+  if (local === 'unchanged' && remote === 'unchanged') return null;
+  if (remote === 'unchanged') return settled(onlyLocalChanged(state, local, settings));
+  if (local === 'unchanged') return settled(onlyRemoteChanged(state, remote, settings));
+  return bothChanged(state, settings);
+}
+
+function onlyLocalChanged(state: PathState, local: Delta, settings: ResolveSettings): Action {
+  const { path, base } = state;
+  if (local !== 'deleted') {
+    // The remote still has the baseline version (or nothing): replace exactly that one.
+    return upload(path, local === 'added' ? 'local-added' : 'local-modified', base?.etag ?? null);
+  }
+  if (settings.upDelete) return { kind: 'delete-remote', path, reason: 'local-deleted', expectEtag: base!.etag };
+  return { kind: 'download', path, reason: 'restore-local' };
+}
+
+function onlyRemoteChanged(state: PathState, remote: Delta, settings: ResolveSettings): Action {
+  const { path } = state;
+  if (remote !== 'deleted') return { kind: 'download', path, reason: remote === 'added' ? 'remote-added' : 'remote-modified' };
+  if (settings.downDelete) return { kind: 'delete-local', path, reason: 'remote-deleted' };
+  return upload(path, 'restore-remote', null);
+}
+
+function bothChanged(state: PathState, settings: ResolveSettings): Resolution {
+  const { path, local, remote } = state;
+  if (!local && !remote) return settled({ kind: 'forget', path, reason: 'both-deleted' });
+  // Deleted on one side, rewritten on the other: the write wins whatever the policy, so no
+  // change is ever lost to a delete.
+  if (!local) return conflict({ kind: 'download', path, reason: 'conflict' });
+  if (!remote) return conflict(upload(path, 'conflict', null));
+  if (sameContent(state)) return settled({ kind: 'record', path, reason: 'same-content' });
+  return conflict(byPolicy(state, settings));
+}
+
+/** A real both-sides difference, settled by `--conflict`. */
+function byPolicy(state: PathState, settings: ResolveSettings): Action {
+  const { path, local, remote } = state;
+  const newer = newerSide(local!, remote!);
+  switch (settings.conflict) {
+    case 'keep-both':
+      // The newer version keeps the name; the other is kept beside it on both sides.
+      return {
+        kind: 'keep-both',
+        path,
+        reason: 'conflict',
+        winner: newer,
+        conflictPath: settings.conflictPath(path),
+        expectEtag: remote!.etag,
+      };
+    case 'newer':
+      return transfer(state, newer, 'conflict');
+    case 'local':
+    case 'remote':
+      return transfer(state, settings.conflict, 'conflict');
+  }
+}
+
+/** First sync, no baseline: `down` / `up` let one side win every difference, `merge` the newer. */
+export function resolveFirstSync(state: PathState, mode: InitMode, settings: ResolveSettings): Resolution | null {
+  const { path, local, remote } = state;
+  const reason: ActionReason = `init-${mode}`;
+  if (local && remote) {
+    if (sameContent(state)) return settled({ kind: 'record', path, reason: 'same-content' });
+    const winner = mode === 'merge' ? newerSide(local, remote) : mode === 'up' ? 'local' : 'remote';
+    return settled(transfer(state, winner, reason));
+  }
+  // One side only: like `aws s3 sync --delete` from the winning side when that delete is enabled,
+  // otherwise the union (nothing is deleted).
+  if (local) {
+    if (mode === 'down' && settings.downDelete) return settled({ kind: 'delete-local', path, reason });
+    return settled(upload(path, reason, null));
+  }
+  if (remote) {
+    if (mode === 'up' && settings.upDelete) return settled({ kind: 'delete-remote', path, reason, expectEtag: remote.etag });
+    return settled({ kind: 'download', path, reason });
+  }
+  return null;
+}
+
+/** Copies the winner's side over the other; an upload replaces exactly the remote version we saw. */
+function transfer(state: PathState, winner: 'local' | 'remote', reason: ActionReason): Action {
+  if (winner === 'remote') return { kind: 'download', path: state.path, reason };
+  return upload(state.path, reason, state.remote?.etag ?? null);
+}
+
+function upload(path: string, reason: ActionReason, expectEtag: string | null): Action {
+  return { kind: 'upload', path, reason, expectEtag };
+}
+
+function settled(action: Action): Resolution {
+  return { action, conflict: false };
+}
+
+function conflict(action: Action): Resolution {
+  return { action, conflict: true };
+}

@@ -1,0 +1,84 @@
+/** Builders for planner tests: small snapshots, default options, and a readable form of actions. */
+import { reconcile, type Plan, type PlanInput, type PlanOptions } from '../../src/sync/plan.js';
+import type { Action, BaselineEntry, LocalEntry, RemoteEntry } from '../../src/sync/types.js';
+
+/** The clock and node of every test plan: keep-both names read `…conflict-20240506T070809Z-node1…`. */
+export const NOW = new Date(Date.UTC(2024, 4, 6, 7, 8, 9, 123));
+export const STAMP = '20240506T070809Z-node1';
+
+/** Default options: both directions on, no deletes, include everything, conflict newer, merge. */
+export function options(overrides: Partial<PlanOptions> = {}): PlanOptions {
+  return {
+    up: { enabled: true, delete: false, include: () => true },
+    down: { enabled: true, delete: false, include: () => true },
+    sizeOnly: false,
+    conflict: 'newer',
+    initMode: 'merge',
+    maxDeletePercent: 100,
+    nodeId: 'node1',
+    now: NOW,
+    ...overrides,
+  };
+}
+
+/** Files on each side as plain objects; `baseline: null` means first sync. */
+export interface Trees {
+  local?: Record<string, LocalEntry>;
+  remote?: Record<string, RemoteEntry>;
+  baseline?: Record<string, BaselineEntry> | null;
+  /** Local S3-style ETags the caller computed. */
+  etags?: Record<string, string>;
+}
+
+/** The planner's input for `trees` under `opts`. */
+export function input(trees: Trees, opts: PlanOptions = options()): PlanInput {
+  return {
+    local: new Map(Object.entries(trees.local ?? {})),
+    remote: new Map(Object.entries(trees.remote ?? {})),
+    baseline: trees.baseline === null ? null : new Map(Object.entries(trees.baseline ?? {})),
+    localEtags: new Map(Object.entries(trees.etags ?? {})),
+    options: opts,
+  };
+}
+
+/** Plans `trees` and returns the plan with its actions in readable form. */
+export function plan(trees: Trees, opts: PlanOptions = options()): Plan & { readable: string[] } {
+  const result = reconcile(input(trees, opts));
+  return { ...result, readable: result.actions.map(describe) };
+}
+
+/**
+ * One line per action, e.g. `upload a.txt (local-modified, if-match e0)`,
+ * `upload a.txt (local-added, create)`, `keep-both a.txt (conflict, local wins → a.conflict-….txt, if-match e2)`.
+ */
+export function describe(action: Action): string {
+  const head = `${action.kind} ${action.path} (${action.reason}`;
+  switch (action.kind) {
+    case 'upload':
+      return `${head}, ${precondition(action.expectEtag)})`;
+    case 'delete-remote':
+      return `${head}, ${precondition(action.expectEtag)})`;
+    case 'keep-both':
+      return `${head}, ${action.winner} wins → ${action.conflictPath}, ${precondition(action.expectEtag)})`;
+    default:
+      return `${head})`;
+  }
+}
+
+function precondition(etag: string | null): string {
+  return etag === null ? 'create' : `if-match ${etag}`;
+}
+
+/** `n` local files `f0..f(n-1)` that also exist remotely and in the baseline, all in sync. */
+export function inSync(n: number, dir = ''): Required<Pick<Trees, 'local' | 'remote' | 'baseline'>> {
+  const local: Record<string, LocalEntry> = {};
+  const remote: Record<string, RemoteEntry> = {};
+  const baseline: Record<string, BaselineEntry> = {};
+  for (let i = 0; i < n; i++) {
+    const path = `${dir}f${i}`;
+    local[path] = { size: 1, mtimeMs: 1000 };
+    remote[path] = { size: 1, etag: `e${i}`, lastModifiedMs: 1000 };
+    baseline[path] = { size: 1, mtimeMs: 1000, etag: `e${i}` };
+  }
+  return { local, remote, baseline };
+}
