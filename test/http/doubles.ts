@@ -79,7 +79,7 @@ export class ScriptedController implements SyncController {
   }
 }
 
-/** The error the lock module throws when the wait runs out (matched by name by the API). */
+/** Stands for src/lock's LockWaitTimeoutError, which the API matches by name. */
 export class LockWaitTimeoutError extends Error {
   override name = 'LockWaitTimeoutError';
 }
@@ -113,7 +113,10 @@ export class ScriptedLock implements DistributedLock {
     };
   }
   async holdForApp(leaseSeconds: number): Promise<LockStatus> {
-    if (this.heldElsewhere) throw new LockWaitTimeoutError('acquire lock: still held by another node after 10 s');
+    const other = this.heldElsewhere;
+    if (other) {
+      throw new LockWaitTimeoutError(`acquire lock: gave up after 10 s (--dfs-lock-wait); held by ${other.owner} on ${other.host}`);
+    }
     this.holds.push(leaseSeconds);
     this.held = true;
     this.appHoldUntil = new Date(Date.now() + leaseSeconds * 1000).toISOString();

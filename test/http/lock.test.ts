@@ -73,7 +73,7 @@ test('POST /lock answers 409 naming the holder when the lock cannot be had in ti
   const res = await s.fetch('/lock', { method: 'POST', headers: json, body: '{"leaseSeconds":60}' });
   assert.equal(res.status, 409);
   const body = await res.json();
-  assert.match(body.message, /held by node-b\/77 on ip-10-0-0-9.*--dfs-lock-wait/);
+  assert.match(body.message, /--dfs-lock-wait.*held by node-b\/77 on ip-10-0-0-9; try again later$/);
   assert.equal(body.lock.holder.owner, 'node-b/77');
   assert.equal(body.lock.holder.generation, 7);
 });

@@ -36,10 +36,9 @@ export function lockRoutes(deps: LockRouteDeps) {
     } catch (err) {
       // Matched by name: the lock module owns the class, the API only needs to recognise it.
       if (!(err instanceof Error) || err.name !== 'LockWaitTimeoutError') throw err;
+      // Its message names the holder; the body adds the lock's state as this node now sees it.
       const state = await lock.status().catch(() => null);
-      const holder = state?.holder ? ` (held by ${state.holder.owner} on ${state.holder.host})` : '';
-      const message = `${err.message}${holder}; retry later or with a longer --dfs-lock-wait`;
-      return reply.code(409).send({ ...errorBody(409, message), lock: state });
+      return reply.code(409).send({ ...errorBody(409, `${err.message}; try again later`), lock: state });
     }
   }
 
