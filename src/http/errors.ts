@@ -45,8 +45,8 @@ export function validationMessage(part: string, issue: ValidationIssue, data: un
     fromPath;
   const where = PART_NAMES[part] ?? part;
   if (!named) {
-    const expected = part === 'body' ? 'a JSON object' : `an object`;
-    return `${part}: must be ${expected}${part === 'body' ? ' with Content-Type: application/json' : ''}`;
+    // The part as a whole is wrong: no body, or one that is not a JSON object.
+    return part === 'body' ? 'body: must be a JSON object with Content-Type: application/json' : `${part}: ${issue.message}`;
   }
   const sent = valueAt(data, fromPath);
   const got = sent === undefined ? '' : `, got ${JSON.stringify(sent)}`;
@@ -79,7 +79,7 @@ function valueAt(data: unknown, dotted: string): unknown {
   return at;
 }
 
-/** The status code a thrown error maps to, and whether it is the caller's doing (4xx). */
+/** The status code a thrown error maps to: domain errors by class, Fastify's by their statusCode. */
 function statusOf(err: FastifyError | Error): number {
   if (err instanceof DirectionDisabledError || err.name === 'LockWaitTimeoutError') return 409;
   if (err instanceof ShuttingDownError) return 503;

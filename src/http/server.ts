@@ -79,7 +79,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     exposeHeadRoutes: false,
     // Unknown query parameters and body fields are refused (400 naming them), never silently dropped.
     ajv: { customOptions: { removeAdditional: false } },
-  }) as unknown as FastifyInstance;
+  });
 
   const routes: string[] = [];
   app.addHook('onRoute', (route) => {
