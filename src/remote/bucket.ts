@@ -1,5 +1,6 @@
 /** The `Bucket` interface on S3: the only module that sends S3 requests. */
 import { Readable } from 'node:stream';
+import { buffer as readAll } from 'node:stream/consumers';
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
@@ -24,19 +25,10 @@ import type {
   WriteResult,
 } from './types.js';
 import { translateS3Error } from './s3-errors.js';
+import { MIN_PART_SIZE, MULTIPART_QUEUE_SIZE, MULTIPART_THRESHOLD, PART_SIZE } from './transfer-limits.js';
 
-export { createS3Client, DEFAULT_REGION, type ClientTuning } from './client.js';
-
-const MiB = 1024 * 1024;
-
-/** Bodies larger than this go multipart (aws CLI default, so multipart ETags are comparable). */
-export const MULTIPART_THRESHOLD = 8 * MiB;
-/** Part size of multipart uploads (aws CLI default `multipart_chunksize`). */
-export const PART_SIZE = 8 * MiB;
-/** Parts of one multipart upload sent in parallel (each buffers one part in memory). */
-export const MULTIPART_QUEUE_SIZE = 4;
-/** S3's smallest allowed part (all but the last). */
-const MIN_PART_SIZE = 5 * MiB;
+export { createS3Client, DEFAULT_REGION, MAX_ATTEMPTS } from './client.js';
+export { MULTIPART_QUEUE_SIZE, MULTIPART_THRESHOLD, PART_SIZE } from './transfer-limits.js';
 
 /** Multipart tuning of an `S3Bucket`. */
 export interface S3BucketOptions {
@@ -164,17 +156,19 @@ export class S3Bucket implements Bucket {
     condition: WriteCondition,
     options: ObjectWriteOptions = {},
   ): Promise<WriteResult> {
+    const small = size < this.#multipartThreshold;
     const input: PutObjectCommandInput = {
       Bucket: this.name,
       Key: key,
-      Body: body,
+      // A consumed stream cannot be sent again: buffered, a single PUT survives the SDK's retries.
+      Body: small ? await wholeBody(body, size, key) : body,
       ContentLength: size,
       IfMatch: quoteOpt(condition.ifMatch),
       IfNoneMatch: condition.ifNoneMatch ? '*' : undefined,
       ...objectHeaders(options),
     };
     try {
-      if (size <= this.#multipartThreshold) {
+      if (small) {
         const out = await this.#client.send(new PutObjectCommand(input));
         return { etag: unquote(out.ETag) };
       }
@@ -265,6 +259,20 @@ export async function probeConditionalWrites(bucket: Bucket, probeKey: string): 
   } finally {
     await bucket.delete(probeKey);
   }
+}
+
+/** The body in memory, exactly `size` bytes long (a mismatch would hang or corrupt the PUT). */
+async function wholeBody(body: Buffer | Readable, size: number, key: string): Promise<Buffer> {
+  let bytes: Buffer;
+  try {
+    bytes = Buffer.isBuffer(body) ? body : await readAll(body);
+  } catch (err) {
+    throw new SyncError(`put ${key}: reading the body failed: ${(err as Error).message}`, { cause: err });
+  }
+  if (bytes.length !== size) {
+    throw new SyncError(`put ${key}: read ${bytes.length} bytes where ${size} were expected (changed while read)`);
+  }
+  return bytes;
 }
 
 function objectHeaders(o: ObjectWriteOptions): Partial<PutObjectCommandInput> {

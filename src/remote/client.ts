@@ -1,46 +1,31 @@
 /** Builds the one S3 client of the process from the `aws` global options (aws CLI semantics). */
-import { readFileSync } from 'node:fs';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { AwsOptions } from '../config.js';
-import { ConfigError } from '../errors.js';
+import { requestHandlerOptions } from '../aws/http-handler.js';
+import { MULTIPART_QUEUE_SIZE } from './transfer-limits.js';
 
 /** Region used when neither `--region`, the environment nor the profile names one. */
 export const DEFAULT_REGION = 'us-east-1';
 
-/** aws CLI default for `--cli-read-timeout` and `--cli-connect-timeout`, in seconds. */
-export const DEFAULT_TIMEOUT_SECONDS = 60;
-
 /** Attempts per request (first try included), with the SDK's standard retry mode. */
 export const MAX_ATTEMPTS = 5;
 
-/** Tuning that is not a user option. */
-export interface ClientTuning {
-  /** Sockets kept per host; size it for transfer concurrency × multipart queue size. Default 50. */
-  readonly maxSockets?: number;
-}
+/** Sockets beyond the transfers' needs, so listing and lock renewals never queue behind them. */
+const SPARE_SOCKETS = 8;
 
 /**
  * An S3 client configured like the aws CLI would be for the same options: endpoint (path-style),
  * region (falls back to us-east-1), profile, unsigned requests, TLS verification, CA bundle,
- * timeouts, keep-alive sockets and standard retries.
+ * timeouts and standard retries; its keep-alive pool has a socket for every request `concurrency`
+ * parallel transfers can have in flight (multipart parts included), plus spares.
  */
-export function createS3Client(aws: AwsOptions, tuning: ClientTuning = {}): S3Client {
+export function createS3Client(aws: AwsOptions, concurrency = 10): S3Client {
+  const maxSockets = Math.max(1, concurrency) * MULTIPART_QUEUE_SIZE + SPARE_SOCKETS;
   const config: S3ClientConfig = {
     region: aws.region ?? regionWithFallback(aws.profile),
     maxAttempts: MAX_ATTEMPTS,
     retryMode: 'standard',
-    requestHandler: {
-      connectionTimeout: toMs(aws.connectTimeoutSeconds),
-      // The aws CLI's read timeout is a socket inactivity limit, which is `socketTimeout` here.
-      socketTimeout: toMs(aws.readTimeoutSeconds),
-      httpAgent: { keepAlive: true, maxSockets: tuning.maxSockets ?? 50 },
-      httpsAgent: {
-        keepAlive: true,
-        maxSockets: tuning.maxSockets ?? 50,
-        rejectUnauthorized: aws.verifySsl,
-        ...(aws.caBundle ? { ca: readCaBundle(aws.caBundle) } : {}),
-      },
-    },
+    requestHandler: requestHandlerOptions(aws, maxSockets),
   };
   if (aws.endpointUrl) {
     config.endpoint = aws.endpointUrl;
@@ -58,18 +43,6 @@ export function createS3Client(aws: AwsOptions, tuning: ClientTuning = {}): S3Cl
     config.signer = { sign: async (request) => request };
   }
   return new S3Client(config);
-}
-
-function toMs(seconds: number | undefined): number {
-  return Math.round((seconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000);
-}
-
-function readCaBundle(path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    throw new ConfigError('--ca-bundle', `cannot read ${path}: ${(err as Error).message}`);
-  }
 }
 
 /**

@@ -58,7 +58,7 @@ export function translateS3Error(err: unknown, at: CallSite): SyncError {
   const e = (err ?? {}) as AwsErrorShape;
   const name = e.name ?? '';
   const status = e.$metadata?.httpStatusCode;
-  const cause = `${name && name !== 'Error' ? `${name}: ` : ''}${e.message ?? String(err)}`;
+  const cause = describe(e, name, status, err);
   const message = (hint?: string): string => `${at.verb} ${at.key}: ${cause}${hint ? ` (${hint})` : ''}`;
 
   if (status === 412 || name === 'PreconditionFailed') return new PreconditionFailedError(at.key, { cause: err });
@@ -75,6 +75,14 @@ export function translateS3Error(err: unknown, at: CallSite): SyncError {
   }
   if (isTransient(e, name, status)) return new TransientError(message(), { cause: err });
   return new SyncError(message(), { cause: err });
+}
+
+/** `Code: message`, or the HTTP status when the SDK could not parse an error body (HEAD has none). */
+function describe(e: AwsErrorShape, name: string, status: number | undefined, err: unknown): string {
+  if ((name === 'Unknown' || name === 'UnknownError' || e.message === 'UnknownError') && status !== undefined) {
+    return `HTTP ${status}`;
+  }
+  return `${name && name !== 'Error' ? `${name}: ` : ''}${e.message ?? String(err)}`;
 }
 
 function isTransient(e: AwsErrorShape, name: string, status: number | undefined): boolean {

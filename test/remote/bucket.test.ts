@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer as readAll } from 'node:stream/consumers';
 import pLimit from 'p-limit';
@@ -8,11 +11,15 @@ import type { AwsOptions } from '../../src/config.js';
 import { AccessError, NotFoundError, PreconditionFailedError } from '../../src/errors.js';
 import {
   createS3Client,
+  MULTIPART_THRESHOLD,
   PART_SIZE,
   probeConditionalWrites,
   S3Bucket,
 } from '../../src/remote/bucket.js';
+import { computeS3Etag } from '../../src/local/hash.js';
+import { recordHeaders } from '../helpers/record-headers.js';
 import { TEST_REGION, useS3 } from '../helpers/s3.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const s3 = useS3();
 
@@ -116,6 +123,25 @@ test('write: a small body from a stream is stored byte-identical', async () => {
   assert.deepEqual(await s3().getBuffer(bucket.name, 's.bin'), body);
 });
 
+test('write: a body of another length than declared is refused before anything is sent', async () => {
+  const bucket = await freshBucket();
+  const body = Buffer.from('twelve bytes');
+  await assert.rejects(bucket.write('k', chunked(body), 20, { ifNoneMatch: true }), /^SyncError: put k: read 12 bytes where 20/);
+  await assert.rejects(bucket.write('k', body, 11, { ifNoneMatch: true }), /changed while read/);
+  assert.equal(bucket.requestCount, 0);
+});
+
+test('write: the stored ETag is the one local/hash predicts around the multipart threshold', async () => {
+  const bucket = await freshBucket();
+  const dir = await tempDir('etag');
+  for (const size of [MULTIPART_THRESHOLD - 1, MULTIPART_THRESHOLD, MULTIPART_THRESHOLD + 1]) {
+    const path = join(dir, `f${size}`);
+    await writeFile(path, randomBytes(size));
+    const { etag } = await bucket.write(`f${size}`, createReadStream(path), size, { ifNoneMatch: true });
+    assert.equal(etag, await computeS3Etag(path), `ETag of a ${size}-byte file`);
+  }
+});
+
 test('write: create-if-absent is refused when the key exists, and the object is kept', async () => {
   const bucket = await freshBucket();
   await s3().putText(bucket.name, 'k', 'first');
@@ -191,14 +217,7 @@ test('write: a multipart create-if-absent is refused when the key exists', async
 // moto ignores both copy conditions (AWS enforces them), so this checks they are sent on the wire.
 test('copy: copies a version to a new key, conditioned on the source ETag and an absent destination', async () => {
   const client = createS3Client(awsOptions());
-  const sent: Record<string, string>[] = [];
-  client.middlewareStack.add(
-    (next) => async (args) => {
-      sent.push({ ...(args.request as { headers: Record<string, string> }).headers });
-      return next(args);
-    },
-    { step: 'finalizeRequest', name: 'recordHeaders' },
-  );
+  const sent = recordHeaders(client);
   const bucket = new S3Bucket(client, await s3().newBucket());
   const etag = await s3().putText(bucket.name, 'src dir/src.txt', 'content');
   const copied = await bucket.copy('src dir/src.txt', etag, 'dir/copy of src.txt');

@@ -1,0 +1,149 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { AwsOptions } from '../../src/config.js';
+import { AccessError, ConfigError, SyncError, TransientError } from '../../src/errors.js';
+import { createS3Client, DEFAULT_REGION, MAX_ATTEMPTS, S3Bucket } from '../../src/remote/bucket.js';
+import { recordHeaders } from '../helpers/record-headers.js';
+import { TEST_REGION, useS3 } from '../helpers/s3.js';
+import { tempDir } from '../helpers/tmp.js';
+import { freePort } from '../../scripts/moto.mjs';
+
+const s3 = useS3();
+
+function awsOptions(overrides: Partial<AwsOptions> = {}): AwsOptions {
+  return { endpointUrl: s3().endpoint, region: TEST_REGION, verifySsl: true, signRequest: true, ...overrides };
+}
+
+async function listening<T extends Server>(server: T): Promise<T> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
+
+const portOf = (server: Server): number => (server.address() as AddressInfo).port;
+
+/** A self-signed certificate for 127.0.0.1 in a temp folder. */
+async function selfSignedCert(): Promise<{ certPath: string; key: Buffer; cert: Buffer }> {
+  const dir = await tempDir('tls');
+  const keyPath = join(dir, 'key.pem');
+  const certPath = join(dir, 'cert.pem');
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyPath, '-out', certPath,
+  ], { stdio: 'ignore' });
+  return { certPath, key: readFileSync(keyPath), cert: readFileSync(certPath) };
+}
+
+/** HTTPS in front of moto, so TLS options meet a real S3 API. */
+function tlsProxy(target: string, tls: { key: Buffer; cert: Buffer }): https.Server {
+  return https.createServer(tls, (req, res) => {
+    const upstream = http.request(new URL(req.url ?? '/', target), { method: req.method, headers: req.headers }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    });
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+}
+
+test('TLS: a self-signed endpoint is refused unless --no-verify-ssl or --ca-bundle trusts it', async () => {
+  const name = await s3().newBucket();
+  await s3().putText(name, 'k', 'v');
+  const tls = await selfSignedCert();
+  const proxy = await listening(tlsProxy(s3().endpoint, tls));
+  const endpointUrl = `https://127.0.0.1:${portOf(proxy)}`;
+  const clients: S3Client[] = [];
+  const bucketWith = (o: Partial<AwsOptions>): S3Bucket => {
+    const client = createS3Client(awsOptions({ endpointUrl, ...o }));
+    clients.push(client);
+    return new S3Bucket(client, name);
+  };
+  try {
+    await assert.rejects(bucketWith({}).list(''), (err) => {
+      assert.ok(err instanceof SyncError);
+      assert.match(err.message, /^list \(bucket root\): .*self[- ]signed/i);
+      return true;
+    });
+    assert.deepEqual((await bucketWith({ verifySsl: false }).list('')).map((o) => o.key), ['k']);
+    assert.deepEqual((await bucketWith({ caBundle: tls.certPath }).list('')).map((o) => o.key), ['k']);
+    assert.throws(
+      () => createS3Client(awsOptions({ caBundle: join(tls.certPath, 'missing') })),
+      (err) => err instanceof ConfigError && err.option === '--ca-bundle',
+    );
+  } finally {
+    for (const client of clients) client.destroy();
+    proxy.closeAllConnections();
+    proxy.close();
+  }
+});
+
+test('--no-sign-request: unsigned requests read a public-read object and are refused a private one', async () => {
+  const name = await s3().newBucket();
+  const anonymous = createS3Client(awsOptions({ signRequest: false }));
+  const signed = createS3Client(awsOptions());
+  const anonymousHeaders = recordHeaders(anonymous);
+  const signedHeaders = recordHeaders(signed);
+  const owner = new S3Bucket(signed, name);
+  const body = Buffer.from('hi');
+  await owner.write('public.txt', body, body.length, { ifNoneMatch: true }, { acl: 'public-read' });
+  await owner.write('private.txt', body, body.length, { ifNoneMatch: true });
+  assert.match(signedHeaders[0]!.authorization ?? '', /^AWS4-HMAC-SHA256 /);
+
+  const visitor = new S3Bucket(anonymous, name);
+  assert.equal((await visitor.readSmall('public.txt'))?.body.toString(), 'hi');
+  await assert.rejects(visitor.readSmall('private.txt'), AccessError);
+  assert.equal(anonymousHeaders.length, 2);
+  for (const headers of anonymousHeaders) assert.equal(headers.authorization, undefined);
+  anonymous.destroy();
+  signed.destroy();
+});
+
+test('a silent endpoint times out per attempt (--cli-read-timeout), is retried, then is a TransientError', async () => {
+  const sockets = new Set<Socket>();
+  const silent = await listening(createServer((socket) => sockets.add(socket)));
+  const client = createS3Client(awsOptions({ endpointUrl: `http://127.0.0.1:${portOf(silent)}`, readTimeoutSeconds: 0.2 }));
+  const bucket = new S3Bucket(client, 'any-bucket');
+  try {
+    await assert.rejects(bucket.head('k'), (err) => {
+      assert.ok(err instanceof TransientError, `TransientError expected, got ${String(err)}`);
+      assert.match(err.message, /^head k: .*timed out/);
+      return true;
+    });
+    assert.equal(bucket.requestCount, MAX_ATTEMPTS, 'every attempt is counted');
+    assert.equal(sockets.size, MAX_ATTEMPTS);
+  } finally {
+    client.destroy();
+    for (const socket of sockets) socket.destroy();
+    silent.close();
+  }
+});
+
+test('a refused connection is a TransientError after the retries', async () => {
+  const client = createS3Client(awsOptions({ endpointUrl: `http://127.0.0.1:${await freePort()}` }));
+  const bucket = new S3Bucket(client, 'any-bucket');
+  await assert.rejects(bucket.list('p'), (err) => err instanceof TransientError && /^list p\/: /.test(err.message));
+  assert.equal(bucket.requestCount, MAX_ATTEMPTS);
+  client.destroy();
+});
+
+test('region: --region wins; without any, us-east-1', async () => {
+  assert.equal(await createS3Client(awsOptions({ region: 'eu-west-3' })).config.region(), 'eu-west-3');
+  const saved = { ...process.env };
+  try {
+    for (const name of ['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE']) delete process.env[name];
+    process.env.AWS_CONFIG_FILE = '/nonexistent/aws-config';
+    process.env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent/aws-credentials';
+    assert.equal(await createS3Client(awsOptions({ region: undefined })).config.region(), DEFAULT_REGION);
+    process.env.AWS_REGION = 'ap-south-1';
+    assert.equal(await createS3Client(awsOptions({ region: undefined })).config.region(), 'ap-south-1');
+  } finally {
+    for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
+    Object.assign(process.env, saved);
+  }
+});
