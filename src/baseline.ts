@@ -21,7 +21,7 @@ export interface BaselineIdentity {
 /** Why no baseline was loaded. */
 export type BaselineMissReason = 'missing' | 'other-identity' | 'unsupported-version' | 'corrupt';
 
-/** Result of `BaselineStore.load`: the entries, or null and why. */
+/** Result of `BaselineStore.loadWithReason`: the entries, or null and why. */
 export type BaselineLoad =
   | { readonly entries: Map<string, BaselineEntry>; readonly reason: null; readonly detail?: undefined }
   | { readonly entries: null; readonly reason: BaselineMissReason; readonly detail: string };
@@ -53,8 +53,13 @@ export class BaselineStore {
     this.file = join(stateDir, `s3-sync2-baseline-${id.slice(0, 16)}.json`);
   }
 
-  /** Reads the baseline; `entries: null` when there is none usable (never throws for a bad file). */
-  async load(): Promise<BaselineLoad> {
+  /** The saved entries, or null when there is no usable baseline (missing, foreign, corrupt). */
+  async load(): Promise<Map<string, BaselineEntry> | null> {
+    return (await this.loadWithReason()).entries;
+  }
+
+  /** Like `load`, saying why there is no baseline (for a log line); never throws for a bad file. */
+  async loadWithReason(): Promise<BaselineLoad> {
     let text: string;
     try {
       text = await readFile(this.file, 'utf8');

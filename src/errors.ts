@@ -68,3 +68,13 @@ export class UnsafePathError extends SyncError {
     super(`refusing unsafe path ${JSON.stringify(path)}: ${detail}`);
   }
 }
+
+/**
+ * A local file is no longer what the scan saw (the app changed, created or deleted it since), so
+ * a download or delete would lose that change: the path is left for the next round.
+ */
+export class LocalChangedError extends SyncError {
+  constructor(readonly path: string) {
+    super(`local file ${path} changed since the scan; left for the next round`);
+  }
+}

@@ -4,7 +4,7 @@
  * Relative paths are POSIX and are checked with `unsafePathReason` before any file-system call.
  */
 import type { Stats } from 'node:fs';
-import { open, realpath, stat } from 'node:fs/promises';
+import { lstat, open, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { SyncError, UnsafePathError } from '../errors.js';
@@ -73,6 +73,29 @@ export class LocalTree {
     });
   }
 
+  /**
+   * One file's entry as a scan would report it now, or null when it is not a regular file the
+   * scan would list (missing, a folder, a symlink not followed or leading outside the root).
+   */
+  async stat(path: string): Promise<LocalEntry | null> {
+    this.check(path);
+    const abs = join(this.root, path);
+    try {
+      if (!this.options.followSymlinks) {
+        const st = await lstat(abs);
+        if (!st.isFile() || (await realpath(abs)) !== join(await this.realRoot(), path)) return null;
+        return { size: st.size, mtimeMs: st.mtimeMs };
+      }
+      if (!isInside(await this.realRoot(), await realpath(abs))) return null;
+      const st = await stat(abs);
+      return st.isFile() ? { size: st.size, mtimeMs: st.mtimeMs } : null;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+      throw new SyncError(`stat ${path}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
   /** The S3-style ETag of a file (see `computeS3Etag`). */
   async etag(path: string, partSize = DEFAULT_PART_SIZE, multipartThreshold = DEFAULT_MULTIPART_THRESHOLD): Promise<string> {
     return computeS3Etag(await this.resolveReadable(path), partSize, multipartThreshold);
@@ -121,22 +144,26 @@ export class LocalTree {
    * Writes `body` to `path` atomically: parent folders created, a temp file `.s3-sync2-tmp-*` in
    * the target's folder, mtime set to `mtimeMs`, renamed over the target. Returns the entry the
    * next scan will see. Throws PathCollisionError when a parent is a file (or a symlink not
-   * followed / leading outside) or the target is a folder; the temp file never outlives a failure.
+   * followed / leading outside) or the target is a folder or a symlink not followed; the temp
+   * file never outlives a failure. `expected` guards a concurrent change by the app: the entry the
+   * scan saw, or null when it saw no file; when the target is no longer that, nothing is replaced
+   * and LocalChangedError is thrown (omit it to replace whatever is there).
    * Data is not fsynced unless the `fsync` option is set: a process crash loses nothing (the
    * page cache survives it), and Fargate task storage does not outlive a kernel crash anyway.
    */
-  async writeAtomic(path: string, body: Readable, mtimeMs: number): Promise<LocalEntry> {
+  async writeAtomic(path: string, body: Readable, mtimeMs: number, expected?: LocalEntry | null): Promise<LocalEntry> {
     this.check(path);
-    return writeAtomic(await this.writeContext(), path, body, mtimeMs);
+    return writeAtomic(await this.writeContext(), path, body, mtimeMs, expected);
   }
 
   /**
-   * Deletes a file; one already gone is fine. Empty parent folders are kept (as `aws s3 sync`
-   * does), since the app may rely on a folder it made.
+   * Deletes a file; one already gone is fine. With `expected` (the entry the scan saw), a file
+   * changed since is kept and LocalChangedError thrown. Empty parent folders are kept (as
+   * `aws s3 sync` does), since the app may rely on a folder it made.
    */
-  async remove(path: string): Promise<void> {
+  async remove(path: string, expected?: LocalEntry | null): Promise<void> {
     this.check(path);
-    return removeFile(await this.writeContext(), path);
+    return removeFile(await this.writeContext(), path, expected);
   }
 
   /** Copies `from` to `to` atomically, keeping the mtime (the loser of a keep-both conflict). */

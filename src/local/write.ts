@@ -4,11 +4,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants, createWriteStream, type Stats } from 'node:fs';
-import { copyFile, lstat, mkdir, open, readdir, realpath, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { copyFile, link, lstat, mkdir, open, readdir, realpath, rename, stat, unlink, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { PathCollisionError } from '../errors.js';
+import { LocalChangedError, PathCollisionError } from '../errors.js';
 import type { LocalEntry } from '../sync/types.js';
 import { TEMP_NAME_PREFIX } from './paths.js';
 import { isInside } from './scan.js';
@@ -68,17 +68,71 @@ export async function ensureParents(ctx: WriteContext, rel: string): Promise<voi
   }
 }
 
-/** Refuses a target that is a folder: rename would fail or, worse, the folder's files be lost. */
-async function checkTarget(rel: string, abs: string): Promise<void> {
+/**
+ * What the target must still be before it is replaced or deleted: the entry the scan saw, null
+ * for "absent", or undefined for "whatever is there".
+ */
+export type Expectation = LocalEntry | null | undefined;
+
+/**
+ * Refuses a target that is a folder (its files would be lost) or a symlink the scan does not
+ * follow (the user's link is not ours to replace).
+ */
+async function checkTarget(ctx: WriteContext, rel: string, abs: string): Promise<void> {
   const st = await lstatOrNull(abs);
   if (st?.isDirectory()) throw new PathCollisionError(rel, 'a folder of that name exists');
+  if (st?.isSymbolicLink() && !ctx.followSymlinks) throw new PathCollisionError(rel, 'a symlink (not followed) of that name exists');
 }
 
-/** Writes `body` to `rel` atomically with mtime `mtimeMs`; returns the entry as written. */
-export async function writeAtomic(ctx: WriteContext, rel: string, body: Readable, mtimeMs: number): Promise<LocalEntry> {
+/** Throws LocalChangedError unless the target is what the caller expects (see Expectation). */
+async function checkExpected(ctx: WriteContext, rel: string, abs: string, expected: Expectation): Promise<void> {
+  if (expected === undefined) return;
+  // A followed symlink is listed by the scan with its target's size and mtime.
+  const st = await (ctx.followSymlinks ? stat(abs) : lstat(abs)).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return null;
+    throw err;
+  });
+  const same =
+    expected === null ? st === null : st !== null && st.isFile() && st.size === expected.size && st.mtimeMs === expected.mtimeMs;
+  if (!same) throw new LocalChangedError(rel);
+}
+
+/**
+ * Moves the finished temp file into place. Where the target must be absent, a hard link creates
+ * it only if nothing is there (atomic, unlike check-then-rename); file systems without hard links
+ * fall back to the check.
+ */
+async function publish(ctx: WriteContext, rel: string, tmp: string, abs: string, expected: Expectation): Promise<void> {
+  if (expected === null) {
+    try {
+      await link(tmp, abs);
+      await unlink(tmp);
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') throw new LocalChangedError(rel);
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') throw err;
+    }
+  }
+  await checkExpected(ctx, rel, abs, expected);
+  await renameOver(rel, tmp, abs);
+}
+
+/**
+ * Writes `body` to `rel` atomically with mtime `mtimeMs`; returns the entry as written. With an
+ * `expected` state, a target that changed since the scan is left alone (LocalChangedError).
+ */
+export async function writeAtomic(
+  ctx: WriteContext,
+  rel: string,
+  body: Readable,
+  mtimeMs: number,
+  expected?: Expectation,
+): Promise<LocalEntry> {
   const abs = join(ctx.root, rel);
   await ensureParents(ctx, rel);
-  await checkTarget(rel, abs);
+  await checkTarget(ctx, rel, abs);
+  await checkExpected(ctx, rel, abs, expected);
   const tmp = tempPathFor(abs);
   try {
     await pipeline(body, createWriteStream(tmp, { flags: 'wx' }));
@@ -88,11 +142,11 @@ export async function writeAtomic(ctx: WriteContext, rel: string, body: Readable
     // The entry describes what we wrote: a change the app makes after the rename must show up
     // as a local change in the next scan, not be taken into the baseline.
     const written = await stat(tmp);
-    await renameOver(rel, tmp, abs);
+    await publish(ctx, rel, tmp, abs, expected);
     return { size: written.size, mtimeMs: written.mtimeMs };
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
-    if (err instanceof PathCollisionError) throw err;
+    if (err instanceof PathCollisionError || err instanceof LocalChangedError) throw err;
     throw new Error(`write ${rel}: ${(err as Error).message}`, { cause: err });
   }
 }
@@ -102,7 +156,7 @@ export async function copyAtomic(ctx: WriteContext, from: string, to: string): P
   const absFrom = join(ctx.root, from);
   const absTo = join(ctx.root, to);
   await ensureParents(ctx, to);
-  await checkTarget(to, absTo);
+  await checkTarget(ctx, to, absTo);
   const tmp = tempPathFor(absTo);
   try {
     const source = await stat(absFrom);
@@ -132,16 +186,19 @@ async function renameOver(rel: string, tmp: string, abs: string): Promise<void> 
 }
 
 /**
- * Deletes the file `rel`; a file already gone is fine. Parent folders are left in place, even when
+ * Deletes the file `rel`; a file already gone is fine. With an `expected` state, a file that
+ * changed since the scan is kept (LocalChangedError). Parent folders are left in place, even when
  * empty, as `aws s3 sync` does: the app may rely on a folder it created.
  */
-export async function removeFile(ctx: WriteContext, rel: string): Promise<void> {
+export async function removeFile(ctx: WriteContext, rel: string, expected?: Expectation): Promise<void> {
   const abs = join(ctx.root, rel);
   // A parent symlink the scan does not follow (or leading outside) must not be deleted through.
   if (!(await parentsAreSafe(ctx, rel))) return;
   const st = await lstatOrNull(abs);
   if (st === null) return;
   if (st.isDirectory()) throw new PathCollisionError(rel, 'is a folder, not a file');
+  if (st.isSymbolicLink() && !ctx.followSymlinks) throw new PathCollisionError(rel, 'is a symlink (not followed)');
+  await checkExpected(ctx, rel, abs, expected);
   try {
     await unlink(abs);
   } catch (err) {

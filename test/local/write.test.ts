@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFile, mkdir, readdir, readFile, stat, symlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { PathCollisionError, UnsafePathError } from '../../src/errors.js';
+import { LocalChangedError, PathCollisionError, UnsafePathError } from '../../src/errors.js';
 import { tempDir } from '../helpers/tmp.js';
 import { put, tree } from './fixtures.js';
 
@@ -113,6 +113,72 @@ test('writes never go through a symlink out of the root, nor through one not fol
   await assert.rejects(tree(root).writeAtomic('../escape.txt', body(), 0), UnsafePathError);
 });
 
+test('writeAtomic with an expected state never replaces a change the app made since the scan', async () => {
+  const root = await tempDir('write');
+  const t = tree(root);
+  const body = (text: string): Readable => Readable.from([Buffer.from(text)]);
+  await put(root, 'edited.txt', 'scanned');
+  const scanned = await t.stat('edited.txt');
+  assert.ok(scanned);
+  await utimes(join(root, 'edited.txt'), 1_700_000_000, 1_700_000_000); // the app touches it
+  await assert.rejects(t.writeAtomic('edited.txt', body('remote'), 0, scanned), LocalChangedError);
+  assert.equal(await readFile(join(root, 'edited.txt'), 'utf8'), 'scanned');
+
+  // Expected absent, but the app created it meanwhile: kept.
+  await put(root, 'created.txt', 'by the app');
+  await assert.rejects(t.writeAtomic('created.txt', body('remote'), 0, null), LocalChangedError);
+  assert.equal(await readFile(join(root, 'created.txt'), 'utf8'), 'by the app');
+
+  // Created by the app while the download streams: still kept, and no temp file is left.
+  const racing = Readable.from(
+    (async function* () {
+      yield Buffer.from('remote part 1 ');
+      await put(root, 'raced.txt', 'by the app, mid-download');
+      yield Buffer.from('remote part 2');
+    })(),
+  );
+  await assert.rejects(t.writeAtomic('raced.txt', racing, 0, null), LocalChangedError);
+  assert.equal(await readFile(join(root, 'raced.txt'), 'utf8'), 'by the app, mid-download');
+  await t.remove('raced.txt');
+
+  // Unchanged since the scan, or absent as expected: written.
+  const fresh = await t.stat('edited.txt');
+  await t.writeAtomic('edited.txt', body('remote v2'), 0, fresh);
+  await t.writeAtomic('brand/new.txt', body('remote new'), 0, null);
+  assert.equal(await readFile(join(root, 'edited.txt'), 'utf8'), 'remote v2');
+  assert.equal(await readFile(join(root, 'brand/new.txt'), 'utf8'), 'remote new');
+  assert.deepEqual(await listAll(root), ['brand', 'brand/new.txt', 'created.txt', 'edited.txt']);
+});
+
+test('a symlink that is not followed is never replaced by a download', async () => {
+  const root = await tempDir('write');
+  await put(root, 'real.txt', 'real');
+  await symlink(join(root, 'real.txt'), join(root, 'link.txt'));
+  await assert.rejects(tree(root).writeAtomic('link.txt', Readable.from([Buffer.from('x')]), 0, null), PathCollisionError);
+  await assert.rejects(tree(root).remove('link.txt'), PathCollisionError);
+  assert.equal(await readFile(join(root, 'link.txt'), 'utf8'), 'real');
+});
+
+test('stat reports what a scan would list, and null for what it would not', async () => {
+  const root = await tempDir('write');
+  const outside = await tempDir('outside');
+  await put(root, 'f.txt', 'abc');
+  await put(outside, 'o.txt');
+  await mkdir(join(root, 'dir'));
+  await symlink(join(root, 'f.txt'), join(root, 'alias.txt'));
+  await symlink(join(outside, 'o.txt'), join(root, 'out.txt'));
+  const scanned = (await tree(root, true).scan()).entries;
+  for (const follow of [false, true]) {
+    const t = tree(root, follow);
+    assert.deepEqual(await t.stat('f.txt'), scanned.get('f.txt'));
+    assert.equal(await t.stat('missing.txt'), null);
+    assert.equal(await t.stat('f.txt/below'), null);
+    assert.equal(await t.stat('dir'), null);
+    assert.equal(await t.stat('out.txt'), null);
+    assert.deepEqual(await t.stat('alias.txt'), follow ? scanned.get('alias.txt') : null);
+  }
+});
+
 test('remove deletes a file, accepts one already gone, keeps parent folders', async () => {
   const root = await tempDir('write');
   const outside = await tempDir('outside');
@@ -128,6 +194,15 @@ test('remove deletes a file, accepts one already gone, keeps parent folders', as
   assert.deepEqual(await readdir(root), ['out', 'x']);
   assert.deepEqual(await readdir(join(root, 'x/y')), []);
   await assert.rejects(t.remove('x'), PathCollisionError);
+
+  await put(root, 'x/changed.txt', 'v1');
+  const scanned = await t.stat('x/changed.txt');
+  await put(root, 'x/changed.txt', 'v2 by the app');
+  await assert.rejects(t.remove('x/changed.txt', scanned), LocalChangedError);
+  assert.equal(await readFile(join(root, 'x/changed.txt'), 'utf8'), 'v2 by the app');
+  await t.remove('x/changed.txt', await t.stat('x/changed.txt'));
+  await t.remove('x/changed.txt', scanned); // already gone: fine
+  assert.deepEqual(await readdir(join(root, 'x')), ['y']);
 });
 
 test('copyLocal copies atomically and keeps the mtime', async () => {
