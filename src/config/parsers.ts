@@ -1,0 +1,172 @@
+/**
+ * Value parsers: each turns one raw string from argv or the environment into a typed value, or says
+ * what is allowed. They know nothing of option names; the resolver adds those to the error.
+ */
+
+/** Thrown by a parser; the message completes "<option>: …" (e.g. "must be an integer …"). */
+export class ValueError extends Error {}
+
+/** Turns one raw string into a typed value. */
+export interface Parser<T> {
+  /** What the value must be, completing "must be …"; shown in errors and in --help. */
+  readonly allowed: string;
+  /** Placeholder for the value in --help, e.g. `N`. */
+  readonly metavar: string;
+  /** Throws ValueError when the raw string is not allowed. */
+  parse(raw: string): T;
+}
+
+/** A parser from a function that returns undefined for anything not allowed. */
+function parser<T>(metavar: string, allowed: string, convert: (raw: string) => T | undefined): Parser<T> {
+  return {
+    metavar,
+    allowed,
+    parse(raw) {
+      const value = convert(raw);
+      if (value === undefined) throw new ValueError(`must be ${allowed}`);
+      return value;
+    },
+  };
+}
+
+/** Whole numbers in [min, max] (max open when omitted). */
+export function integer(min: number, max?: number): Parser<number> {
+  const allowed = max === undefined ? `an integer of at least ${min}` : `an integer between ${min} and ${max}`;
+  return parser('N', allowed, (raw) => {
+    if (!/^\s*[+-]?\d+\s*$/.test(raw)) return undefined;
+    const n = Number(raw);
+    return Number.isSafeInteger(n) && n >= min && (max === undefined || n <= max) ? n : undefined;
+  });
+}
+
+/** One of a fixed set of words; with `ignoreCase` the canonical spelling is returned. */
+export function oneOf<const V extends string>(
+  values: readonly V[],
+  opts: { ignoreCase?: boolean; metavar?: string } = {},
+): Parser<V> {
+  const fold = (s: string) => (opts.ignoreCase ? s.toLowerCase() : s);
+  const allowed = `one of ${values.join(', ')}${opts.ignoreCase ? ' (any case)' : ''}`;
+  return parser(opts.metavar ?? values.join('|'), allowed, (raw) => values.find((v) => fold(v) === fold(raw.trim())));
+}
+
+const TRUE_WORDS = ['true', '1', 'yes', 'on'];
+const FALSE_WORDS = ['false', '0', 'no', 'off'];
+
+/** Booleans as environment variables spell them. */
+export const bool: Parser<boolean> = parser('BOOL', 'true or false (also 1/0, yes/no)', (raw) => {
+  const word = raw.trim().toLowerCase();
+  if (TRUE_WORDS.includes(word)) return true;
+  if (FALSE_WORDS.includes(word)) return false;
+  return undefined;
+});
+
+/** Any non-empty string, kept as given. */
+export function text(metavar = 'TEXT'): Parser<string> {
+  return parser(metavar, 'a non-empty value', (raw) => (raw.trim() === '' ? undefined : raw));
+}
+
+/** A single word without spaces (ids, regions, host names). */
+export function word(metavar: string): Parser<string> {
+  return parser(metavar, 'a non-empty value without spaces', (raw) => (/^\S+$/.test(raw) ? raw : undefined));
+}
+
+/** An absolute http:// or https:// URL. */
+export const httpUrl: Parser<string> = parser('URL', 'an http:// or https:// URL', (raw) => {
+  if (!URL.canParse(raw)) return undefined;
+  const { protocol } = new URL(raw);
+  return protocol === 'http:' || protocol === 'https:' ? raw : undefined;
+});
+
+/** URL paths for `aws cloudfront create-invalidation --paths`, separated by spaces or commas. */
+export const urlPaths: Parser<readonly string[]> = parser(
+  'PATHS',
+  'URL paths starting with "/", separated by spaces or commas',
+  (raw) => {
+    const paths = raw.split(/[\s,]+/).filter((p) => p !== '');
+    return paths.length > 0 && paths.every((p) => p.startsWith('/')) ? paths : undefined;
+  },
+);
+
+/** A URL path prefix, normalised to a leading slash and no trailing one; '' for the root. */
+export const urlPathPrefix: Parser<string> = parser('PATH', 'a URL path such as /static', (raw) => {
+  if (/\s/.test(raw)) return undefined;
+  const trimmed = raw.replace(/^\/+|\/+$/g, '');
+  return trimmed === '' ? '' : `/${trimmed}`;
+});
+
+/** Pipe-separated entries (the seed's `--md5-skip-path` syntax); empty entries are dropped. */
+export const pipeList: Parser<readonly string[]> = parser('PATH|PATH', 'one or more paths separated by "|"', (raw) => {
+  const items = raw.split('|').map((s) => s.trim()).filter((s) => s !== '');
+  return items.length > 0 ? items : undefined;
+});
+
+const METADATA_ALLOWED = 'key=value pairs separated by commas, or a JSON object of string values';
+
+/** `--metadata` as aws accepts it: `k1=v1,k2=v2` shorthand or a JSON object of strings. */
+export const metadata: Parser<Readonly<Record<string, string>>> = {
+  metavar: 'k=v,…|JSON',
+  allowed: METADATA_ALLOWED,
+  parse(raw) {
+    const entries = raw.trim().startsWith('{') ? jsonEntries(raw) : shorthandEntries(raw);
+    if (entries.length === 0 || entries.some(([key]) => key === '')) throw new ValueError(`must be ${METADATA_ALLOWED}`);
+    return Object.fromEntries(entries);
+  },
+};
+
+function jsonEntries(raw: string): [string, string][] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (err) {
+    throw new ValueError(`must be ${METADATA_ALLOWED}; the JSON does not parse (${(err as Error).message})`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return [];
+  const entries = Object.entries(parsed);
+  if (entries.some(([, v]) => typeof v !== 'string')) {
+    throw new ValueError(`must be ${METADATA_ALLOWED}; every JSON value must be a string`);
+  }
+  return entries as [string, string][];
+}
+
+function shorthandEntries(raw: string): [string, string][] {
+  return raw.split(',').map((pair): [string, string] => {
+    const eq = pair.indexOf('=');
+    if (eq < 0) throw new ValueError(`must be ${METADATA_ALLOWED}; "${pair}" has no "="`);
+    return [pair.slice(0, eq).trim(), pair.slice(eq + 1)];
+  });
+}
+
+const ISO_8601 =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ]([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(\.\d+)?)?(Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?)?$/i;
+
+/** An ISO-8601 date or date-time; one without a zone is taken as UTC so the result never depends on the host. */
+export const timestamp: Parser<Date> = parser('TIMESTAMP', 'an ISO-8601 timestamp such as 2030-01-31T12:00:00Z', (raw) => {
+  const m = ISO_8601.exec(raw.trim());
+  if (!m) return undefined;
+  const [, y, mo, d, hh, mm, ss, frac, zone] = m;
+  const day = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d)));
+  if (day.getUTCMonth() !== Number(mo) - 1 || day.getUTCDate() !== Number(d)) return undefined;
+  if (hh === undefined) return day;
+  const zoneText = zone === undefined ? 'Z' : zone.replace(/^([+-]\d{2})(\d{2})$/, '$1:$2').toUpperCase();
+  return new Date(`${y}-${mo}-${d}T${hh}:${mm}:${ss ?? '00'}${frac ?? ''}${zoneText}`);
+});
+
+/** Where an S3 URI points. */
+export interface S3Location {
+  /** The URI as given (trimmed), for logs. */
+  readonly uri: string;
+  readonly bucket: string;
+  /** Key prefix without leading or trailing slash; '' for the bucket root. */
+  readonly prefix: string;
+}
+
+/** Bucket names, including legacy ones (upper case, underscores) that us-east-1 still serves. */
+const BUCKET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{1,253}[A-Za-z0-9]$/;
+
+/** `s3://bucket[/prefix][/]`. */
+export const s3Uri: Parser<S3Location> = parser('S3Uri', 'an S3 URI s3://bucket[/prefix] with a valid bucket name (3 to 255 letters, digits, dots, dashes)', (raw) => {
+  const uri = raw.trim();
+  const m = /^s3:\/\/([^/]*)(?:\/(.*))?$/.exec(uri);
+  if (!m || !BUCKET_NAME.test(m[1] ?? '') || (m[2] ?? '').includes('\0')) return undefined;
+  return { uri, bucket: m[1] ?? '', prefix: (m[2] ?? '').replace(/^\/+|\/+$/g, '') };
+});
