@@ -6,7 +6,7 @@ import { isInternalPath, type PathFilter } from '../filters.js';
 import { uniqueConflictName } from './conflict-name.js';
 import { guardDeletes, type GuardResult } from './delete-guard.js';
 import { localDelta, remoteDelta, type PathState } from './delta.js';
-import { resolveFirstSync, resolveThreeWay, type ResolveSettings } from './resolve.js';
+import { equalBySize, resolveFirstSync, resolveThreeWay, type ResolveSettings } from './resolve.js';
 import type {
   Action,
   BaselineSnapshot,
@@ -27,14 +27,17 @@ export interface DirectionPlanOptions {
   readonly delete: boolean;
   /** The direction's `--exclude`/`--include` filter (see `compileFilter`). */
   readonly include: PathFilter;
+  /**
+   * `--size-only`: for `up`, a local change needs a new size (mtime ignored); for either, at first
+   * sync equal sizes count as equal when this direction would copy. Remote changes always go by ETag.
+   */
+  readonly sizeOnly: boolean;
 }
 
 /** Everything the planner needs besides the snapshots. */
 export interface PlanOptions {
   readonly up: DirectionPlanOptions;
   readonly down: DirectionPlanOptions;
-  /** Local change = size differs (mtime ignored), as `--size-only`. Remote changes always go by ETag. */
-  readonly sizeOnly: boolean;
   readonly conflict: ConflictPolicy;
   /** Used only when there is no baseline (first sync). */
   readonly initMode: InitMode;
@@ -67,16 +70,18 @@ export interface Plan {
 
 /**
  * Local files whose S3-style ETag the planner needs: on both sides with equal sizes, and either
- * changed on both sides since the baseline or met for the first time (no baseline). Sorted.
+ * changed on both sides since the baseline or met for the first time (no baseline; minus what
+ * `--size-only` already takes as equal). Sorted.
  */
 export function pathsToHash(input: Omit<PlanInput, 'localEtags'>): string[] {
   const { baseline, options } = input;
+  const sizeOnly = { up: options.up.sizeOnly, down: options.down.sizeOnly };
   return candidatePaths(input)
     .map((path) => stateOf(input, path, undefined))
     .filter((state) => {
       if (!state.local || !state.remote || state.local.size !== state.remote.size) return false;
-      if (baseline === null) return true;
-      return localDelta(state, options.sizeOnly) !== 'unchanged' && remoteDelta(state) !== 'unchanged';
+      if (baseline === null) return !equalBySize(state, options.initMode, sizeOnly);
+      return localDelta(state, sizeOnly.up) !== 'unchanged' && remoteDelta(state) !== 'unchanged';
     })
     .map((state) => state.path);
 }
@@ -126,7 +131,7 @@ function resolveSettings(input: PlanInput): ResolveSettings {
   return {
     upDelete: options.up.delete,
     downDelete: options.down.delete,
-    sizeOnly: options.sizeOnly,
+    sizeOnly: { up: options.up.sizeOnly, down: options.down.sizeOnly },
     conflict: options.conflict,
     conflictPath: (path) => {
       const name = uniqueConflictName(path, options.now, options.nodeId, taken);

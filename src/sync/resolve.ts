@@ -4,7 +4,7 @@
  * later by the planner; these tables only say what the contract wants.
  */
 import { localDelta, newerSide, remoteDelta, sameContent, type Delta, type PathState } from './delta.js';
-import type { Action, ActionReason, ConflictPolicy, InitMode } from './types.js';
+import type { Action, ActionReason, ConflictPolicy, InitMode, LocalEntry, RemoteEntry } from './types.js';
 
 /** What a table decided for a path; `conflict` marks a both-sides difference that was settled. */
 export interface Resolution {
@@ -16,8 +16,8 @@ export interface Resolution {
 export interface ResolveSettings {
   readonly upDelete: boolean;
   readonly downDelete: boolean;
-  /** Local change = size only (mtime ignored). */
-  readonly sizeOnly: boolean;
+  /** `--size-only` per direction: `up` makes a local change need a new size (mtime ignored). */
+  readonly sizeOnly: { readonly up: boolean; readonly down: boolean };
   readonly conflict: ConflictPolicy;
   /** Names the copy of a keep-both loser; called only when a keep-both action is made. */
   readonly conflictPath: (path: string) => string;
@@ -25,7 +25,7 @@ export interface ResolveSettings {
 
 /** Three-way resolution against the baseline entry (possibly absent) of the path. */
 export function resolveThreeWay(state: PathState, settings: ResolveSettings): Resolution | null {
-  const local = localDelta(state, settings.sizeOnly);
+  const local = localDelta(state, settings.sizeOnly.up);
   const remote = remoteDelta(state);
   if (local === 'unchanged' && remote === 'unchanged') return null;
   if (remote === 'unchanged') return settled(onlyLocalChanged(state, local, settings));
@@ -90,8 +90,8 @@ export function resolveFirstSync(state: PathState, mode: InitMode, settings: Res
   const reason: ActionReason = `init-${mode}`;
   if (local && remote) {
     if (sameContent(state)) return settled({ kind: 'record', path, reason: 'same-content' });
-    const winner = mode === 'merge' ? newerSide(local, remote) : mode === 'up' ? 'local' : 'remote';
-    return settled(transfer(state, winner, reason));
+    if (equalBySize(state, mode, settings.sizeOnly)) return settled({ kind: 'record', path, reason: 'same-size' });
+    return settled(transfer(state, firstSyncWinner(local, remote, mode), reason));
   }
   // One side only: like `aws s3 sync --delete` from the winning side when that delete is enabled,
   // otherwise the union (nothing is deleted).
@@ -104,6 +104,21 @@ export function resolveFirstSync(state: PathState, mode: InitMode, settings: Res
     return settled({ kind: 'download', path, reason });
   }
   return null;
+}
+
+/** Which side a first-sync difference goes to: the init mode's side, or the newer under merge. */
+function firstSyncWinner(local: LocalEntry, remote: RemoteEntry, mode: InitMode): 'local' | 'remote' {
+  return mode === 'merge' ? newerSide(local, remote) : mode === 'up' ? 'local' : 'remote';
+}
+
+/**
+ * First sync on both sides with equal sizes, where the direction that would copy has `--size-only`:
+ * taken as equal without hashing, as `aws s3 sync --size-only` would skip it.
+ */
+export function equalBySize(state: PathState, mode: InitMode, sizeOnly: ResolveSettings['sizeOnly']): boolean {
+  const { local, remote } = state;
+  if (!local || !remote || local.size !== remote.size) return false;
+  return firstSyncWinner(local, remote, mode) === 'local' ? sizeOnly.up : sizeOnly.down;
 }
 
 /** Copies the winner's side over the other; an upload replaces exactly the remote version we saw. */

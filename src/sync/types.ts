@@ -52,6 +52,8 @@ export type ActionReason =
   | 'init-down'
   | 'init-merge'
   | 'same-content'
+  /** First sync under `--size-only`: equal sizes are taken as equal, as `aws s3 sync` does. */
+  | 'same-size'
   | 'both-deleted';
 
 /**

@@ -1,23 +1,29 @@
 /** Builders for planner tests: small snapshots, default options, and a readable form of actions. */
-import { reconcile, type Plan, type PlanInput, type PlanOptions } from '../../src/sync/plan.js';
+import { reconcile, type DirectionPlanOptions, type Plan, type PlanInput, type PlanOptions } from '../../src/sync/plan.js';
 import type { Action, BaselineEntry, LocalEntry, RemoteEntry } from '../../src/sync/types.js';
 
 /** The clock and node of every test plan: keep-both names read `…conflict-20240506T070809Z-node1…`. */
 export const NOW = new Date(Date.UTC(2024, 4, 6, 7, 8, 9, 123));
 export const STAMP = '20240506T070809Z-node1';
 
+/** Overrides for `options`; a direction's settings are merged field by field. */
+export type OptionOverrides = Partial<Omit<PlanOptions, 'up' | 'down'>> & {
+  up?: Partial<DirectionPlanOptions>;
+  down?: Partial<DirectionPlanOptions>;
+};
+
 /** Default options: both directions on, no deletes, include everything, conflict newer, merge. */
-export function options(overrides: Partial<PlanOptions> = {}): PlanOptions {
+export function options({ up, down, ...rest }: OptionOverrides = {}): PlanOptions {
+  const direction = { enabled: true, delete: false, include: () => true, sizeOnly: false };
   return {
-    up: { enabled: true, delete: false, include: () => true },
-    down: { enabled: true, delete: false, include: () => true },
-    sizeOnly: false,
+    up: { ...direction, ...up },
+    down: { ...direction, ...down },
     conflict: 'newer',
     initMode: 'merge',
     maxDeletePercent: 100,
     nodeId: 'node1',
     now: NOW,
-    ...overrides,
+    ...rest,
   };
 }
 

@@ -153,7 +153,7 @@ test('everyday edits flow both ways; an upload replaces only the version last ag
 
 test('a local delete reaches S3 only with delete enabled up; otherwise the file comes back', () => {
   const deleted = () => World.synced({ 'old.log': 'x', 'keep.txt': 'y' }).remove('local', 'old.log');
-  const withDelete = options({ up: { enabled: true, delete: true, include: () => true } });
+  const withDelete = options({ up: { delete: true } });
 
   assert.deepEqual(deleted().plan(withDelete).readable, ['delete-remote old.log (local-deleted, if-match etag:x)']);
   assert.deepEqual(deleted().plan().readable, ['download old.log (restore-local)']);
@@ -164,8 +164,8 @@ test('deleted on one side while edited on the other: the edit survives, whatever
   world.remove('local', 'draft.md').write('remote', 'draft.md', 'v2 from another node');
   const opts = options({
     conflict: 'local',
-    up: { enabled: true, delete: true, include: () => true },
-    down: { enabled: true, delete: true, include: () => true },
+    up: { delete: true },
+    down: { delete: true },
   });
 
   const plan = world.plan(opts);
@@ -196,8 +196,8 @@ test('a task restarts on an empty volume with --delete: the guard refuses to wip
   world.write('local', 'fresh.txt', 'written since');
   const opts = options({
     maxDeletePercent: 50,
-    up: { enabled: true, delete: true, include: () => true },
-    down: { enabled: true, delete: true, include: () => true },
+    up: { delete: true },
+    down: { delete: true },
   });
 
   const plan = world.plan(opts);
@@ -211,7 +211,7 @@ test('a task restarts on an empty volume with --delete: the guard refuses to wip
 test('an up-only tick (POST /sync/up) uploads now and leaves remote changes for the next full tick', () => {
   const world = World.synced({ 'a.txt': 'a', 'b.txt': 'b' });
   world.write('local', 'a.txt', 'a2').write('remote', 'b.txt', 'b2');
-  const upOnly = options({ down: { enabled: false, delete: false, include: () => true } });
+  const upOnly = options({ down: { enabled: false } });
 
   const first = world.plan(upOnly);
   assert.deepEqual(first.readable, ['upload a.txt (local-modified, if-match etag:a)']);

@@ -1,9 +1,9 @@
 import { describe as suite, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileFilter } from '../../src/filters.js';
-import { pathsToHash, type PlanOptions } from '../../src/sync/plan.js';
+import { pathsToHash } from '../../src/sync/plan.js';
 import type { ConflictPolicy, InitMode, LocalEntry, RemoteEntry } from '../../src/sync/types.js';
-import { input, inSync, options, plan, STAMP, type Trees } from './plan-fixtures.js';
+import { input, inSync, options, plan, STAMP, type OptionOverrides, type Trees } from './plan-fixtures.js';
 
 const P = 'doc.txt';
 const BASE = { size: 10, mtimeMs: 1000, etag: 'e0' };
@@ -29,13 +29,12 @@ type DeleteSetting = 'none' | 'up' | 'down' | 'both';
 const DELETE_SETTINGS: DeleteSetting[] = ['none', 'up', 'down', 'both'];
 const POLICIES: ConflictPolicy[] = ['newer', 'local', 'remote', 'keep-both'];
 
-function withDeletes(setting: DeleteSetting, extra: Parameters<typeof options>[0] = {}) {
-  const base = options(extra);
-  return {
-    ...base,
-    up: { ...base.up, delete: setting === 'up' || setting === 'both' },
-    down: { ...base.down, delete: setting === 'down' || setting === 'both' },
-  };
+function withDeletes(setting: DeleteSetting, extra: OptionOverrides = {}) {
+  return options({
+    ...extra,
+    up: { ...extra.up, delete: setting === 'up' || setting === 'both' },
+    down: { ...extra.down, delete: setting === 'down' || setting === 'both' },
+  });
 }
 
 /** One pairing of local × remote change; `expect` gives the action (or none) per setting. */
@@ -275,14 +274,8 @@ suite('a disabled direction', () => {
     etags: { 'both-same': 'e2' },
   };
 
-  /** `opts` with one direction switched off, as in a `POST /sync/<other>` tick. */
-  const disable = (direction: 'up' | 'down', opts: PlanOptions): PlanOptions => ({
-    ...opts,
-    [direction]: { ...opts[direction], enabled: false },
-  });
-
   test('up disabled: nothing is written remotely; downloads and baseline records go on', () => {
-    const result = plan(trees, disable('up', withDeletes('both', { conflict: 'keep-both' })));
+    const result = plan(trees, withDeletes('both', { conflict: 'keep-both', up: { enabled: false } }));
     assert.deepEqual(result.readable, [
       'record both-same (same-content)',
       'download new-remote (remote-added)',
@@ -292,7 +285,7 @@ suite('a disabled direction', () => {
   });
 
   test('down disabled: nothing is written locally; uploads and baseline records go on', () => {
-    const result = plan(trees, disable('down', withDeletes('none', { conflict: 'local' })));
+    const result = plan(trees, withDeletes('none', { conflict: 'local', down: { enabled: false } }));
     assert.deepEqual(result.readable, [
       'upload both-diff (conflict, if-match e2)',
       'record both-same (same-content)',
@@ -301,7 +294,7 @@ suite('a disabled direction', () => {
     ]);
     assert.equal(result.conflicts, 1);
     // keep-both writes both sides, so it waits for a tick with both directions.
-    const keepBoth = plan(trees, disable('down', withDeletes('none', { conflict: 'keep-both' })));
+    const keepBoth = plan(trees, withDeletes('none', { conflict: 'keep-both', down: { enabled: false } }));
     assert.equal(keepBoth.readable.some((line) => line.includes('both-diff')), false);
     assert.equal(keepBoth.conflicts, 0);
   });
@@ -454,10 +447,31 @@ suite('pathsToHash', () => {
   });
 });
 
-test('--size-only: a local mtime change alone is not a change', () => {
-  const trees: Trees = { local: { [P]: { size: 10, mtimeMs: 9999 } }, remote: { [P]: R.unchanged }, baseline: { [P]: BASE } };
-  assert.deepEqual(plan(trees, options({ sizeOnly: true })).readable, []);
-  assert.deepEqual(plan(trees).readable, [`upload ${P} (local-modified, if-match e0)`]);
+suite('--size-only', () => {
+  test('up: a local mtime change alone is not a change; down --size-only does not affect uploads', () => {
+    const trees: Trees = { local: { [P]: { size: 10, mtimeMs: 9999 } }, remote: { [P]: R.unchanged }, baseline: { [P]: BASE } };
+    assert.deepEqual(plan(trees, options({ up: { sizeOnly: true } })).readable, []);
+    assert.deepEqual(plan(trees, options({ down: { sizeOnly: true } })).readable, [`upload ${P} (local-modified, if-match e0)`]);
+    assert.deepEqual(plan(trees).readable, [`upload ${P} (local-modified, if-match e0)`]);
+  });
+
+  test('first sync: equal sizes count as equal, unhashed, when the copying direction has it', () => {
+    const trees: Trees = { local: { [P]: L.sameSizeAsRemote }, remote: { [P]: R.added }, baseline: null };
+    const cases: [OptionOverrides, string[]][] = [
+      [{ initMode: 'down', down: { sizeOnly: true } }, [`record ${P} (same-size)`]],
+      [{ initMode: 'up', up: { sizeOnly: true } }, [`record ${P} (same-size)`]],
+      [{ initMode: 'up', down: { sizeOnly: true } }, [`upload ${P} (init-up, if-match e2)`]],
+      [{ initMode: 'merge', up: { sizeOnly: true } }, [`record ${P} (same-size)`]], // local is newer
+      [{ initMode: 'merge', down: { sizeOnly: true } }, [`upload ${P} (init-merge, if-match e2)`]],
+    ];
+    for (const [overrides, expected] of cases) {
+      const opts = options(overrides);
+      assert.deepEqual(plan(trees, opts).readable, expected, JSON.stringify(overrides));
+      // What size-only settles is not hashed; what it does not settle still is.
+      const hashed = pathsToHash(input(trees, opts));
+      assert.deepEqual(hashed, expected[0]!.includes('same-size') ? [] : [P], JSON.stringify(overrides));
+    }
+  });
 });
 
 test('actions come sorted by path (code-unit order), one per path', () => {
