@@ -15,7 +15,14 @@ import {
   type StorageClass,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { NotFoundError, PreconditionFailedError, SyncError } from '../errors.js';
+import {
+  AccessError,
+  ConditionalConflictError,
+  NotFoundError,
+  PreconditionFailedError,
+  SyncError,
+  TransientError,
+} from '../errors.js';
 import type {
   Bucket,
   ObjectRead,
@@ -229,15 +236,16 @@ export class S3Bucket implements Bucket {
 /**
  * Whether the store enforces conditional writes: create-if-absent twice (the second must be
  * refused), replace with a wrong ETag (refused), replace with the right one (accepted), then
- * delete. `probeKey` must be unique to this process (e.g. contain the node id): two nodes probing
- * one key would disturb each other.
+ * delete. A store that rejects the headers as unsupported counts as not enforcing; access and
+ * transient errors propagate. `probeKey` must be unique to this process (e.g. contain the node
+ * id): two nodes probing one key would disturb each other.
  */
 export async function probeConditionalWrites(bucket: Bucket, probeKey: string): Promise<boolean> {
   const body = Buffer.from(`s3-sync2 conditional write probe ${new Date().toISOString()}\n`);
-  const create = (): Promise<WriteResult> => bucket.write(probeKey, body, body.length, { ifNoneMatch: true });
-  const refused = async (attempt: () => Promise<unknown>): Promise<boolean> => {
+  const put = (condition: WriteCondition): Promise<WriteResult> => bucket.write(probeKey, body, body.length, condition);
+  const refused = async (condition: WriteCondition): Promise<boolean> => {
     try {
-      await attempt();
+      await put(condition);
       return false;
     } catch (err) {
       if (err instanceof PreconditionFailedError) return true;
@@ -246,19 +254,36 @@ export async function probeConditionalWrites(bucket: Bucket, probeKey: string): 
   };
   try {
     // A leftover of a crashed probe would refuse the first create: clear it once.
-    const created = await create().catch(async (err: unknown) => {
+    const created = await put({ ifNoneMatch: true }).catch(async (err: unknown) => {
       if (!(err instanceof PreconditionFailedError)) throw err;
       await bucket.delete(probeKey);
-      return create();
+      return put({ ifNoneMatch: true });
     });
-    if (!(await refused(create))) return false;
+    if (!(await refused({ ifNoneMatch: true }))) return false;
     const wrongEtag = created.etag === '0'.repeat(32) ? '1'.repeat(32) : '0'.repeat(32);
-    if (!(await refused(() => bucket.write(probeKey, body, body.length, { ifMatch: wrongEtag })))) return false;
-    await bucket.write(probeKey, body, body.length, { ifMatch: created.etag });
+    if (!(await refused({ ifMatch: wrongEtag }))) return false;
+    await put({ ifMatch: created.etag });
     return true;
+  } catch (err) {
+    if (rejectsConditions(err)) return false;
+    throw err;
   } finally {
-    await bucket.delete(probeKey);
+    // A probe object left behind is harmless: `.s3-sync2*` names are never synced.
+    await bucket.delete(probeKey).catch(() => undefined);
   }
+}
+
+/** An error that says the store refused the request itself (e.g. 400/501 on the header). */
+function rejectsConditions(err: unknown): boolean {
+  return (
+    err instanceof SyncError &&
+    !(
+      err instanceof AccessError ||
+      err instanceof TransientError ||
+      err instanceof PreconditionFailedError ||
+      err instanceof ConditionalConflictError
+    )
+  );
 }
 
 /** The body in memory, exactly `size` bytes long (a mismatch would hang or corrupt the PUT). */

@@ -17,6 +17,7 @@ import {
   S3Bucket,
 } from '../../src/remote/bucket.js';
 import { computeS3Etag } from '../../src/local/hash.js';
+import { startProxy } from '../helpers/proxy.js';
 import { recordHeaders } from '../helpers/record-headers.js';
 import { TEST_REGION, useS3 } from '../helpers/s3.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -262,4 +263,17 @@ test('probeConditionalWrites: moto enforces conditional writes; the probe object
   const bucket = await freshBucket();
   assert.equal(await probeConditionalWrites(bucket, 'p/.s3-sync2.probe-node1'), true);
   assert.deepEqual(await s3().keys(bucket.name), []);
+});
+
+test('probeConditionalWrites: a store that ignores the conditional headers is reported', async () => {
+  const name = await s3().newBucket();
+  const ignoring = await startProxy(s3().endpoint, { dropHeaders: ['if-match', 'if-none-match'] });
+  const client = createS3Client(awsOptions({ endpointUrl: ignoring.url }));
+  try {
+    assert.equal(await probeConditionalWrites(new S3Bucket(client, name), 'p/.s3-sync2.probe-node1'), false);
+    assert.deepEqual(await s3().keys(name), []);
+  } finally {
+    client.destroy();
+    ignoring.stop();
+  }
 });

@@ -2,14 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { AwsOptions } from '../../src/config.js';
 import { AccessError, ConfigError, SyncError, TransientError } from '../../src/errors.js';
 import { createS3Client, DEFAULT_REGION, MAX_ATTEMPTS, S3Bucket } from '../../src/remote/bucket.js';
+import { startProxy } from '../helpers/proxy.js';
 import { recordHeaders } from '../helpers/record-headers.js';
 import { TEST_REGION, useS3 } from '../helpers/s3.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -40,24 +39,13 @@ async function selfSignedCert(): Promise<{ certPath: string; key: Buffer; cert: 
   return { certPath, key: readFileSync(keyPath), cert: readFileSync(certPath) };
 }
 
-/** HTTPS in front of moto, so TLS options meet a real S3 API. */
-function tlsProxy(target: string, tls: { key: Buffer; cert: Buffer }): https.Server {
-  return https.createServer(tls, (req, res) => {
-    const upstream = http.request(new URL(req.url ?? '/', target), { method: req.method, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
-    upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
-  });
-}
-
 test('TLS: a self-signed endpoint is refused unless --no-verify-ssl or --ca-bundle trusts it', async () => {
   const name = await s3().newBucket();
   await s3().putText(name, 'k', 'v');
   const tls = await selfSignedCert();
-  const proxy = await listening(tlsProxy(s3().endpoint, tls));
-  const endpointUrl = `https://127.0.0.1:${portOf(proxy)}`;
+  // HTTPS in front of moto, so the TLS options meet a real S3 API.
+  const proxy = await startProxy(s3().endpoint, { tls });
+  const endpointUrl = proxy.url;
   const clients: S3Client[] = [];
   const bucketWith = (o: Partial<AwsOptions>): S3Bucket => {
     const client = createS3Client(awsOptions({ endpointUrl, ...o }));
@@ -78,8 +66,7 @@ test('TLS: a self-signed endpoint is refused unless --no-verify-ssl or --ca-bund
     );
   } finally {
     for (const client of clients) client.destroy();
-    proxy.closeAllConnections();
-    proxy.close();
+    proxy.stop();
   }
 });
 

@@ -1,0 +1,42 @@
+/** A forwarding proxy in front of a test endpoint, to give it TLS or take features away. */
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+
+/** A running proxy: its URL and a stop that also cuts kept-alive connections. */
+export interface RunningProxy {
+  readonly url: string;
+  stop(): void;
+}
+
+/** How the proxy serves and what it removes from each request. */
+export interface ProxyOptions {
+  /** Serve HTTPS with this key and certificate instead of HTTP. */
+  readonly tls?: { key: Buffer; cert: Buffer };
+  /** Request headers (lower case) dropped before forwarding. */
+  readonly dropHeaders?: readonly string[];
+}
+
+/** Starts a proxy on 127.0.0.1 forwarding every request to `target` (an http:// URL). */
+export async function startProxy(target: string, options: ProxyOptions = {}): Promise<RunningProxy> {
+  const forward: http.RequestListener = (req, res) => {
+    const headers = { ...req.headers };
+    for (const name of options.dropHeaders ?? []) delete headers[name];
+    const upstream = http.request(new URL(req.url ?? '/', target), { method: req.method, headers }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    });
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  };
+  const server = options.tls ? https.createServer(options.tls, forward) : http.createServer(forward);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    stop() {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
