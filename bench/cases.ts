@@ -1,0 +1,169 @@
+/**
+ * The benchmark's cases: each tool runs the same work against its own fresh prefix or folder,
+ * measured (wall, client CPU, S3 requests, moto CPU) and then verified.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { BenchConfig, CaseName } from './config.js';
+import { compareListings, listTree, type Tree } from './data.js';
+import { processCpuSeconds, runMeasured } from './measure.js';
+import { diffCounts, type CountingProxy } from './proxy.js';
+import { TOOLS, type Row, type ToolLabel } from './report.js';
+import { putTree } from './s3.js';
+import { awsSync, originalPoll, s3sync2Once } from './tools.js';
+import { runIdleWorker } from './idle.js';
+import { verifyDownloaded, verifyUploaded } from './verify.js';
+
+/** What every case needs. */
+export interface BenchContext {
+  readonly config: BenchConfig;
+  readonly client: S3Client;
+  readonly bucket: string;
+  readonly proxy: CountingProxy;
+  readonly motoPid: number;
+  readonly env: NodeJS.ProcessEnv;
+  /** Scratch folder, removed at the end. */
+  readonly scratch: string;
+  /** Extra node flags for s3-sync2 runs (BENCH_NODE_FLAGS, e.g. --cpu-prof). */
+  readonly nodeFlags: readonly string[];
+  /** Prints progress. */
+  readonly log: (line: string) => void;
+}
+
+/** Runs one shell command as one tool of one case and measures it. */
+export async function measureCommand(ctx: BenchContext, caseName: CaseName, tool: ToolLabel, script: string): Promise<Row> {
+  ctx.log(`  ${caseName}: ${tool} …`);
+  const before = await ctx.proxy.counts();
+  const motoBefore = processCpuSeconds(ctx.motoPid);
+  const measured = await runMeasured(script, { env: ctx.env, label: `${tool} (${caseName})` });
+  const motoAfter = processCpuSeconds(ctx.motoPid);
+  const requests = diffCounts(before, await ctx.proxy.counts());
+  const row: Row = {
+    caseName,
+    tool,
+    wallSeconds: measured.wallSeconds,
+    cpuSeconds: measured.cpuSeconds,
+    requests: requests.total,
+    byKind: requests.byKind,
+    serverCpuSeconds: motoAfter - motoBefore,
+  };
+  ctx.log(`    ${row.wallSeconds.toFixed(2)} s wall, ${row.cpuSeconds.toFixed(2)} s CPU, ${row.requests} requests`);
+  return row;
+}
+
+let stateDirs = 0;
+function freshStateDir(ctx: BenchContext): string {
+  return join(ctx.scratch, `state-${++stateDirs}`);
+}
+
+/** Upload of `source` by each tool into its own empty prefix; returns the rows and a verified prefix. */
+export async function uploadCase(ctx: BenchContext, caseName: CaseName, source: Tree): Promise<{ rows: Row[]; prefix: string }> {
+  const rows: Row[] = [];
+  let verified = '';
+  const { bucket, config } = ctx;
+  if (config.tools.has('aws')) {
+    const prefix = `${caseName}-aws`;
+    rows.push(await measureCommand(ctx, caseName, TOOLS.aws, awsSync(ctx.proxy.endpoint, source.root, `s3://${bucket}/${prefix}`)));
+    await verifyUploaded(ctx.client, bucket, prefix, source, config.sampleFiles);
+    verified = prefix;
+  }
+  if (config.tools.has('s3-sync2')) {
+    const prefix = `${caseName}-s3sync2`;
+    const script = s3sync2Once({
+      endpoint: ctx.proxy.endpoint,
+      dir: source.root,
+      uri: `s3://${bucket}/${prefix}`,
+      init: 'up',
+      stateDir: freshStateDir(ctx),
+      nodeFlags: ctx.nodeFlags,
+    });
+    rows.push(await measureCommand(ctx, caseName, TOOLS.s3sync2, script));
+    await verifyUploaded(ctx.client, bucket, prefix, source, config.sampleFiles);
+    verified ||= prefix;
+  }
+  return { rows, prefix: verified };
+}
+
+/**
+ * Download of the objects under `prefix` (holding exactly `source`) by each tool into its own
+ * empty folder. Without a prefix from an upload case, the objects are put there first (untimed).
+ */
+export async function downloadCase(ctx: BenchContext, caseName: CaseName, source: Tree, prefix: string): Promise<Row[]> {
+  const { bucket, config } = ctx;
+  if (!prefix) {
+    prefix = `${caseName}-source`;
+    ctx.log(`  ${caseName}: putting ${source.files.size} objects under ${prefix}/ (setup, not timed)`);
+    await putTree(ctx.client, bucket, prefix, source);
+  }
+  const uri = `s3://${bucket}/${prefix}`;
+  const rows: Row[] = [];
+  if (config.tools.has('aws')) {
+    const dir = join(ctx.scratch, `${caseName}-aws`);
+    await mkdir(dir);
+    rows.push(await measureCommand(ctx, caseName, TOOLS.aws, awsSync(ctx.proxy.endpoint, uri, dir)));
+    await verifyDownloaded(dir, source, config.sampleFiles);
+  }
+  if (config.tools.has('s3-sync2')) {
+    const dir = join(ctx.scratch, `${caseName}-s3sync2`);
+    await mkdir(dir);
+    const script = s3sync2Once({ endpoint: ctx.proxy.endpoint, dir, uri, init: 'down', stateDir: freshStateDir(ctx), nodeFlags: ctx.nodeFlags });
+    rows.push(await measureCommand(ctx, caseName, TOOLS.s3sync2, script));
+    await verifyDownloaded(dir, source, config.sampleFiles);
+  }
+  return rows;
+}
+
+/**
+ * A poll with nothing to do, over `source` already in sync with `idle/`: the no-op `aws s3 sync`
+ * down, the original tool's poll, and s3-sync2's steady-state ticks (measured in-process).
+ */
+export async function idleCase(ctx: BenchContext, source: Tree): Promise<Row[]> {
+  const { bucket, config } = ctx;
+  const prefix = 'idle';
+  const uri = `s3://${bucket}/${prefix}`;
+  ctx.log(`  idle: putting ${source.files.size} objects under ${prefix}/ (setup, not timed)`);
+  await putTree(ctx.client, bucket, prefix, source);
+  const rows: Row[] = [];
+  const assertIdle = async (row: Row): Promise<void> => {
+    const wrote = Object.entries(row.byKind).filter(([kind]) => kind !== 'LIST' && kind !== 'HEAD');
+    if (wrote.length > 0) throw new Error(`idle: ${row.tool} was not a no-op (${JSON.stringify(row.byKind)})`);
+    const problem = compareListings(source.files, await listTree(source.root), source.root);
+    if (problem) throw new Error(`idle: ${row.tool} changed the folder: ${problem}`);
+  };
+  if (config.tools.has('aws')) {
+    for (const [tool, script] of [
+      [TOOLS.awsNoop, awsSync(ctx.proxy.endpoint, uri, source.root)],
+      [TOOLS.original, originalPoll(ctx.proxy.endpoint, source.root, uri)],
+    ] as const) {
+      const row = await measureCommand(ctx, 'idle', tool, script);
+      await assertIdle(row);
+      rows.push(row);
+    }
+  }
+  if (config.tools.has('s3-sync2')) {
+    const stateDir = freshStateDir(ctx);
+    for (const rescan of [false, true]) {
+      const tool = rescan ? TOOLS.rescanTick : TOOLS.timerTick;
+      ctx.log(`  idle: ${tool} (in-process, ${config.idleTicks} ticks) …`);
+      const result = await runIdleWorker({
+        dir: source.root,
+        uri,
+        endpoint: ctx.proxy.endpoint,
+        proxyEndpoint: ctx.proxy.endpoint,
+        stateDir,
+        ticks: config.idleTicks,
+        rescanEveryTick: rescan,
+        motoPid: ctx.motoPid,
+        resultFile: join(ctx.scratch, `idle-${rescan ? 'rescan' : 'timer'}.json`),
+        nodeFlags: ctx.nodeFlags,
+        env: ctx.env,
+      });
+      const row: Row = { caseName: 'idle', tool, ...result };
+      ctx.log(`    per tick: ${row.wallSeconds.toFixed(3)} s wall, ${row.cpuSeconds.toFixed(3)} s CPU, ${row.requests} requests`);
+      await assertIdle(row);
+      rows.push(row);
+    }
+  }
+  return rows;
+}

@@ -1,0 +1,78 @@
+/**
+ * Benchmark sizes and switches, from the environment, so a quick smoke run is one variable away.
+ * Only the benchmark reads these; the product never does.
+ */
+
+/** What one benchmark run does. */
+export interface BenchConfig {
+  readonly smallFiles: number;
+  readonly smallBytes: number;
+  readonly largeFiles: number;
+  readonly largeBytes: number;
+  readonly idleFiles: number;
+  readonly idleBytes: number;
+  /** Idle ticks averaged per idle measurement of s3-sync2. */
+  readonly idleTicks: number;
+  /** Files whose bytes are compared after each transfer (besides counts and sizes of all). */
+  readonly sampleFiles: number;
+  /** Which cases to run (all by default). */
+  readonly cases: ReadonlySet<CaseName>;
+  /** Which tools to run (all by default; `aws` also covers the original tool's poll). */
+  readonly tools: ReadonlySet<ToolName>;
+  /** Files per generated sub-folder, so trees look like an app's, not one huge folder. */
+  readonly filesPerFolder: number;
+  readonly quick: boolean;
+}
+
+/** The benchmark's cases, in the order they run. */
+export const CASE_NAMES = ['up-small', 'up-large', 'down-small', 'down-large', 'idle'] as const;
+/** A case of the benchmark. */
+export type CaseName = (typeof CASE_NAMES)[number];
+/** The tools compared. */
+export const TOOL_NAMES = ['aws', 's3-sync2'] as const;
+/** A tool compared. */
+export type ToolName = (typeof TOOL_NAMES)[number];
+
+const MiB = 1024 * 1024;
+
+/** Reads BENCH_* variables; BENCH_QUICK=1 makes every file count 10× smaller (sizes stay). */
+export function loadBenchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
+  const quick = env.BENCH_QUICK === '1' || env.BENCH_QUICK === 'true';
+  const scale = (n: number): number => (quick ? Math.max(1, Math.ceil(n / 10)) : n);
+  return {
+    smallFiles: int(env, 'BENCH_SMALL_FILES', scale(2000)),
+    smallBytes: int(env, 'BENCH_SMALL_BYTES', 4 * 1024),
+    largeFiles: int(env, 'BENCH_LARGE_FILES', scale(8)),
+    // Kept at 16 MiB in quick mode: below the 8 MiB multipart threshold the case would test
+    // something else.
+    largeBytes: int(env, 'BENCH_LARGE_BYTES', 16 * MiB),
+    idleFiles: int(env, 'BENCH_IDLE_FILES', scale(10_000)),
+    idleBytes: int(env, 'BENCH_IDLE_BYTES', 4 * 1024),
+    idleTicks: int(env, 'BENCH_IDLE_TICKS', quick ? 3 : 5),
+    sampleFiles: int(env, 'BENCH_SAMPLE_FILES', 25),
+    cases: names(env, 'BENCH_CASES', CASE_NAMES),
+    tools: names(env, 'BENCH_TOOLS', TOOL_NAMES),
+    filesPerFolder: 100,
+    quick,
+  };
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`read ${name}: expected a positive integer, got "${raw}"`);
+  return value;
+}
+
+function names<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: readonly T[]): ReadonlySet<T> {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return new Set(allowed);
+  const picked = raw.split(',').map((s) => s.trim());
+  for (const p of picked) {
+    if (!(allowed as readonly string[]).includes(p)) {
+      throw new Error(`read ${name}: unknown "${p}" (allowed: ${allowed.join(', ')})`);
+    }
+  }
+  return new Set(picked as T[]);
+}
