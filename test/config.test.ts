@@ -32,7 +32,7 @@ test('defaults', () => {
   assert.equal(c.s3Uri, 's3://my-bucket/some/prefix');
   assert.equal(c.pollSeconds, 30);
   assert.equal(c.maxFailures, 3);
-  assert.equal(c.logLevel, 'ERROR');
+  assert.equal(c.logLevel, 'INFO');
   assert.equal(c.initMode, 'merge');
   assert.equal(c.onlyUp, false);
   assert.equal(c.onlyDown, false);

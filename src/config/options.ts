@@ -156,9 +156,10 @@ export const OPTIONS = {
     env: ['DEBUG'],
     implicit: 'DEBUG',
     parser: oneOf(LOG_LEVELS, { ignoreCase: true, metavar: 'LEVEL' }),
-    default: 'ERROR',
+    // INFO, not the seed's ERROR: a sidecar's per-tick summary lines belong in CloudWatch by default.
+    default: 'INFO',
     group: 'seed',
-    help: 'Log level (case-insensitive); given bare, DEBUG.',
+    help: 'Log level (case-insensitive); given bare, DEBUG. INFO logs one summary line per tick that changed something.',
   }),
   'init-sync-down': flag({
     short: 'i',

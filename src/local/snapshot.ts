@@ -1,0 +1,88 @@
+/**
+ * The local side of a tick: a stat scan, or the previous scan reused when the file watcher saw
+ * nothing since. A full rescan still runs every `rescanIntervalMs` as the safety net against
+ * missed events, and whenever a caller asks for one (HTTP triggers, shutdown).
+ *
+ * `--md5-skip-path` folders are left out of the watcher and of event-driven rescans; their entries
+ * are carried over from the last full rescan (seed: they are excluded from change detection).
+ */
+import type { LocalEntry } from '../sync/types.js';
+import type { LocalTree } from './tree.js';
+
+/** A scan's result. */
+export interface LocalScan {
+  readonly entries: ReadonlyMap<string, LocalEntry>;
+  readonly skipped: readonly { readonly path: string; readonly reason: string }[];
+  /** Whether the file system was actually read (false = reused). */
+  readonly scanned: boolean;
+}
+
+/** Dependencies of the snapshot source. */
+export interface LocalSnapshotOptions {
+  /** Tree that scans everything. */
+  readonly fullTree: LocalTree;
+  /** Tree that leaves out the --md5-skip-path folders (same object as fullTree when there are none). */
+  readonly quickTree: LocalTree;
+  readonly skipPaths: readonly string[];
+  readonly rescanIntervalMs: number;
+  readonly now?: () => number;
+}
+
+/** Produces local snapshots for ticks, watcher-fed. */
+export class LocalSnapshotSource {
+  private last: LocalScan | null = null;
+  private lastFullAt = -Infinity;
+  private dirty = true;
+  private watching: { close(): Promise<void> } | null = null;
+  private readonly now: () => number;
+
+  constructor(private readonly options: LocalSnapshotOptions) {
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  /** Starts the watcher; `onChange` hears every relevant change (for an early tick). */
+  watch(onChange: (path: string) => void): void {
+    if (this.watching) return;
+    this.watching = this.options.quickTree.watch((path) => {
+      this.dirty = true;
+      onChange(path);
+    });
+  }
+
+  /** Marks the snapshot stale (e.g. after the sidecar itself wrote files). */
+  invalidate(): void {
+    this.dirty = true;
+  }
+
+  /** The local snapshot for a tick; `full` forces a rescan of everything. */
+  async snapshot(full: boolean): Promise<LocalScan> {
+    const { fullTree, quickTree, rescanIntervalMs } = this.options;
+    const due = this.now() - this.lastFullAt >= rescanIntervalMs;
+    if (full || due || !this.watching || !this.last) {
+      this.dirty = false;
+      const scan = await fullTree.scan();
+      this.lastFullAt = this.now();
+      return (this.last = { ...scan, scanned: true });
+    }
+    if (!this.dirty) return { ...this.last, scanned: false };
+    this.dirty = false;
+    const quick = await quickTree.scan();
+    const entries = new Map(quick.entries);
+    if (quickTree !== fullTree) {
+      for (const [path, entry] of this.last.entries) {
+        if (this.underSkipPath(path)) entries.set(path, entry);
+      }
+    }
+    return (this.last = { entries, skipped: quick.skipped, scanned: true });
+  }
+
+  /** Stops the watcher. */
+  async close(): Promise<void> {
+    await this.watching?.close();
+    this.watching = null;
+  }
+
+  private underSkipPath(path: string): boolean {
+    return this.options.skipPaths.some((skip) => path === skip || path.startsWith(`${skip}/`));
+  }
+}

@@ -1,0 +1,324 @@
+/**
+ * Carries out a plan: transfers with bounded concurrency, conditional remote writes, atomic local
+ * writes, and the baseline entry each success earns. Failures are per path; a 412 sends the path
+ * back to the planner as a conflict instead of overwriting another writer's change.
+ */
+import { posix } from 'node:path';
+import { Readable } from 'node:stream';
+import { lookup as lookupMimeType } from 'mime-types';
+import pLimit from 'p-limit';
+import type { Logger } from 'pino';
+import type { DirectionOptions } from '../config.js';
+import { LocalChangedError, PathCollisionError, PreconditionFailedError, SyncError, UnsafePathError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
+import { pathToKey } from '../local/paths.js';
+import type { LocalTree } from '../local/tree.js';
+import type { Bucket, ObjectWriteOptions } from '../remote/types.js';
+import type { TickCounts } from './controller.js';
+import type { Action, BaselineEntry, LocalEntry, RemoteEntry } from './types.js';
+
+/** The state an execution reads and updates: snapshots of both sides and the working baseline. */
+export interface ExecutionState {
+  readonly local: ReadonlyMap<string, LocalEntry>;
+  readonly remote: ReadonlyMap<string, RemoteEntry>;
+  /** Updated in place as actions succeed. */
+  readonly baseline: Map<string, BaselineEntry>;
+}
+
+/** What an execution did. */
+export interface ExecutionResult {
+  readonly counts: TickCounts;
+  /** Per-path failures, as short messages. */
+  readonly errors: string[];
+  /** Paths whose conditional write found another writer's change: re-plan them. */
+  readonly raced: string[];
+  /** Remote keys written or deleted (for CDN invalidation). */
+  readonly changedKeys: string[];
+}
+
+/** Collaborators and options of the executor. */
+export interface ExecutorDeps {
+  readonly bucket: Bucket;
+  readonly tree: LocalTree;
+  readonly prefix: string;
+  readonly up: DirectionOptions;
+  readonly down: DirectionOptions;
+  readonly concurrency: number;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+}
+
+type MutableCounts = { -readonly [K in keyof TickCounts]: TickCounts[K] };
+
+/** The result while it is being built. */
+type MutableResult = Omit<ExecutionResult, 'counts'> & { counts: MutableCounts };
+
+/** Zero counts. */
+export function emptyCounts(): MutableCounts {
+  return { uploaded: 0, downloaded: 0, deletedLocal: 0, deletedRemote: 0, conflicts: 0, skipped: 0, bytesUp: 0, bytesDown: 0 };
+}
+
+/** Thrown inside an action when the distributed lock was lost: no more remote writes. */
+export class LockLostError extends SyncError {
+  constructor() {
+    super('distributed lock lost: remote writes stopped for this tick');
+  }
+}
+
+/** Executes plans against one bucket prefix and one local tree. */
+export class Executor {
+  private readonly limit: ReturnType<typeof pLimit>;
+
+  constructor(private readonly deps: ExecutorDeps) {
+    this.limit = pLimit(deps.concurrency);
+  }
+
+  /**
+   * Runs `actions` concurrently. `signal` (the lock's) aborts remote writes not yet started.
+   * Never throws for a single path; the result lists what failed.
+   */
+  async execute(actions: readonly Action[], state: ExecutionState, signal?: AbortSignal): Promise<ExecutionResult> {
+    const result: MutableResult = {
+      counts: emptyCounts(),
+      errors: [],
+      raced: [],
+      changedKeys: [],
+    };
+    await Promise.all(
+      actions.map((action) =>
+        this.limit(async () => {
+          try {
+            if (signal?.aborted && writesRemote(action)) throw new LockLostError();
+            await this.perform(action, state, result);
+          } catch (err) {
+            this.recordFailure(action, err, result);
+          }
+        }),
+      ),
+    );
+    return result;
+  }
+
+  private recordFailure(action: Action, err: unknown, result: MutableResult): void {
+    const { logger, metrics } = this.deps;
+    if (err instanceof PreconditionFailedError) {
+      logger.warn({ path: action.path, action: action.kind }, 'another writer changed the object first; re-planning as a conflict');
+      result.raced.push(action.path);
+      return;
+    }
+    if (err instanceof PathCollisionError || err instanceof UnsafePathError) {
+      const reason = err instanceof PathCollisionError ? 'collision' : 'unsafe';
+      logger.warn({ path: action.path, reason }, `${err.message}; skipped`);
+      metrics.skippedKeys.inc({ reason });
+      result.counts.skipped++;
+      return;
+    }
+    if (err instanceof ChangedWhileReadError || err instanceof LocalChangedError) {
+      // Not a failure: the app is writing; the next round sees the change and plans again.
+      logger.info({ path: action.path, action: action.kind }, err.message);
+      result.counts.skipped++;
+      return;
+    }
+    const message = `${action.kind} ${action.path}: ${err instanceof Error ? err.message : String(err)}`;
+    logger.error({ path: action.path, action: action.kind, err }, message);
+    result.errors.push(message);
+  }
+
+  private async perform(action: Action, state: ExecutionState, result: MutableResult): Promise<void> {
+    const { logger } = this.deps;
+    const dry = isDryRun(action, this.deps.up, this.deps.down);
+    if (dry) {
+      logger.info({ path: action.path, action: action.kind, reason: action.reason }, `(dryrun) ${action.kind}: ${action.path}`);
+      return;
+    }
+    switch (action.kind) {
+      case 'upload': {
+        const written = await this.upload(action.path, action.path, action.expectEtag);
+        if (!written) throw new ChangedWhileReadError(action.path);
+        state.baseline.set(action.path, written.baseline);
+        this.count(result, 'up', 'upload', written.bytes);
+        result.changedKeys.push(this.key(action.path));
+        break;
+      }
+      case 'download': {
+        const remote = mustHave(state.remote, action.path, 'remote');
+        const entry = await this.download(action.path, action.path, remote, state.local.get(action.path) ?? null);
+        state.baseline.set(action.path, { size: entry.size, mtimeMs: entry.mtimeMs, etag: remote.etag });
+        this.count(result, 'down', 'download', entry.size);
+        break;
+      }
+      case 'delete-remote': {
+        await this.deps.bucket.delete(this.key(action.path), { ifMatch: action.expectEtag });
+        state.baseline.delete(action.path);
+        this.count(result, 'up', 'delete_remote', 0);
+        result.changedKeys.push(this.key(action.path));
+        break;
+      }
+      case 'delete-local': {
+        await this.deps.tree.remove(action.path, state.local.get(action.path) ?? null);
+        state.baseline.delete(action.path);
+        this.count(result, 'down', 'delete_local', 0);
+        break;
+      }
+      case 'record': {
+        const local = mustHave(state.local, action.path, 'local');
+        const remote = mustHave(state.remote, action.path, 'remote');
+        state.baseline.set(action.path, { size: local.size, mtimeMs: local.mtimeMs, etag: remote.etag });
+        break;
+      }
+      case 'forget':
+        state.baseline.delete(action.path);
+        break;
+      case 'keep-both':
+        await this.keepBoth(action, state, result);
+        break;
+    }
+    if (!this.deps.up.quiet && !this.deps.up.onlyShowErrors && action.kind !== 'record' && action.kind !== 'forget') {
+      logger.debug({ path: action.path, action: action.kind, reason: action.reason }, `${action.kind}: ${action.path}`);
+    }
+  }
+
+  /**
+   * keep-both: the loser is kept beside the winner under `conflictPath` on both sides, then the
+   * winner's content replaces the loser at `path`.
+   */
+  private async keepBoth(
+    action: Extract<Action, { kind: 'keep-both' }>,
+    state: ExecutionState,
+    result: MutableResult,
+  ): Promise<void> {
+    const { bucket } = this.deps;
+    const remote = mustHave(state.remote, action.path, 'remote');
+    if (action.winner === 'local') {
+      // Remote loser: server-side copy to the conflict key, fetch that copy locally, then upload ours.
+      const copied = await bucket.copy(this.key(action.path), remote.etag, this.key(action.conflictPath));
+      const loser = await this.download(action.conflictPath, action.conflictPath, { ...remote, etag: copied.etag }, null);
+      state.baseline.set(action.conflictPath, { size: loser.size, mtimeMs: loser.mtimeMs, etag: copied.etag });
+      result.changedKeys.push(this.key(action.conflictPath));
+      const written = await this.upload(action.path, action.path, remote.etag);
+      if (!written) throw new ChangedWhileReadError(action.path);
+      state.baseline.set(action.path, written.baseline);
+      this.count(result, 'up', 'upload', written.bytes);
+      result.changedKeys.push(this.key(action.path));
+    } else {
+      // Local loser: copy it aside locally, upload the copy as a new object, then download theirs.
+      await this.deps.tree.copyLocal(action.path, action.conflictPath);
+      const written = await this.upload(action.conflictPath, action.conflictPath, null);
+      if (!written) throw new ChangedWhileReadError(action.conflictPath);
+      state.baseline.set(action.conflictPath, written.baseline);
+      this.count(result, 'up', 'upload', written.bytes);
+      result.changedKeys.push(this.key(action.conflictPath));
+      const entry = await this.download(action.path, action.path, remote, state.local.get(action.path) ?? null);
+      state.baseline.set(action.path, { size: entry.size, mtimeMs: entry.mtimeMs, etag: remote.etag });
+      this.count(result, 'down', 'download', entry.size);
+    }
+  }
+
+  /**
+   * Uploads `path` to the key of `keyPath` under the given precondition. Returns null when the
+   * file changed while read and nothing was written. A large file that changed while streamed is
+   * written, but its baseline keeps the pre-read stat so the next round uploads it again.
+   */
+  private async upload(
+    path: string,
+    keyPath: string,
+    expectEtag: string | null,
+  ): Promise<{ baseline: BaselineEntry; bytes: number } | null> {
+    const { tree, bucket } = this.deps;
+    const opened = await tree.openForUpload(path);
+    const condition = expectEtag === null ? { ifNoneMatch: true } : { ifMatch: expectEtag };
+    const options = this.writeOptions(path);
+    const small = opened.size < SMALL_FILE_BYTES;
+    let body: Buffer | Readable = opened.stream;
+    if (small) {
+      // Small files are read whole first so a torn read is never written at all.
+      body = await readAll(opened.stream);
+      if (!(await opened.unchanged()) || (body as Buffer).length !== opened.size) return null;
+    }
+    const written = await bucket.write(this.key(keyPath), body, opened.size, condition, options);
+    if (!small) await opened.unchanged();
+    return {
+      baseline: { size: opened.size, mtimeMs: opened.mtimeMs, etag: written.etag },
+      bytes: opened.size,
+    };
+  }
+
+  /** Downloads the version `remote` of `keyPath` to `path`, atomically, refusing to clobber a local change. */
+  private async download(path: string, keyPath: string, remote: RemoteEntry, expectLocal: LocalEntry | null): Promise<LocalEntry> {
+    const read = await this.deps.bucket.read(this.key(keyPath), { ifMatch: remote.etag });
+    return this.deps.tree.writeAtomic(path, read.body, read.lastModifiedMs, expectLocal);
+  }
+
+  private writeOptions(path: string): ObjectWriteOptions {
+    const { up } = this.deps;
+    const guessed = up.guessMimeType ? lookupMimeType(posix.basename(path)) : false;
+    return {
+      acl: up.acl,
+      sse: up.sse,
+      sseKmsKeyId: up.sseKmsKeyId,
+      storageClass: up.storageClass,
+      cacheControl: up.cacheControl,
+      contentType: up.contentType ?? (guessed || undefined),
+      contentEncoding: up.contentEncoding,
+      contentDisposition: up.contentDisposition,
+      contentLanguage: up.contentLanguage,
+      metadata: up.metadata,
+      expires: up.expires,
+    };
+  }
+
+  private key(path: string): string {
+    return pathToKey(this.deps.prefix, path);
+  }
+
+  private count(result: { counts: MutableCounts }, direction: 'up' | 'down', action: string, bytes: number): void {
+    const { metrics } = this.deps;
+    metrics.files.inc({ direction, action });
+    if (bytes > 0) metrics.bytes.inc({ direction }, bytes);
+    const c = result.counts;
+    if (action === 'upload') c.uploaded++;
+    else if (action === 'download') c.downloaded++;
+    else if (action === 'delete_remote') c.deletedRemote++;
+    else if (action === 'delete_local') c.deletedLocal++;
+    if (direction === 'up') c.bytesUp += bytes;
+    else c.bytesDown += bytes;
+  }
+}
+
+/** Files below this are read whole before upload (and go single-part). */
+const SMALL_FILE_BYTES = 8 * 1024 * 1024;
+
+/** A file was modified while it was being read for upload. */
+class ChangedWhileReadError extends SyncError {
+  constructor(path: string) {
+    super(`upload ${path}: file changed while being read`);
+  }
+}
+
+/** True when the action writes to the bucket (and so needs the lock in distributed mode). */
+export function writesRemote(action: Action): boolean {
+  return action.kind === 'upload' || action.kind === 'delete-remote' || action.kind === 'keep-both';
+}
+
+/** True when the action changes the local folder. */
+export function writesLocal(action: Action): boolean {
+  return action.kind === 'download' || action.kind === 'delete-local';
+}
+
+function isDryRun(action: Action, up: DirectionOptions, down: DirectionOptions): boolean {
+  if (action.kind === 'record' || action.kind === 'forget') return up.dryrun || down.dryrun;
+  if (action.kind === 'keep-both') return up.dryrun || down.dryrun;
+  return writesRemote(action) ? up.dryrun : down.dryrun;
+}
+
+function mustHave<T>(map: ReadonlyMap<string, T>, path: string, side: string): T {
+  const value = map.get(path);
+  if (!value) throw new SyncError(`plan refers to ${path}, absent on the ${side} side (planner bug)`);
+  return value;
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}

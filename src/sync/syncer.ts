@@ -1,0 +1,451 @@
+/**
+ * The sync loop: one reconciliation at a time, fed by the poll timer, file-system events, HTTP
+ * triggers and shutdown. Each tick snapshots both sides, plans against the baseline (pure),
+ * executes, commits the baseline and publishes the result. Failures are counted; at
+ * --max-failures consecutive failures `onFatal` is called so the process can exit for ECS.
+ */
+import pLimit from 'p-limit';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { BaselineStore } from '../baseline.js';
+import { compileFilter } from '../filters.js';
+import type { Metrics } from '../metrics.js';
+import type { LocalSnapshotSource } from '../local/snapshot.js';
+import type { LocalTree } from '../local/tree.js';
+import { pathToKey } from '../local/paths.js';
+import type { DistributedLock } from '../lock/types.js';
+import { MULTIPART_THRESHOLD, PART_SIZE } from '../remote/bucket.js';
+import { remoteSnapshot } from '../remote/snapshot.js';
+import type { Bucket } from '../remote/types.js';
+import {
+  DirectionDisabledError,
+  ShuttingDownError,
+  type SyncController,
+  type SyncState,
+  type SyncStatus,
+  type TickSummary,
+  type TickTrigger,
+} from './controller.js';
+import { Executor, emptyCounts, writesRemote, type ExecutionResult, type ExecutionState } from './executor.js';
+import { pathsToHash, reconcile, type PlanOptions } from './plan.js';
+import { TickScheduler, type TickRequest, type TickScope } from './scheduler.js';
+import type { Action, BaselineEntry, Direction, LocalEntry, RemoteEntry } from './types.js';
+
+/** Something told about remote keys a tick changed (the CloudFront invalidator). */
+export interface ChangeListener {
+  submit(changedKeys: readonly string[]): void;
+}
+
+/** Collaborators of the loop; all injected so tests can build one around a temp folder and moto. */
+export interface SyncerDeps {
+  readonly config: Config;
+  readonly bucket: Bucket;
+  readonly tree: LocalTree;
+  readonly local: LocalSnapshotSource;
+  readonly baseline: BaselineStore;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly lock: DistributedLock | null;
+  readonly cdn: ChangeListener | null;
+  readonly nodeId: string;
+  /** Called once when consecutive failures reach --max-failures. */
+  readonly onFatal?: (reason: string) => void;
+  readonly now?: () => Date;
+}
+
+const RECENT = 20;
+/** Rounds of re-planning for paths whose conditional write lost a race. */
+const MAX_RACE_ROUNDS = 3;
+
+/** The loop; implements the control API's view of it. */
+export class Syncer implements SyncController {
+  private readonly scheduler: TickScheduler<TickTrigger, TickSummary>;
+  private readonly executor: Executor;
+  private readonly now: () => Date;
+  private baselineEntries: Map<string, BaselineEntry> | null = null;
+  private state: SyncState = 'starting';
+  private initialSyncDone = false;
+  private lastSuccessAt: string | null = null;
+  private consecutiveFailures = 0;
+  private lastError: string | null = null;
+  private localCount = 0;
+  private remoteCount = 0;
+  private tickId = 0;
+  private readonly recentTicks: TickSummary[] = [];
+  private readonly recentErrors: { at: string; message: string }[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private watchDebounce: NodeJS.Timeout | null = null;
+  private stopping = false;
+  private fatalCalled = false;
+  private readonly upFilter: (path: string) => boolean;
+  private readonly downFilter: (path: string) => boolean;
+
+  constructor(private readonly deps: SyncerDeps) {
+    this.now = deps.now ?? (() => new Date());
+    const { config } = deps;
+    this.upFilter = compileFilter(config.up.filters);
+    this.downFilter = compileFilter(config.down.filters);
+    this.executor = new Executor({
+      bucket: deps.bucket,
+      tree: deps.tree,
+      prefix: config.prefix,
+      up: config.up,
+      down: config.down,
+      concurrency: config.concurrency,
+      metrics: deps.metrics,
+      logger: deps.logger,
+    });
+    this.scheduler = new TickScheduler((request) => this.runTick(request));
+  }
+
+  /** Loads the baseline and cleans crash leftovers; call once before the first tick. */
+  async prepare(): Promise<void> {
+    const removed = await this.deps.tree.cleanLeftovers();
+    if (removed > 0) this.deps.logger.warn({ removed }, 'removed temporary files left by an earlier run');
+    this.baselineEntries = await this.deps.baseline.load();
+    this.deps.logger.info(
+      { baseline: this.baselineEntries ? this.baselineEntries.size : null },
+      this.baselineEntries ? 'resuming from the saved baseline' : `no baseline yet: first sync mode ${this.deps.config.initMode}`,
+    );
+  }
+
+  /** Runs the initial sync (the whole scope). Resolves with its summary, success or not. */
+  async initialSync(): Promise<TickSummary> {
+    this.state = 'initial-sync';
+    return this.scheduler.request({ scope: this.defaultScope(), trigger: 'initial', fullScan: true });
+  }
+
+  /** Starts the poll timer and the file watcher. */
+  startLoop(): void {
+    const { config } = this.deps;
+    if (!config.onlyDown) {
+      this.deps.local.watch(() => this.onLocalChange());
+    }
+    this.scheduleTimer();
+  }
+
+  /** The control API's trigger: a tick in one direction, coalesced with others. */
+  requestSync(direction: Direction): Promise<TickSummary> {
+    if (!this.isDirectionEnabled(direction)) return Promise.reject(new DirectionDisabledError(direction));
+    if (this.stopping) return Promise.reject(new ShuttingDownError());
+    return this.scheduler.request({ scope: direction, trigger: 'http', fullScan: true });
+  }
+
+  isDirectionEnabled(direction: Direction): boolean {
+    const { onlyUp, onlyDown } = this.deps.config;
+    return direction === 'up' ? !onlyDown : !onlyUp;
+  }
+
+  status(): SyncStatus {
+    return {
+      state: this.state,
+      initialSyncDone: this.initialSyncDone,
+      lastSuccessAt: this.lastSuccessAt,
+      consecutiveFailures: this.consecutiveFailures,
+      maxFailures: this.deps.config.maxFailures,
+      lastError: this.lastError,
+      localFiles: this.localCount,
+      remoteFiles: this.remoteCount,
+      recentTicks: [...this.recentTicks],
+      recentErrors: [...this.recentErrors],
+    };
+  }
+
+  /**
+   * Shutdown: no more triggers, the running tick finishes, one final up-sync; all bounded by
+   * --shutdown-timeout. Resolves with the final tick's summary (null when none ran or it timed out).
+   */
+  async stop(options: { finalSync?: boolean } = {}): Promise<TickSummary | null> {
+    if (this.stopping) return null;
+    this.stopping = true;
+    this.state = 'stopping';
+    if (this.timer) clearTimeout(this.timer);
+    if (this.watchDebounce) clearTimeout(this.watchDebounce);
+    const { config, logger } = this.deps;
+    const deadline = Date.now() + config.shutdownTimeoutSeconds * 1000;
+    const work = (async () => {
+      await this.scheduler.drain();
+      await this.deps.local.close();
+      if (options.finalSync === false || config.onlyDown || !this.initialSyncDone) return null;
+      return this.runTick({ scope: 'up', trigger: 'shutdown', fullScan: true });
+    })();
+    const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), Math.max(0, deadline - Date.now())).unref());
+    const outcome = await Promise.race([work, timeout]);
+    this.state = 'stopped';
+    if (outcome === 'timeout') {
+      logger.error({ seconds: config.shutdownTimeoutSeconds }, 'final sync did not finish within --shutdown-timeout');
+      return null;
+    }
+    return outcome;
+  }
+
+  private defaultScope(): TickScope {
+    const { onlyUp, onlyDown } = this.deps.config;
+    return onlyUp ? 'up' : onlyDown ? 'down' : 'both';
+  }
+
+  private scheduleTimer(): void {
+    const { pollSeconds } = this.deps.config;
+    if (this.stopping || pollSeconds <= 0) return;
+    this.timer = setTimeout(() => {
+      this.scheduler
+        .request({ scope: this.defaultScope(), trigger: 'timer', fullScan: false })
+        .catch(() => undefined)
+        .finally(() => this.scheduleTimer());
+    }, pollSeconds * 1000);
+  }
+
+  /** File events start an early up tick, debounced so a burst of writes costs one tick. */
+  private onLocalChange(): void {
+    if (this.stopping || !this.initialSyncDone) return;
+    if (this.watchDebounce) clearTimeout(this.watchDebounce);
+    this.watchDebounce = setTimeout(() => {
+      this.watchDebounce = null;
+      if (this.stopping) return;
+      this.scheduler.request({ scope: 'up', trigger: 'watch', fullScan: false }).catch(() => undefined);
+    }, WATCH_DEBOUNCE_MS);
+  }
+
+  /** One reconciliation; never throws (a failure is a summary with outcome 'failure'). */
+  private async runTick(request: TickRequest<TickTrigger>): Promise<TickSummary> {
+    const id = ++this.tickId;
+    const startedAt = this.now();
+    const started = performance.now();
+    const { logger, metrics } = this.deps;
+    if (!this.stopping && this.initialSyncDone) this.state = 'syncing';
+    let result: ExecutionResult | null = null;
+    let failure: string | null = null;
+    try {
+      result = await this.reconcileOnce(request.scope, request.fullScan);
+      if (result.errors.length > 0) failure = `${result.errors.length} path(s) failed; first: ${result.errors[0]}`;
+    } catch (err) {
+      failure = err instanceof Error ? err.message : String(err);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const summary: TickSummary = {
+      id,
+      direction: request.scope,
+      trigger: request.trigger,
+      startedAt: startedAt.toISOString(),
+      seconds,
+      outcome: failure ? 'failure' : 'success',
+      errors: [...(result?.errors ?? []), ...(failure && !result?.errors.length ? [failure] : [])],
+      ...(result?.counts ?? emptyCounts()),
+    };
+    metrics.tickDuration.observe({ direction: request.scope, outcome: summary.outcome }, seconds);
+    this.remember(summary);
+    if (failure) this.onFailure(summary, failure);
+    else this.onSuccess(summary);
+    return summary;
+  }
+
+  private onSuccess(summary: TickSummary): void {
+    const { logger, metrics } = this.deps;
+    this.consecutiveFailures = 0;
+    this.lastSuccessAt = summary.startedAt;
+    this.initialSyncDone = true;
+    metrics.consecutiveFailures.set(0);
+    metrics.lastSuccess.set(Date.parse(summary.startedAt) / 1000);
+    if (!this.stopping) this.state = 'idle';
+    const changed = summary.uploaded + summary.downloaded + summary.deletedLocal + summary.deletedRemote + summary.conflicts;
+    if (changed > 0 || summary.trigger === 'initial' || summary.trigger === 'shutdown') {
+      logger.info({ tick: summary }, `sync ${summary.direction} (${summary.trigger}): ${describe(summary)}`);
+    }
+  }
+
+  private onFailure(summary: TickSummary, message: string): void {
+    const { logger, metrics, config } = this.deps;
+    this.consecutiveFailures++;
+    this.lastError = message;
+    metrics.failures.inc();
+    metrics.consecutiveFailures.set(this.consecutiveFailures);
+    if (!this.stopping) this.state = this.initialSyncDone ? 'failing' : 'initial-sync';
+    logger.error(
+      { tick: summary, consecutiveFailures: this.consecutiveFailures, maxFailures: config.maxFailures },
+      `sync ${summary.direction} (${summary.trigger}) failed: ${message}`,
+    );
+    if (config.maxFailures > 0 && this.consecutiveFailures >= config.maxFailures && !this.fatalCalled && !this.stopping) {
+      this.fatalCalled = true;
+      this.deps.onFatal?.(`${this.consecutiveFailures} consecutive failed syncs (--max-failures ${config.maxFailures}); last: ${message}`);
+    }
+  }
+
+  private remember(summary: TickSummary): void {
+    this.recentTicks.push(summary);
+    if (this.recentTicks.length > RECENT) this.recentTicks.shift();
+    for (const message of summary.errors) {
+      this.recentErrors.push({ at: summary.startedAt, message });
+      if (this.recentErrors.length > RECENT) this.recentErrors.shift();
+    }
+  }
+
+  /** Snapshot, plan, execute, commit — for one scope. */
+  private async reconcileOnce(scope: TickScope, fullScan: boolean): Promise<ExecutionResult> {
+    const { config, metrics, logger } = this.deps;
+    const localScan = await this.deps.local.snapshot(fullScan);
+    const listing = await this.deps.bucket.list(config.prefix);
+    const remoteScan = remoteSnapshot(listing, config.prefix);
+    for (const skip of remoteScan.skipped) {
+      metrics.skippedKeys.inc({ reason: skip.reason });
+      if (skip.reason !== 'folder-marker') logger.warn({ key: skip.key, reason: skip.reason, detail: skip.detail }, 'remote key skipped');
+    }
+    this.localCount = localScan.entries.size;
+    this.remoteCount = remoteScan.entries.size;
+    metrics.trackedFiles.set({ side: 'local' }, this.localCount);
+    metrics.trackedFiles.set({ side: 'remote' }, this.remoteCount);
+
+    const firstSync = this.baselineEntries === null;
+    const working: ExecutionState = {
+      local: localScan.entries,
+      remote: remoteScan.entries,
+      baseline: new Map(this.baselineEntries ?? []),
+    };
+    const options = this.planOptions(scope);
+    const total = await this.planAndExecute(working, firstSync ? null : working.baseline, options);
+
+    // A first sync that failed leaves no baseline, so the next try still uses the init mode.
+    if (!firstSync || total.errors.length === 0) {
+      this.baselineEntries = working.baseline;
+      await this.deps.baseline.save(working.baseline);
+    }
+    if (total.counts.downloaded + total.counts.deletedLocal > 0) this.deps.local.invalidate();
+    return total;
+  }
+
+  /** Plans and executes, re-planning paths that lost a conditional-write race. */
+  private async planAndExecute(
+    state: ExecutionState,
+    baselineForPlan: ReadonlyMap<string, BaselineEntry> | null,
+    options: PlanOptions,
+  ): Promise<ExecutionResult> {
+    let local: ReadonlyMap<string, LocalEntry> = state.local;
+    let remote: ReadonlyMap<string, RemoteEntry> = state.remote;
+    let total: ExecutionResult = { counts: emptyCounts(), errors: [], raced: [], changedKeys: [] };
+    for (let round = 0; round < MAX_RACE_ROUNDS; round++) {
+      const input = { local, remote, baseline: baselineForPlan };
+      const hashes = await this.hashLocal(pathsToHash({ ...input, options }));
+      const plan = reconcile({ ...input, localEtags: hashes, options });
+      this.reportGuard(plan.deleteGuard);
+      this.deps.metrics.conflicts.inc({ policy: this.deps.config.conflict }, plan.conflicts);
+      const result = await this.executePlan(plan.actions, { local, remote, baseline: state.baseline });
+      total = mergeResults(total, result, plan.conflicts);
+      if (result.raced.length === 0) break;
+      // Re-plan only the raced paths, against fresh facts from both sides.
+      ({ local, remote } = await this.refresh(result.raced));
+      baselineForPlan = state.baseline;
+      if (round === MAX_RACE_ROUNDS - 1) {
+        total.errors.push(`${result.raced.length} path(s) kept changing under concurrent writers; retried next tick`);
+      }
+    }
+    if (total.changedKeys.length > 0) this.deps.cdn?.submit(total.changedKeys);
+    return total;
+  }
+
+  /** Local writes first without the lock; remote writes under the lock in distributed mode. */
+  private async executePlan(actions: readonly Action[], state: ExecutionState): Promise<ExecutionResult> {
+    const remoteWrites = actions.filter(writesRemote);
+    const others = actions.filter((a) => !writesRemote(a));
+    const first = await this.executor.execute(others, state);
+    if (remoteWrites.length === 0) return first;
+    const { lock } = this.deps;
+    const second = lock
+      ? await lock.withLock((signal) => this.executor.execute(remoteWrites, state, signal))
+      : await this.executor.execute(remoteWrites, state);
+    return mergeResults(first, second, 0);
+  }
+
+  private async refresh(paths: readonly string[]): Promise<{ local: Map<string, LocalEntry>; remote: Map<string, RemoteEntry> }> {
+    const local = new Map<string, LocalEntry>();
+    const remote = new Map<string, RemoteEntry>();
+    const limit = pLimit(this.deps.config.concurrency);
+    await Promise.all(
+      paths.map((path) =>
+        limit(async () => {
+          const [l, r] = await Promise.all([
+            this.deps.tree.stat(path),
+            this.deps.bucket.head(pathToKey(this.deps.config.prefix, path)),
+          ]);
+          if (l) local.set(path, l);
+          if (r) remote.set(path, { size: r.size, etag: r.etag, lastModifiedMs: r.lastModifiedMs });
+        }),
+      ),
+    );
+    return { local, remote };
+  }
+
+  private async hashLocal(paths: readonly string[]): Promise<Map<string, string>> {
+    const hashes = new Map<string, string>();
+    const limit = pLimit(Math.min(4, this.deps.config.concurrency));
+    await Promise.all(
+      paths.map((path) =>
+        limit(async () => {
+          try {
+            hashes.set(path, await this.deps.tree.etag(path, PART_SIZE, MULTIPART_THRESHOLD));
+          } catch {
+            // Vanished or unreadable since the scan: the planner treats it as a difference.
+          }
+        }),
+      ),
+    );
+    return hashes;
+  }
+
+  private reportGuard(guard: ReturnType<typeof reconcile>['deleteGuard']): void {
+    const { logger, metrics, config } = this.deps;
+    for (const side of ['local', 'remote'] as const) {
+      const g = guard[side];
+      if (!g.refused) continue;
+      metrics.deleteGuardTrips.inc({ side });
+      logger.error(
+        { side, wouldDelete: g.wouldDelete, of: g.of, maxDeletePercent: config.maxDeletePercent },
+        `refused to delete ${g.wouldDelete} of ${g.of} ${side} files: over --max-delete ${config.maxDeletePercent}%`,
+      );
+    }
+  }
+
+  private planOptions(scope: TickScope): PlanOptions {
+    const { config, nodeId } = this.deps;
+    return {
+      up: {
+        enabled: scope !== 'down' && !config.onlyDown,
+        delete: config.up.delete,
+        include: this.upFilter,
+        sizeOnly: config.up.sizeOnly,
+      },
+      down: {
+        enabled: scope !== 'up' && !config.onlyUp,
+        delete: config.down.delete,
+        include: this.downFilter,
+        sizeOnly: config.down.sizeOnly,
+      },
+      conflict: config.conflict,
+      initMode: config.initMode,
+      maxDeletePercent: config.maxDeletePercent,
+      nodeId,
+      now: this.now(),
+    };
+  }
+
+}
+
+const WATCH_DEBOUNCE_MS = 300;
+
+function mergeResults(a: ExecutionResult, b: ExecutionResult, conflicts: number): ExecutionResult {
+  const counts = emptyCounts();
+  for (const key of Object.keys(counts) as (keyof typeof counts)[]) counts[key] = a.counts[key] + b.counts[key];
+  counts.conflicts += conflicts;
+  return {
+    counts,
+    errors: [...a.errors, ...b.errors],
+    raced: [...a.raced, ...b.raced],
+    changedKeys: [...a.changedKeys, ...b.changedKeys],
+  };
+}
+
+function describe(s: TickSummary): string {
+  return (
+    `${s.uploaded} up (${s.bytesUp} B), ${s.downloaded} down (${s.bytesDown} B), ` +
+    `${s.deletedRemote} deleted remote, ${s.deletedLocal} deleted local, ${s.conflicts} conflicts, ` +
+    `${s.skipped} skipped in ${s.seconds.toFixed(2)} s`
+  );
+}
