@@ -1,0 +1,148 @@
+/**
+ * Wiring: builds every collaborator of one sidecar from a Config (S3 bucket, local tree, baseline,
+ * lock, CloudFront, metrics, syncer, control server). Used by the CLI and by tests that need a
+ * real sidecar in-process.
+ */
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { BaselineStore } from './baseline.js';
+import { CloudFrontInvalidator, createCloudFrontClient } from './cdn/invalidator.js';
+import type { Config } from './config.js';
+import { buildServer, startServer, type RunningServer } from './http/server.js';
+import { LocalSnapshotSource } from './local/snapshot.js';
+import { LocalTree } from './local/tree.js';
+import { createLock } from './lock/create-lock.js';
+import { lockKey } from './lock/lock-object.js';
+import { resolveNodeId } from './lock/node-id.js';
+import type { DistributedLock } from './lock/types.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { S3Bucket, probeConditionalWrites } from './remote/bucket.js';
+import { createS3Client } from './remote/client.js';
+import { Syncer } from './sync/syncer.js';
+
+/** One wired sidecar. */
+export interface App {
+  readonly syncer: Syncer;
+  readonly metrics: Metrics;
+  readonly bucket: S3Bucket;
+  readonly lock: DistributedLock | null;
+  /** The control server, when --http-port is not 0. */
+  readonly server: RunningServer | null;
+  /** Resolves with a reason when --max-failures consecutive failures were reached. */
+  readonly fatal: Promise<string>;
+  /** Stops the loop (final up-sync unless `finalSync: false`), flushes, releases, closes. */
+  shutdown(options?: { finalSync?: boolean }): Promise<void>;
+}
+
+/** What the wiring takes besides the config. */
+export interface AppOptions {
+  readonly logger: Logger;
+  /** Environment for node-id resolution (the ECS metadata URI). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly version: string;
+  /** Node's default process metrics (off in tests that build several apps in one process). */
+  readonly processMetrics?: boolean;
+}
+
+/**
+ * Builds the sidecar; the control server is already listening when this resolves (so /health
+ * answers 503 during the initial sync). Throws ConfigError for start-up checks a person must fix.
+ */
+export async function createApp(config: Config, options: AppOptions): Promise<App> {
+  const { logger } = options;
+  const metrics = createMetrics({ withDefaults: options.processMetrics ?? true });
+  const client = createS3Client(config.aws, config.concurrency);
+  const bucket = new S3Bucket(client, config.bucket);
+  const treeOptions = { followSymlinks: config.up.followSymlinks };
+  const fullTree = new LocalTree(config.localPath, { ...treeOptions, skipPaths: [] });
+  const quickTree =
+    config.md5SkipPaths.length > 0 ? new LocalTree(config.localPath, { ...treeOptions, skipPaths: config.md5SkipPaths }) : fullTree;
+  const local = new LocalSnapshotSource({
+    fullTree,
+    quickTree,
+    skipPaths: config.md5SkipPaths,
+    rescanIntervalMs: rescanInterval(config.pollSeconds),
+  });
+
+  const lock = config.dfs.enabled ? await distributedLock(config, bucket, metrics, logger, options.env) : null;
+  const nodeId = lock?.ownerId ?? `${hostname()}:${process.pid}`;
+
+  let cdn: CloudFrontInvalidator | null = null;
+  if (config.cloudfront.distributionId) {
+    cdn = new CloudFrontInvalidator({
+      client: createCloudFrontClient(config.aws),
+      distributionId: config.cloudfront.distributionId,
+      bucket: config.bucket,
+      prefix: config.prefix,
+      explicitPaths: config.cloudfront.invalidationPaths,
+      pathPrefix: config.cloudfront.pathPrefix,
+      maxPathsPerFolder: config.cloudfront.maxPathsPerFolder,
+      metrics,
+      logger,
+    });
+    await cdn.init();
+  }
+
+  let onFatal: (reason: string) => void = () => undefined;
+  const fatal = new Promise<string>((resolve) => (onFatal = resolve));
+  const syncer = new Syncer({
+    config,
+    bucket,
+    tree: fullTree,
+    local,
+    baseline: new BaselineStore(config.stateDir, { bucket: config.bucket, prefix: config.prefix, localPath: config.localPath }),
+    metrics,
+    logger,
+    lock,
+    cdn,
+    nodeId,
+    onFatal: (reason) => onFatal(reason),
+  });
+
+  const server =
+    config.http.port > 0
+      ? await startServer(buildServer({ controller: syncer, lock, metrics, config, logger, version: options.version }), {
+          host: config.http.host,
+          port: config.http.port,
+        })
+      : null;
+  if (server) logger.info({ url: server.url }, 'control API listening');
+
+  let closed = false;
+  const shutdown = async ({ finalSync = true }: { finalSync?: boolean } = {}): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    const final = await syncer.stop({ finalSync });
+    if (final && final.outcome === 'failure') logger.error({ tick: final }, 'final up-sync failed');
+    await cdn?.flush(2000).catch(() => undefined);
+    cdn?.close();
+    await lock?.close().catch((err: unknown) => logger.warn({ err }, 'releasing the distributed lock failed'));
+    // The server closes last so /health answers until the very end.
+    await server?.close();
+    client.destroy();
+  };
+  return { syncer, metrics, bucket, lock, server, fatal, shutdown };
+}
+
+/**
+ * --dfs: the node id, the start-up probe for enforced conditional writes, and the lock it allows
+ * (a ConfigError, exit 2, when the store ignores them and --dfs-unsafe-lock was not given).
+ */
+async function distributedLock(
+  config: Config,
+  bucket: S3Bucket,
+  metrics: Metrics,
+  logger: Logger,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<DistributedLock> {
+  const node = await resolveNodeId({ env, uidHostname: config.dfs.uidHostname });
+  const probeKey = `${lockKey(config.prefix)}-probe-${node.id.replace(/[^A-Za-z0-9._-]/g, '_')}`;
+  const conditionalWrites = await probeConditionalWrites(bucket, probeKey);
+  logger.info({ node: node.id, source: node.source, conditionalWrites }, 'distributed mode');
+  return createLock({ dfs: config.dfs, prefix: config.prefix, node, metrics, logger }, bucket, conditionalWrites);
+}
+
+/** The safety-net full rescan interval: ten polls, between one and ten minutes. */
+function rescanInterval(pollSeconds: number): number {
+  return Math.min(600, Math.max(60, pollSeconds * 10)) * 1000;
+}
