@@ -72,3 +72,32 @@ function wrap(text: string, indent: string): string[] {
   lines.push(line.trimEnd());
   return lines;
 }
+
+/**
+ * The README's option reference, from the same table as --help, so the two cannot drift
+ * (test/readme.test.ts compares; `npm run docs` rewrites the README block).
+ */
+export function optionsMarkdown(): string {
+  const out: string[] = [];
+  for (const [group, title] of Object.entries(OPTION_GROUPS) as [OptionGroup, string][]) {
+    out.push(`#### ${title}`, '');
+    for (const note of GROUP_NOTES[group] ?? []) out.push(note);
+    if (GROUP_NOTES[group]) out.push('');
+    out.push('| Option | Environment | Default | Meaning |', '| --- | --- | --- | --- |');
+    for (const [key, spec] of OPTION_LIST) {
+      if (spec.group !== group) continue;
+      const dflt = spec.defaultText ?? (spec.default === undefined || spec.default === false ? '' : String(spec.default));
+      const showAllowed = spec.arity !== 'flag' && !UNINFORMATIVE.has(spec.parser.allowed);
+      const meaning = showAllowed ? `${spec.help} Allowed: ${spec.parser.allowed}.` : spec.help;
+      const cells = [
+        spellings(key, spec).map((s) => `\`${s}\``).join(', '),
+        (spec.env ?? []).map((e) => `\`${e}\``).join(', '),
+        dflt === '' ? '' : `\`${dflt}\``,
+        meaning,
+      ];
+      out.push(`| ${cells.map((c) => c.replaceAll('|', '\\|')).join(' | ')} |`);
+    }
+    out.push('');
+  }
+  return out.join('\n').trimEnd();
+}
