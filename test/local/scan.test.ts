@@ -112,3 +112,16 @@ test('scan of 10,000 files takes well under the poll interval', async () => {
   assert.equal(entries.size, 10_000);
   assert.ok(ms < 5_000, `scan took ${ms.toFixed(0)} ms`);
 });
+
+test('names that could not round-trip as keys are reported, not listed', async () => {
+  const root = await tempDir('scan');
+  await put(root, 'ok.txt');
+  await writeFile(join(root, 'line\nbreak.txt'), 'x');
+  await writeFile(Buffer.concat([Buffer.from(`${root}/latin1-`), Buffer.from([0xe9]), Buffer.from('.txt')]), 'x');
+  const { entries, skipped } = await tree(root).scan();
+  assert.deepEqual(sorted(entries), ['ok.txt']);
+  assert.deepEqual(
+    skipped.map((s) => s.reason).sort(),
+    ['name is not valid UTF-8', 'unsafe name: control character in name'],
+  );
+});
