@@ -28,11 +28,25 @@ export function assertMotoInstalled() {
   }
 }
 
-/** Starts moto; resolves `{ endpoint, stop }` once it answers HTTP. */
-export async function startMoto({ port, quiet = true } = {}) {
+// moto's own server is threaded, and its conditional writes check then write without a lock:
+// two concurrent `If-None-Match: *` creates can both succeed (about 1 round in 100 with 6
+// writers). This runs the same app one request at a time, so conditional writes are atomic as on S3.
+const SERIAL_MOTO = `
+import sys
+from werkzeug.serving import run_simple
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+run_simple('127.0.0.1', int(sys.argv[1]), DomainDispatcherApplication(create_backend_app), threaded=False)
+`;
+
+/**
+ * Starts moto; resolves `{ endpoint, stop }` once it answers HTTP. `serial` serves one request at
+ * a time, for tests of races that need S3's atomic conditional writes (the distributed lock).
+ */
+export async function startMoto({ port, quiet = true, serial = false } = {}) {
   assertMotoInstalled();
   const chosen = port ?? (await freePort());
-  const child = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(chosen)], {
+  const args = serial ? ['-c', SERIAL_MOTO, String(chosen)] : ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(chosen)];
+  const child = spawn('python3', args, {
     stdio: quiet ? 'ignore' : 'inherit',
     env: { ...process.env, PYTHONUNBUFFERED: '1' },
   });

@@ -195,7 +195,6 @@ export abstract class LeaseLock implements DistributedLock {
         this.logger.info({ key: this.key }, 'application hold on the lock lapsed');
         void this.releaseForApp();
       }, leaseSeconds * 1000);
-      hold.timer.unref();
       this.logger.info({ key: this.key, until: new Date(hold.untilWallMs).toISOString() }, 'lock held for the application');
     }
     return this.status();
@@ -314,7 +313,13 @@ export abstract class LeaseLock implements DistributedLock {
         this.logger.debug({ key: this.key, err: err.message }, 'lock attempt raced or failed; backing off');
       }
       if (result?.kind === 'held') return this.begin(result, sentAt, started);
-      if (result) holder = result.holder;
+      if (result?.holder && !holder) {
+        this.logger.info(
+          { key: this.key, holder: result.holder.owner, generation: result.holder.generation },
+          'lock is held by another node; waiting',
+        );
+      }
+      if (result) holder = result.holder ?? holder;
       if (result?.retryNow && immediate < MAX_IMMEDIATE_RETRIES) {
         immediate += 1;
         continue;
@@ -356,13 +361,13 @@ export abstract class LeaseLock implements DistributedLock {
     this.scheduleRenewal(session, this.renewEveryMs);
   }
 
+  /** The timer is not unref'd: a held lock is work in progress, and must be renewed while held. */
   private scheduleRenewal(session: Session, delayMs: number): void {
     session.timer = setTimeout(() => {
       session.renewing = this.renew(session).finally(() => {
         session.renewing = undefined;
       });
     }, delayMs);
-    session.timer.unref();
   }
 
   private async renew(session: Session): Promise<void> {

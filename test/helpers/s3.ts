@@ -61,15 +61,17 @@ export function testClient(endpoint: string): S3Client {
 /**
  * Registers before/after hooks in the calling test file and returns a getter for the endpoint.
  * Call at module top level: `const s3 = useS3();` then `s3()` inside tests.
+ * `serial`: always start an own moto that serves one request at a time, so concurrent conditional
+ * writes are atomic as on S3 (threaded moto checks then writes unlocked); for race tests.
  */
-export function useS3(): () => S3TestEndpoint {
+export function useS3(options: { serial?: boolean } = {}): () => S3TestEndpoint {
   let current: S3TestEndpoint | undefined;
   let stopServer: (() => Promise<void>) | undefined;
   const buckets: string[] = [];
   before(async () => {
-    let endpoint = process.env.S3_TEST_ENDPOINT;
+    let endpoint = options.serial ? undefined : process.env.S3_TEST_ENDPOINT;
     if (!endpoint) {
-      const moto = await startMoto();
+      const moto = await startMoto({ serial: options.serial });
       endpoint = moto.endpoint;
       stopServer = moto.stop;
     }
