@@ -7,8 +7,8 @@
  * entries in well under a second. Written atomically: temp file, fsync, rename, fsync the folder.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type { BaselineEntry } from './sync/types.js';
 
 /** Which sync a baseline belongs to: one from another bucket, prefix or folder is never used. */
@@ -29,6 +29,7 @@ export type BaselineLoad =
 /** The format version written by this build. */
 export const BASELINE_VERSION = 1;
 const FORMAT = 's3-sync2-baseline';
+const TEMP_SUFFIX = '.tmp-';
 
 type Row = [path: string, size: number, mtimeMs: number, etag: string];
 
@@ -93,7 +94,8 @@ export class BaselineStore {
     } catch (err) {
       throw new Error(`create state dir ${this.stateDir}: ${(err as Error).message}`, { cause: err });
     }
-    const tmp = `${this.file}.tmp-${randomBytes(6).toString('hex')}`;
+    await this.removeStaleTemps();
+    const tmp = `${this.file}${TEMP_SUFFIX}${randomBytes(6).toString('hex')}`;
     try {
       const handle = await open(tmp, 'wx');
       try {
@@ -108,6 +110,13 @@ export class BaselineStore {
       throw new Error(`save baseline ${this.file}: ${(err as Error).message}`, { cause: err });
     }
     await syncDir(this.stateDir);
+  }
+
+  /** Removes temp files of saves interrupted by a crash (they are never read). */
+  private async removeStaleTemps(): Promise<void> {
+    const stem = `${basename(this.file)}${TEMP_SUFFIX}`;
+    const names = await readdir(this.stateDir).catch(() => [] as string[]);
+    await Promise.all(names.filter((n) => n.startsWith(stem)).map((n) => unlink(join(this.stateDir, n)).catch(() => undefined)));
   }
 
   private decode(doc: unknown): BaselineLoad {

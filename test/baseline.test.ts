@@ -73,6 +73,14 @@ test('a corrupt or truncated baseline loads as none, with the reason', async () 
   }
 });
 
+test('temp files of a save interrupted by a crash are removed by the next save', async () => {
+  const stateDir = await tempDir('state');
+  const store = new BaselineStore(stateDir, identity);
+  await writeFile(`${store.file}.tmp-deadbeef`, '{"half":');
+  await store.save(sample());
+  assert.deepEqual(await readdir(stateDir), [store.file.slice(stateDir.length + 1)]);
+});
+
 test('save is atomic: the file is always a whole baseline, and no temp file is left', async () => {
   const stateDir = await tempDir('state');
   const store = new BaselineStore(stateDir, identity);

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants, createWriteStream, type Stats } from 'node:fs';
-import { copyFile, link, lstat, mkdir, open, readdir, realpath, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { chmod, copyFile, link, lstat, mkdir, open, readdir, realpath, rename, stat, unlink, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -76,12 +76,14 @@ export type Expectation = LocalEntry | null | undefined;
 
 /**
  * Refuses a target that is a folder (its files would be lost) or a symlink the scan does not
- * follow (the user's link is not ours to replace).
+ * follow (the user's link is not ours to replace). Returns the permission bits of a file being
+ * replaced, so a new version keeps them (S3 carries no modes).
  */
-async function checkTarget(ctx: WriteContext, rel: string, abs: string): Promise<void> {
+async function checkTarget(ctx: WriteContext, rel: string, abs: string): Promise<number | undefined> {
   const st = await lstatOrNull(abs);
   if (st?.isDirectory()) throw new PathCollisionError(rel, 'a folder of that name exists');
   if (st?.isSymbolicLink() && !ctx.followSymlinks) throw new PathCollisionError(rel, 'a symlink (not followed) of that name exists');
+  return st?.isFile() ? st.mode & 0o7777 : undefined;
 }
 
 /** Throws LocalChangedError unless the target is what the caller expects (see Expectation). */
@@ -131,11 +133,12 @@ export async function writeAtomic(
 ): Promise<LocalEntry> {
   const abs = join(ctx.root, rel);
   await ensureParents(ctx, rel);
-  await checkTarget(ctx, rel, abs);
+  const mode = await checkTarget(ctx, rel, abs);
   await checkExpected(ctx, rel, abs, expected);
   const tmp = tempPathFor(abs);
   try {
     await pipeline(body, createWriteStream(tmp, { flags: 'wx' }));
+    if (mode !== undefined) await chmod(tmp, mode);
     if (ctx.fsync) await fsyncFile(tmp);
     const time = mtimeMs / 1000;
     await utimes(tmp, time, time);

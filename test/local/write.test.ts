@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { appendFile, mkdir, readdir, readFile, stat, symlink, utimes } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, readdir, readFile, stat, symlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { LocalChangedError, PathCollisionError, UnsafePathError } from '../../src/errors.js';
@@ -47,6 +47,14 @@ test('writeAtomic creates folders, sets the mtime, and returns what the next sca
   assert.deepEqual(entries.get('new/deep/file.txt'), entry);
   assert.deepEqual(entries.get('frac.txt'), fractional);
   assert.deepEqual(await listAll(root), ['frac.txt', 'new', 'new/deep', 'new/deep/file.txt']);
+});
+
+test('writeAtomic keeps the permission bits of the file it replaces', async () => {
+  const root = await tempDir('write');
+  await put(root, 'run.sh', 'echo old');
+  await chmod(join(root, 'run.sh'), 0o750);
+  await tree(root).writeAtomic('run.sh', Readable.from([Buffer.from('echo new')]), Date.now());
+  assert.equal((await stat(join(root, 'run.sh'))).mode & 0o777, 0o750);
 });
 
 test('writeAtomic never exposes a partial file to a concurrent reader', async () => {
