@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { assessHealth } from '../../src/http/routes/health.js';
 import { ScriptedController, ScriptedLock, summary, syncStatus, testConfig } from './doubles.js';
+import { parsePrometheus } from './prometheus.js';
 import { serve } from './serve.js';
 
 test('GET /health: 503 until the initial sync is done, 200 after, with the reason', async () => {
@@ -177,18 +178,6 @@ test('GET /metrics is Prometheus text and counts requests by method, route and s
   assert.equal(samples.get('s3sync2_http_requests_total{method="GET",route="unknown",status="404"}'), 1);
   assert.ok(samples.has('s3sync2_consecutive_failures'));
 });
-
-/** Parses the Prometheus text format into `name{labels}` → value, failing on malformed lines. */
-function parsePrometheus(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (-?[0-9.e+-]+|NaN|[+-]Inf)$/.exec(line);
-    assert.ok(m, `malformed metrics line: ${line}`);
-    out.set(m[1]!, Number(m[2]));
-  }
-  return out;
-}
 
 test('GET /status: config with secrets redacted, the loop status, version and uptime', async () => {
   const controller = new ScriptedController();

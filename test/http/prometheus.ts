@@ -1,0 +1,14 @@
+/** A strict reader of the Prometheus text format, for asserting on /metrics. */
+import assert from 'node:assert/strict';
+
+/** Parses exposition text into `name{labels}` → value, failing the test on a malformed line. */
+export function parsePrometheus(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (-?[0-9.e+-]+|NaN|[+-]Inf)$/.exec(line);
+    assert.ok(m, `malformed metrics line: ${line}`);
+    out.set(m[1]!, Number(m[2]));
+  }
+  return out;
+}
