@@ -380,7 +380,9 @@ export abstract class LeaseLock implements DistributedLock {
     try {
       session.lease = await this.renewLease(session.lease);
       session.provenAt = sentAt;
-      if (!session.ended) this.scheduleRenewal(session, this.renewEveryMs);
+      // Keep the cadence from when this renewal was sent, so slow requests do not add up.
+      const next = Math.max(0, sentAt + this.renewEveryMs - this.clock.now());
+      if (!session.ended) this.scheduleRenewal(session, next);
     } catch (err) {
       if (session.ended) return;
       const message = err instanceof Error ? err.message : String(err);

@@ -10,6 +10,7 @@ import { createMetrics } from '../../src/metrics.js';
 import { S3LeaseLock } from '../../src/lock/s3-lock.js';
 import { Backoff, StaleWatch } from '../../src/lock/timing.js';
 import { MemoryBucket } from './memory-bucket.js';
+import { metricValue } from './metric-value.js';
 
 const KEY = 'p/.s3-sync2.lock';
 
@@ -28,12 +29,6 @@ function lockOn(bucket: MemoryBucket, overrides: { leaseSeconds?: number; waitSe
   return { lock, metrics };
 }
 
-async function counter(metrics: ReturnType<typeof createMetrics>, name: string, labels: Record<string, string> = {}) {
-  const metric = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);
-  const value = metric?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l));
-  return value?.value ?? 0;
-}
-
 test('a 409 on create is a race, not a holder: the lock backs off and acquires', async () => {
   const bucket = new MemoryBucket();
   let conflicts = 3;
@@ -45,7 +40,7 @@ test('a 409 on create is a race, not a holder: the lock backs off and acquires',
   assert.equal(generation, 1);
   assert.equal(bucket.writes().filter((c) => c.condition?.ifNoneMatch).length, 4, 'three conflicts, then the create');
   assert.equal(bucket.calls.filter((c) => c.op === 'readSmall').length, 0, 'a 409 is not read as a holder');
-  assert.equal(await counter(metrics, 's3sync2_lock_acquisitions_total', { how: 'fresh' }), 1);
+  assert.equal(await metricValue(metrics, 's3sync2_lock_acquisitions_total', { how: 'fresh' }), 1);
   assert.equal(bucket.json(KEY), null, 'released afterwards');
 });
 
@@ -61,7 +56,7 @@ test('a 409 that outlasts --dfs-lock-wait ends in LockWaitTimeoutError carrying 
     assert.match(err.message, /conditional request conflict/);
     return true;
   });
-  assert.equal(await counter(metrics, 's3sync2_lock_wait_timeouts_total'), 1);
+  assert.equal(await metricValue(metrics, 's3sync2_lock_wait_timeouts_total'), 1);
 });
 
 test('a lock object that vanishes between the 412 and the read is retried at once', async () => {
@@ -91,7 +86,7 @@ test('a 409 on takeover backs off and the takeover is tried again', async () => 
   assert.equal(body?.owner, 'node-a:1');
   assert.equal(body?.generation, 1);
   assert.equal(bucket.writes().filter((c) => c.condition?.ifMatch).length, 2, 'one conflicted takeover, one that won');
-  assert.equal(await counter(metrics, 's3sync2_lock_acquisitions_total', { how: 'takeover' }), 1);
+  assert.equal(await metricValue(metrics, 's3sync2_lock_acquisitions_total', { how: 'takeover' }), 1);
 });
 
 test('a 409 on renewal is retried, not taken as a loss', async () => {
@@ -110,7 +105,7 @@ test('a 409 on renewal is retried, not taken as a loss', async () => {
   });
   assert.equal(aborted, false);
   assert.ok(conflicts >= 3, 'the first renewal conflicted, later ones went through');
-  assert.equal(await counter(metrics, 's3sync2_lock_losses_total'), 0);
+  assert.equal(await metricValue(metrics, 's3sync2_lock_losses_total'), 0);
 });
 
 test('backoff delays grow from 100 ms to a 2 s cap, jittered within [d/2, d]', () => {

@@ -13,6 +13,7 @@ import { S3LeaseLock } from '../../src/lock/s3-lock.js';
 import { UnsafeLock } from '../../src/lock/unsafe-lock.js';
 import { testClient, useS3 } from '../helpers/s3.js';
 import { waitFor } from '../helpers/wait.js';
+import { metricValue } from './metric-value.js';
 
 const s3 = useS3();
 const KEY = lockKey('shared/dir');
@@ -36,13 +37,6 @@ function node(bucket: string, owner: string, opts: { leaseSeconds?: number; wait
   return { lock, metrics };
 }
 
-async function metric(metrics: Metrics, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const found = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);
-  if (!found) throw new Error(`no metric ${name}`);
-  const value = found.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l));
-  return value?.value ?? 0;
-}
-
 async function lockBody(bucket: string): Promise<Record<string, unknown> | null> {
   if (!(await s3().head(bucket, KEY))) return null;
   return JSON.parse(await s3().getText(bucket, KEY)) as Record<string, unknown>;
@@ -60,7 +54,7 @@ test('withLock writes the lease body while held and deletes the object on releas
   const seen = await lock.withLock(async (signal) => {
     assert.equal(signal.aborted, false);
     assert.equal(lock.isHeld(), true);
-    assert.equal(await metric(metrics, 's3sync2_lock_held'), 1);
+    assert.equal(await metricValue(metrics, 's3sync2_lock_held'), 1);
     return lockBody(bucket);
   });
   assert.equal(seen?.owner, 'node-a:1');
@@ -70,8 +64,8 @@ test('withLock writes the lease body while held and deletes the object on releas
   assert.ok(Math.abs(Date.parse(String(seen?.acquiredAt)) - Date.now()) < 10_000, 'acquiredAt is a timestamp');
   assert.equal(lock.isHeld(), false);
   await waitFor('the lock object deleted', async () => (await s3().head(bucket, KEY)) === null);
-  assert.equal(await metric(metrics, 's3sync2_lock_acquisitions_total', { how: 'fresh' }), 1);
-  assert.equal(await metric(metrics, 's3sync2_lock_held'), 0);
+  assert.equal(await metricValue(metrics, 's3sync2_lock_acquisitions_total', { how: 'fresh' }), 1);
+  assert.equal(await metricValue(metrics, 's3sync2_lock_held'), 0);
   await lock.close();
 });
 
@@ -86,7 +80,7 @@ test('concurrent holders in one process share one acquisition; the last one out 
   releaseLong();
   await long;
   await waitFor('the lock object deleted', async () => (await s3().head(bucket, KEY)) === null);
-  assert.equal(await metric(metrics, 's3sync2_lock_acquisitions_total', { how: 'fresh' }), 1);
+  assert.equal(await metricValue(metrics, 's3sync2_lock_acquisitions_total', { how: 'fresh' }), 1);
   await lock.close();
 });
 
@@ -104,7 +98,7 @@ test('another node waits, reads the holder, and gives up after --dfs-lock-wait w
     return true;
   });
   assert.ok(Date.now() - started < 5_000, 'gave up near the wait, not much later');
-  assert.equal(await metric(b.metrics, 's3sync2_lock_wait_timeouts_total'), 1);
+  assert.equal(await metricValue(b.metrics, 's3sync2_lock_wait_timeouts_total'), 1);
   const status = await b.lock.status();
   assert.equal(status.heldByUs, false);
   assert.equal(status.holder?.owner, 'node-a:1');
@@ -124,22 +118,23 @@ test('a waiter takes a released lock at once, with the next generation', async (
     bGot = Date.now();
     return lockBody(bucket);
   });
-  await waitFor('b to have read the holder', async () => (await metric(b.metrics, 's3sync2_lock_generation')) === 1);
+  await waitFor('b to have read the holder', async () => (await metricValue(b.metrics, 's3sync2_lock_generation')) === 1);
   const releasedAt = Date.now();
   await a.lock.releaseForApp();
   const body = await waiting;
   assert.equal(body?.owner, 'node-b:2');
   assert.equal(body?.generation, 2);
   assert.ok(bGot! - releasedAt < 5_000, 'within the backoff cap, far under the 30 s lease');
-  assert.equal(await metric(b.metrics, 's3sync2_lock_acquisitions_total', { how: 'fresh' }), 1);
+  assert.equal(await metricValue(b.metrics, 's3sync2_lock_acquisitions_total', { how: 'fresh' }), 1);
   await a.lock.close();
   await b.lock.close();
 });
 
 test('renewals give every lease a new version, so a live holder is never taken over', async () => {
   const bucket = await s3().newBucket();
-  const a = node(bucket, 'node-a:1', { leaseSeconds: 1 });
-  const b = node(bucket, 'node-b:2', { leaseSeconds: 1, waitSeconds: 3 });
+  // A lease of 2 s: short, yet long enough for a loaded CI machine to renew in time.
+  const a = node(bucket, 'node-a:1', { leaseSeconds: 2 });
+  const b = node(bucket, 'node-b:2', { leaseSeconds: 2, waitSeconds: 4 });
   await a.lock.holdForApp(60);
   await assert.rejects(b.lock.withLock(async () => 'never'), LockWaitTimeoutError);
   const body = await lockBody(bucket);
@@ -148,7 +143,7 @@ test('renewals give every lease a new version, so a live holder is never taken o
   assert.ok(Number(body?.renewals) >= 4, `renewed every third of the lease (renewals: ${body?.renewals})`);
   assert.ok(typeof body?.renewedAt === 'string');
   assert.equal(a.lock.isHeld(), true);
-  assert.equal(await metric(a.metrics, 's3sync2_lock_losses_total'), 0);
+  assert.equal(await metricValue(a.metrics, 's3sync2_lock_losses_total'), 0);
   await a.lock.close();
   await b.lock.close();
 });
@@ -166,7 +161,7 @@ test('a lock nobody renews is taken over after the lease on this node, not befor
   assert.equal(body?.owner, 'node-b:2');
   assert.equal(body?.generation, 1);
   assert.ok(waited >= 1_500 - 50, `waited ${waited} ms, at least the lease since first seen`);
-  assert.equal(await metric(b.metrics, 's3sync2_lock_acquisitions_total', { how: 'takeover' }), 1);
+  assert.equal(await metricValue(b.metrics, 's3sync2_lock_acquisitions_total', { how: 'takeover' }), 1);
   await b.lock.close();
 });
 
@@ -184,8 +179,8 @@ test('a lock replaced behind the holder is lost at the next renewal: signal abor
   assert.match((outcome.reason as Error).message, /renewal refused/);
   assert.equal(outcome.held, false);
   assert.equal(a.lock.isHeld(), false);
-  assert.equal(await metric(a.metrics, 's3sync2_lock_losses_total'), 1);
-  assert.equal(await metric(a.metrics, 's3sync2_lock_held'), 0);
+  assert.equal(await metricValue(a.metrics, 's3sync2_lock_losses_total'), 1);
+  assert.equal(await metricValue(a.metrics, 's3sync2_lock_held'), 0);
   assert.equal(await s3().getText(bucket, KEY), '{"owner":"intruder"}', 'the new holder is left alone');
   await a.lock.close();
 });
@@ -200,7 +195,7 @@ test('holdForApp keeps the lock (renewing) until releaseForApp; local holders jo
   assert.ok(Math.abs(until - (Date.now() + 60_000)) < 5_000, `appHoldUntil ${held.appHoldUntil}`);
   await waitFor('two renewals', async () => Number((await lockBody(bucket))?.renewals) >= 2);
   assert.equal(await a.lock.withLock(async () => 'joined'), 'joined');
-  assert.equal(await metric(a.metrics, 's3sync2_lock_acquisitions_total', { how: 'fresh' }), 1, 'joined, not re-acquired');
+  assert.equal(await metricValue(a.metrics, 's3sync2_lock_acquisitions_total', { how: 'fresh' }), 1, 'joined, not re-acquired');
   assert.ok(await s3().head(bucket, KEY), 'the app hold outlives the tick');
   const released = await a.lock.releaseForApp();
   assert.equal(released.heldByUs, false);
