@@ -4,13 +4,14 @@
  * real sidecar in-process.
  */
 import { hostname } from 'node:os';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
 import { BaselineStore } from './baseline.js';
 import { CloudFrontInvalidator, createCloudFrontClient } from './cdn/invalidator.js';
 import type { Config } from './config.js';
 import { buildServer, startServer, type RunningServer } from './http/server.js';
 import { LocalSnapshotSource } from './local/snapshot.js';
-import { LocalTree } from './local/tree.js';
+import { LocalTree, type LocalTreeOptions } from './local/tree.js';
 import { createLock } from './lock/create-lock.js';
 import { lockKey } from './lock/lock-object.js';
 import { resolveNodeId } from './lock/node-id.js';
@@ -42,6 +43,10 @@ export interface AppOptions {
   readonly version: string;
   /** Node's default process metrics (off in tests that build several apps in one process). */
   readonly processMetrics?: boolean;
+  /** Builds the bucket (default `new S3Bucket`); tests pass a subclass that provokes a race. */
+  readonly makeBucket?: (client: S3Client, name: string) => S3Bucket;
+  /** Builds a local tree (default `new LocalTree`); tests pass a subclass that edits a file mid-read. */
+  readonly makeTree?: (root: string, options: LocalTreeOptions) => LocalTree;
 }
 
 /**
@@ -52,11 +57,12 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
   const { logger } = options;
   const metrics = createMetrics({ withDefaults: options.processMetrics ?? true });
   const client = createS3Client(config.aws, config.concurrency);
-  const bucket = new S3Bucket(client, config.bucket);
+  const bucket = options.makeBucket?.(client, config.bucket) ?? new S3Bucket(client, config.bucket);
+  const makeTree = options.makeTree ?? ((root: string, treeOptions: LocalTreeOptions) => new LocalTree(root, treeOptions));
   const treeOptions = { followSymlinks: config.up.followSymlinks };
-  const fullTree = new LocalTree(config.localPath, { ...treeOptions, skipPaths: [] });
+  const fullTree = makeTree(config.localPath, { ...treeOptions, skipPaths: [] });
   const quickTree =
-    config.md5SkipPaths.length > 0 ? new LocalTree(config.localPath, { ...treeOptions, skipPaths: config.md5SkipPaths }) : fullTree;
+    config.md5SkipPaths.length > 0 ? makeTree(config.localPath, { ...treeOptions, skipPaths: config.md5SkipPaths }) : fullTree;
   const local = new LocalSnapshotSource({
     fullTree,
     quickTree,

@@ -131,6 +131,16 @@ export class Syncer implements SyncController {
     return this.scheduler.request({ scope: direction, trigger: 'http', fullScan: true });
   }
 
+  /**
+   * A full tick now, as the poll timer runs one but with a full local rescan: `scope` defaults to
+   * both directions (or the one --only-* allows). Coalesces with other requests like `requestSync`.
+   */
+  syncNow(scope: TickScope = this.defaultScope()): Promise<TickSummary> {
+    if (scope !== 'both' && !this.isDirectionEnabled(scope)) return Promise.reject(new DirectionDisabledError(scope));
+    if (this.stopping) return Promise.reject(new ShuttingDownError());
+    return this.scheduler.request({ scope, trigger: 'timer', fullScan: true });
+  }
+
   isDirectionEnabled(direction: Direction): boolean {
     const { onlyUp, onlyDown } = this.deps.config;
     return direction === 'up' ? !onlyDown : !onlyUp;
@@ -303,8 +313,10 @@ export class Syncer implements SyncController {
     const options = this.planOptions(scope);
     const total = await this.planAndExecute(working, firstSync ? null : working.baseline, options);
 
-    // A first sync that failed leaves no baseline, so the next try still uses the init mode.
-    if (!firstSync || total.errors.length === 0) {
+    // A first sync that failed, or only pretended (--dryrun), leaves no baseline, so the next
+    // real run still uses the init mode instead of three-way against an empty baseline.
+    const dryRun = config.up.dryrun || config.down.dryrun;
+    if (!firstSync || (total.errors.length === 0 && !dryRun)) {
       this.baselineEntries = working.baseline;
       await this.deps.baseline.save(working.baseline);
     }
@@ -330,9 +342,10 @@ export class Syncer implements SyncController {
       const result = await this.executePlan(plan.actions, { local, remote, baseline: state.baseline });
       total = mergeResults(total, result, plan.conflicts);
       if (result.raced.length === 0) break;
-      // Re-plan only the raced paths, against fresh facts from both sides.
+      // Re-plan only the raced paths, against fresh facts from both sides. The baseline given to
+      // the planner is cut to those paths too: any other path would look deleted on both sides.
       ({ local, remote } = await this.refresh(result.raced));
-      baselineForPlan = state.baseline;
+      baselineForPlan = onlyPaths(state.baseline, result.raced);
       if (round === MAX_RACE_ROUNDS - 1) {
         total.errors.push(`${result.raced.length} path(s) kept changing under concurrent writers; retried next tick`);
       }
@@ -429,6 +442,16 @@ export class Syncer implements SyncController {
 }
 
 const WATCH_DEBOUNCE_MS = 300;
+
+/** The entries of `baseline` for `paths`. */
+function onlyPaths(baseline: ReadonlyMap<string, BaselineEntry>, paths: readonly string[]): Map<string, BaselineEntry> {
+  const out = new Map<string, BaselineEntry>();
+  for (const path of paths) {
+    const entry = baseline.get(path);
+    if (entry) out.set(path, entry);
+  }
+  return out;
+}
 
 function mergeResults(a: ExecutionResult, b: ExecutionResult, conflicts: number): ExecutionResult {
   const counts = emptyCounts();
