@@ -1,0 +1,193 @@
+/**
+ * The engine end to end on a real bucket (moto): uploads with their object options, downloads with
+ * their mtimes, changes after a baseline in each direction, a multipart round trip, --only-*,
+ * one-direction ticks and --dryrun.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { useS3 } from '../helpers/s3.js';
+import { counts, localFile, secondsFromNow, startSidecar, writeAt } from '../helpers/sidecar.js';
+
+const s3 = useS3();
+
+test('local files are uploaded with the Content-Type guessed from the extension, in nested folders', async () => {
+  const car = await startSidecar(s3());
+  await writeAt(car.local('data.json'), '{"a":1}', secondsFromNow(-60));
+  await writeAt(car.local('site/index.html'), '<h1>hi</h1>', secondsFromNow(-60));
+  await writeAt(car.local('site/deep/er/notes.txt'), 'plain', secondsFromNow(-60));
+
+  const summary = await car.initial();
+
+  assert.equal(summary.outcome, 'success');
+  assert.deepEqual(counts(summary), { uploaded: 3 });
+  assert.equal(summary.bytesUp, 7 + 11 + 5);
+  assert.deepEqual(await s3().keys(car.bucket), [car.key('data.json'), car.key('site/deep/er/notes.txt'), car.key('site/index.html')]);
+  assert.equal(await s3().getText(car.bucket, car.key('site/index.html')), '<h1>hi</h1>');
+  assert.equal((await s3().head(car.bucket, car.key('data.json')))?.ContentType, 'application/json');
+  assert.equal((await s3().head(car.bucket, car.key('site/index.html')))?.ContentType, 'text/html');
+  assert.equal((await s3().head(car.bucket, car.key('site/deep/er/notes.txt')))?.ContentType, 'text/plain');
+  assert.equal(await car.metric('s3sync2_files_total', { direction: 'up', action: 'upload' }), 3);
+  assert.equal(await car.metric('s3sync2_bytes_total', { direction: 'up' }), 23);
+});
+
+test('--content-type, --cache-control and --metadata are applied to uploaded objects', async () => {
+  const car = await startSidecar(s3(), {
+    flags: ['--content-type', 'text/x-custom', '--cache-control', 'max-age=60', '--metadata', 'team=blue,tier=gold'],
+  });
+  await writeAt(car.local('page.html'), '<p>x</p>', secondsFromNow(-60));
+
+  assert.deepEqual(counts(await car.initial()), { uploaded: 1 });
+
+  const head = await s3().head(car.bucket, car.key('page.html'));
+  assert.equal(head?.ContentType, 'text/x-custom');
+  assert.equal(head?.CacheControl, 'max-age=60');
+  assert.deepEqual(head?.Metadata, { team: 'blue', tier: 'gold' });
+});
+
+test('--no-guess-mime-type leaves the Content-Type to the store', async () => {
+  const car = await startSidecar(s3(), { flags: ['--no-guess-mime-type'] });
+  await writeAt(car.local('data.json'), '{}', secondsFromNow(-60));
+
+  await car.initial();
+
+  const type = (await s3().head(car.bucket, car.key('data.json')))?.ContentType;
+  assert.match(type ?? '', /^(application|binary)\/octet-stream$/, 'the generic type, not application/json');
+});
+
+test('remote objects are downloaded into nested folders with mtime = LastModified', async () => {
+  const car = await startSidecar(s3());
+  await s3().putText(car.bucket, car.key('top.txt'), 'top');
+  await s3().putText(car.bucket, car.key('a/b/c/deep.bin'), Buffer.from([0, 1, 2, 255]));
+  // Outside the prefix: never touched.
+  await s3().putText(car.bucket, 'other/x.txt', 'not ours');
+  await s3().putText(car.bucket, 'apple.txt', 'not ours either');
+
+  const summary = await car.initial();
+
+  assert.deepEqual(counts(summary), { downloaded: 2 });
+  assert.equal(summary.bytesDown, 3 + 4);
+  for (const [path, bytes] of [
+    ['top.txt', Buffer.from('top')],
+    ['a/b/c/deep.bin', Buffer.from([0, 1, 2, 255])],
+  ] as const) {
+    const file = await localFile(car.local(path));
+    assert.deepEqual(file?.bytes, bytes, path);
+    const head = await s3().head(car.bucket, car.key(path));
+    assert.equal(file?.mtimeMs, head?.LastModified?.getTime(), `${path}: mtime is the object's LastModified`);
+  }
+  assert.equal(await localFile(car.local('x.txt')), null);
+  assert.equal(await car.metric('s3sync2_files_total', { direction: 'down', action: 'download' }), 2);
+});
+
+test('after a baseline, a change on either side travels to the other; an idle tick does nothing', async () => {
+  const car = await startSidecar(s3());
+  await writeAt(car.local('mine.txt'), 'v1', secondsFromNow(-120));
+  await s3().putText(car.bucket, car.key('theirs.txt'), 'r1');
+  assert.deepEqual(counts(await car.initial()), { uploaded: 1, downloaded: 1 });
+
+  const idle = await car.tick();
+  assert.deepEqual(counts(idle), {});
+
+  await writeAt(car.local('mine.txt'), 'v2 local edit', secondsFromNow(-60));
+  await s3().putText(car.bucket, car.key('theirs.txt'), 'r2 remote edit');
+  const summary = await car.tick();
+
+  assert.equal(summary.outcome, 'success');
+  assert.deepEqual(counts(summary), { uploaded: 1, downloaded: 1 });
+  assert.equal(await s3().getText(car.bucket, car.key('mine.txt')), 'v2 local edit');
+  const theirs = await localFile(car.local('theirs.txt'));
+  assert.equal(theirs?.text, 'r2 remote edit');
+  assert.equal(theirs?.mtimeMs, (await s3().head(car.bucket, car.key('theirs.txt')))?.LastModified?.getTime());
+  // Same size, new mtime only: still a change (the content differs).
+  await writeAt(car.local('mine.txt'), 'v3 local edit', secondsFromNow(-30));
+  assert.deepEqual(counts(await car.tick()), { uploaded: 1 });
+  assert.equal(await s3().getText(car.bucket, car.key('mine.txt')), 'v3 local edit');
+  assert.deepEqual(counts(await car.tick()), {});
+});
+
+test('a 20 MiB file goes multipart and comes back byte-identical in another folder', async () => {
+  const bucket = await s3().newBucket();
+  const writer = await startSidecar(s3(), { bucket });
+  const bytes = randomBytes(20 * 1024 * 1024);
+  await writeAt(writer.local('big/blob.bin'), bytes, secondsFromNow(-60));
+
+  const up = await writer.initial();
+  assert.deepEqual(counts(up), { uploaded: 1 });
+  assert.equal(up.bytesUp, bytes.length);
+  const head = await s3().head(bucket, writer.key('big/blob.bin'));
+  assert.match(head?.ETag ?? '', /^"[0-9a-f]{32}-3"$/, 'a multipart ETag (8 MiB parts)');
+  assert.ok((await s3().getBuffer(bucket, writer.key('big/blob.bin'))).equals(bytes));
+
+  const reader = await startSidecar(s3(), { bucket });
+  const down = await reader.initial();
+  assert.deepEqual(counts(down), { downloaded: 1 });
+  const copy = await localFile(reader.local('big/blob.bin'));
+  assert.ok(copy?.bytes.equals(bytes), 'downloaded bytes equal the original');
+  assert.equal(copy?.mtimeMs, head?.LastModified?.getTime());
+  // Both sides now agree: the writer's next tick hashes nothing new and transfers nothing.
+  assert.deepEqual(counts(await writer.tick()), {});
+  assert.deepEqual(counts(await reader.tick()), {});
+});
+
+test('--only-up never downloads and --only-down never uploads', async () => {
+  const bucket = await s3().newBucket();
+  await s3().putText(bucket, 'app/remote.txt', 'remote');
+
+  const up = await startSidecar(s3(), { bucket, flags: ['--only-up'] });
+  await writeAt(up.local('local-up.txt'), 'local', secondsFromNow(-60));
+  assert.deepEqual(counts(await up.initial()), { uploaded: 1 });
+  assert.equal(await localFile(up.local('remote.txt')), null);
+  await assert.rejects(up.app.syncer.requestSync('down'), /disabled by --only-up/);
+
+  const down = await startSidecar(s3(), { bucket, flags: ['--only-down'] });
+  await writeAt(down.local('local-down.txt'), 'local', secondsFromNow(-60));
+  assert.deepEqual(counts(await down.initial()), { downloaded: 2 });
+  assert.equal((await localFile(down.local('remote.txt')))?.text, 'remote');
+  assert.equal((await localFile(down.local('local-up.txt')))?.text, 'local');
+  assert.deepEqual(await s3().keys(bucket), ['app/local-up.txt', 'app/remote.txt']);
+  await assert.rejects(down.app.syncer.requestSync('up'), /disabled by --only-down/);
+});
+
+test('a one-direction tick leaves the other direction for later', async () => {
+  const car = await startSidecar(s3());
+  await car.initial();
+  await writeAt(car.local('later-up.txt'), 'L', secondsFromNow(-60));
+  await s3().putText(car.bucket, car.key('later-down.txt'), 'R');
+
+  assert.deepEqual(counts(await car.app.syncer.requestSync('down')), { downloaded: 1 });
+  assert.equal(await s3().head(car.bucket, car.key('later-up.txt')), null);
+
+  assert.deepEqual(counts(await car.app.syncer.requestSync('up')), { uploaded: 1 });
+  assert.equal(await s3().getText(car.bucket, car.key('later-up.txt')), 'L');
+  assert.deepEqual(counts(await car.tick()), {});
+});
+
+test('--dryrun changes nothing on either side, and the next real run is still a first sync', async () => {
+  const bucket = await s3().newBucket();
+  const dry = await startSidecar(s3(), { bucket, flags: ['--dryrun', '--delete', '--init-sync-down'] });
+  await writeAt(dry.local('only-local.txt'), 'L', secondsFromNow(-60));
+  // Same path on both sides, the local copy newer: only init-sync-down makes the remote win it.
+  await s3().putText(bucket, dry.key('both.txt'), 'remote version');
+  await writeAt(dry.local('both.txt'), 'local version, newer', secondsFromNow(3600));
+  await s3().putText(bucket, dry.key('only-remote.txt'), 'R');
+
+  const summary = await dry.initial();
+  assert.equal(summary.outcome, 'success');
+  assert.deepEqual(await s3().keys(bucket), [dry.key('both.txt'), dry.key('only-remote.txt')]);
+  assert.equal(await s3().getText(bucket, dry.key('both.txt')), 'remote version');
+  assert.equal((await localFile(dry.local('both.txt')))?.text, 'local version, newer');
+  assert.equal(await localFile(dry.local('only-remote.txt')), null);
+  assert.equal((await localFile(dry.local('only-local.txt')))?.text, 'L');
+  assert.ok(dry.logged('(dryrun)').length >= 3, 'each skipped action is logged as (dryrun)');
+  await dry.close();
+
+  const real = await startSidecar(s3(), { bucket, dir: dry.dir, stateDir: dry.stateDir, flags: ['--delete', '--init-sync-down'] });
+  const after = await real.initial();
+  assert.equal(after.outcome, 'success');
+  // init-sync-down (not three-way over an empty baseline): the remote wins and local-only goes.
+  assert.equal((await localFile(real.local('both.txt')))?.text, 'remote version');
+  assert.equal(await localFile(real.local('only-local.txt')), null);
+  assert.equal((await localFile(real.local('only-remote.txt')))?.text, 'R');
+  assert.deepEqual(await s3().keys(bucket), [dry.key('both.txt'), dry.key('only-remote.txt')]);
+});

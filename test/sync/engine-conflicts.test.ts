@@ -1,0 +1,205 @@
+/**
+ * Both sides changed, on a real bucket (moto): each --conflict policy, keep-both copies, a remote
+ * writer that wins the race between listing and upload (If-Match / If-None-Match), the first-sync
+ * modes, and a restart that resumes three-way from the persisted baseline.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir, rm } from 'node:fs/promises';
+import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { S3Bucket } from '../../src/remote/bucket.js';
+import type { ObjectWriteOptions, WriteCondition, WriteResult } from '../../src/remote/types.js';
+import type { Readable } from 'node:stream';
+import { useS3 } from '../helpers/s3.js';
+import { counts, localFile, secondsFromNow, startSidecar, writeAt, type Sidecar } from '../helpers/sidecar.js';
+
+const s3 = useS3();
+
+const BASE = 'base version';
+const LOCAL = 'local edit';
+const REMOTE = 'remote edit, longer';
+
+/** A sidecar with `doc.txt` synced, then edited on both sides; the local edit's mtime is `localAge` s from now. */
+async function conflicted(policy: string, localAge: number): Promise<Sidecar> {
+  const car = await startSidecar(s3(), { flags: ['--conflict', policy] });
+  await writeAt(car.local('doc.txt'), BASE, secondsFromNow(-7200));
+  assert.deepEqual(counts(await car.initial()), { uploaded: 1 });
+  await s3().putText(car.bucket, car.key('doc.txt'), REMOTE);
+  await writeAt(car.local('doc.txt'), LOCAL, secondsFromNow(localAge));
+  return car;
+}
+
+async function assertBothSides(car: Sidecar, path: string, text: string): Promise<void> {
+  assert.equal(await s3().getText(car.bucket, car.key(path)), text, `${path} in the bucket`);
+  assert.equal((await localFile(car.local(path)))?.text, text, `${path} on disk`);
+}
+
+async function assertDownloadedMtime(car: Sidecar, path: string): Promise<void> {
+  const head = await s3().head(car.bucket, car.key(path));
+  assert.equal((await localFile(car.local(path)))?.mtimeMs, head?.LastModified?.getTime(), `${path}: mtime = LastModified`);
+}
+
+/** The keep-both copies of `doc.txt` in the folder. */
+async function conflictCopies(car: Sidecar): Promise<string[]> {
+  return (await readdir(car.dir)).filter((n) => n.startsWith('doc.conflict-')).sort();
+}
+
+const CONFLICT_NAME = /^doc\.conflict-\d{8}T\d{6}Z-[A-Za-z0-9._-]+\.txt$/;
+
+for (const [policy, localAge, winner] of [
+  ['newer', 3600, 'local'],
+  ['newer', -3600, 'remote'],
+  ['local', -3600, 'local'],
+  ['remote', 3600, 'remote'],
+] as const) {
+  test(`--conflict ${policy}: the ${winner} edit wins on both sides (local edit ${localAge > 0 ? 'newer' : 'older'})`, async () => {
+    const car = await conflicted(policy, localAge);
+    const summary = await car.tick();
+
+    assert.equal(summary.outcome, 'success');
+    assert.deepEqual(counts(summary), winner === 'local' ? { uploaded: 1, conflicts: 1 } : { downloaded: 1, conflicts: 1 });
+    await assertBothSides(car, 'doc.txt', winner === 'local' ? LOCAL : REMOTE);
+    if (winner === 'remote') await assertDownloadedMtime(car, 'doc.txt');
+    assert.deepEqual(await conflictCopies(car), []);
+    assert.equal(await car.metric('s3sync2_conflicts_total', { policy }), 1);
+    assert.deepEqual(counts(await car.tick()), {});
+  });
+}
+
+for (const [localAge, winner] of [
+  [3600, 'local'],
+  [-3600, 'remote'],
+] as const) {
+  test(`--conflict keep-both: the newer (${winner}) keeps the name, the other is kept beside it on both sides`, async () => {
+    const car = await conflicted('keep-both', localAge);
+    const summary = await car.tick();
+
+    assert.equal(summary.outcome, 'success');
+    assert.equal(summary.conflicts, 1);
+    const [winnerText, loserText] = winner === 'local' ? [LOCAL, REMOTE] : [REMOTE, LOCAL];
+    await assertBothSides(car, 'doc.txt', winnerText);
+    const copies = await conflictCopies(car);
+    assert.equal(copies.length, 1, `one conflict copy, got ${copies.join(', ')}`);
+    assert.match(copies[0]!, CONFLICT_NAME);
+    await assertBothSides(car, copies[0]!, loserText);
+    assert.deepEqual(await s3().keys(car.bucket), [car.key('doc.txt'), car.key(copies[0]!)].sort());
+    assert.equal(await car.metric('s3sync2_conflicts_total', { policy: 'keep-both' }), 1);
+    // Everything is in the baseline now: nothing more to do.
+    assert.deepEqual(counts(await car.tick()), {});
+  });
+}
+
+test('both sides edited to the same bytes: recorded, not a conflict', async () => {
+  const car = await conflicted('newer', 3600);
+  await s3().putText(car.bucket, car.key('doc.txt'), LOCAL);
+  const summary = await car.tick();
+  assert.deepEqual(counts(summary), {});
+  assert.equal(await car.metric('s3sync2_conflicts_total', { policy: 'newer' }), 0);
+  assert.deepEqual(counts(await car.tick()), {});
+});
+
+test('an edit beats a delete on the other side, even with --delete', async () => {
+  const car = await startSidecar(s3(), { flags: ['--delete'] });
+  await writeAt(car.local('edited-here.txt'), BASE, secondsFromNow(-7200));
+  await writeAt(car.local('edited-there.txt'), BASE, secondsFromNow(-7200));
+  await car.initial();
+  await writeAt(car.local('edited-here.txt'), LOCAL, secondsFromNow(-60));
+  await s3().client.send(new DeleteObjectCommand({ Bucket: car.bucket, Key: car.key('edited-here.txt') }));
+  await s3().putText(car.bucket, car.key('edited-there.txt'), REMOTE);
+  await rm(car.local('edited-there.txt'));
+
+  const summary = await car.tick();
+  assert.deepEqual(counts(summary), { uploaded: 1, downloaded: 1, conflicts: 2 });
+  await assertBothSides(car, 'edited-here.txt', LOCAL);
+  await assertBothSides(car, 'edited-there.txt', REMOTE);
+});
+
+/**
+ * The real S3 bucket, plus a competing writer: once armed, just before this sidecar's first write
+ * of the armed key, another client puts its own version of it (real S3 calls, not a stub).
+ */
+class RacedBucket extends S3Bucket {
+  private armed: { key: string; text: string } | null = null;
+  /** Keys the competitor wrote. */
+  readonly competed: string[] = [];
+
+  constructor(
+    client: S3Client,
+    name: string,
+    private readonly competitor: S3Client,
+  ) {
+    super(client, name);
+  }
+
+  arm(key: string, text: string): void {
+    this.armed = { key, text };
+  }
+
+  override async write(
+    key: string,
+    body: Buffer | Readable,
+    size: number,
+    condition: WriteCondition,
+    options?: ObjectWriteOptions,
+  ): Promise<WriteResult> {
+    const armed = this.armed;
+    if (armed && armed.key === key) {
+      this.armed = null;
+      await this.competitor.send(new PutObjectCommand({ Bucket: this.name, Key: key, Body: armed.text }));
+      this.competed.push(key);
+    }
+    return super.write(key, body, size, condition, options);
+  }
+}
+
+/** A sidecar on a RacedBucket, with four files synced. */
+async function racedSidecar(flags: string[]): Promise<{ car: Sidecar; bucket: RacedBucket }> {
+  let bucket: RacedBucket | undefined;
+  const car = await startSidecar(s3(), {
+    flags,
+    makeBucket: (client, name) => (bucket = new RacedBucket(client, name, s3().client)),
+  });
+  for (const name of ['doc.txt', 'other.txt', 'third.txt', 'fourth.txt']) {
+    await writeAt(car.local(name), `${name} base`, secondsFromNow(-7200));
+  }
+  assert.deepEqual(counts(await car.initial()), { uploaded: 4 });
+  return { car, bucket: bucket! };
+}
+
+test('a remote edit between listing and upload is not overwritten: If-Match refuses, re-planned as a conflict (newer)', async () => {
+  const { car, bucket } = await racedSidecar(['--delete', '--conflict', 'newer']);
+  bucket.arm(car.key('doc.txt'), 'competing version');
+  // The local edit is older than the competing write, so the competing one is the newer.
+  await writeAt(car.local('doc.txt'), LOCAL, secondsFromNow(-60));
+  const summary = await car.tick();
+
+  assert.deepEqual(bucket.competed, [car.key('doc.txt')]);
+  assert.equal(summary.outcome, 'success');
+  assert.deepEqual(counts(summary), { downloaded: 1, conflicts: 1 });
+  await assertBothSides(car, 'doc.txt', 'competing version');
+  await assertDownloadedMtime(car, 'doc.txt');
+  assert.equal(car.logged('another writer changed the object first').length, 1);
+  assert.equal(await car.metric('s3sync2_conflicts_total', { policy: 'newer' }), 1);
+
+  // The race did not cost the other paths their baseline: a local delete still propagates.
+  await rm(car.local('other.txt'));
+  assert.deepEqual(counts(await car.tick()), { deletedRemote: 1 });
+  assert.equal(await s3().head(car.bucket, car.key('other.txt')), null);
+  assert.deepEqual(counts(await car.tick()), {});
+});
+
+test('a remote create between listing and upload is not overwritten: If-None-Match refuses, keep-both keeps both', async () => {
+  const { car, bucket } = await racedSidecar(['--conflict', 'keep-both']);
+  bucket.arm(car.key('new.txt'), 'their new file');
+  await writeAt(car.local('new.txt'), 'our new file', secondsFromNow(-60));
+  const summary = await car.tick();
+
+  assert.deepEqual(bucket.competed, [car.key('new.txt')]);
+  assert.equal(summary.outcome, 'success');
+  assert.equal(summary.conflicts, 1);
+  await assertBothSides(car, 'new.txt', 'their new file');
+  const copies = (await readdir(car.dir)).filter((n) => n.startsWith('new.conflict-'));
+  assert.equal(copies.length, 1);
+  await assertBothSides(car, copies[0]!, 'our new file');
+  assert.deepEqual(counts(await car.tick()), {});
+});
