@@ -6,7 +6,6 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { createApp } from './app.js';
 import { HelpRequestedError, helpText, loadConfig, type Config } from './config.js';
 import { ConfigError } from './errors.js';
 import { createLogger } from './logger.js';
@@ -57,6 +56,9 @@ async function run(config: Config, logger: Logger): Promise<number> {
   const signal = new Promise<string>((resolve) => {
     for (const name of ['SIGTERM', 'SIGINT'] as const) process.once(name, () => resolve(name));
   });
+  // Loaded only now: the S3 SDK, Fastify and the watcher take seconds to load on a busy host, and
+  // --help or a configuration error should answer at once.
+  const { createApp } = await import('./app.js');
   const app = await createApp(config, { logger, env: process.env, version: VERSION });
   const stop = async (why: string, code: number, finalSync = true): Promise<number> => {
     logger.info({ why }, 'shutting down');
