@@ -4,17 +4,12 @@
  * against the whole path relative to the sync root, so `*` also crosses `/`.
  */
 import type { FilterRule } from './config.js';
+import { isInternalPath } from './local/paths.js';
 
-/** Names the sidecar creates itself (temp files, lock, state) start with this; never synced. */
-export const INTERNAL_NAME_PREFIX = '.s3-sync2';
+export { INTERNAL_NAME_PREFIX, isInternalPath } from './local/paths.js';
 
 /** Decides whether a relative POSIX path takes part in a sync direction (true = included). */
 export type PathFilter = (path: string) => boolean;
-
-/** True when any segment of the relative path is one of the sidecar's own names. */
-export function isInternalPath(path: string): boolean {
-  return path.split('/').some((segment) => segment.startsWith(INTERNAL_NAME_PREFIX));
-}
 
 /**
  * Compiles rules once into a filter. Internal names are excluded whatever the rules say.
