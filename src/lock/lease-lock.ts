@@ -72,6 +72,9 @@ interface Session {
   ended: boolean;
 }
 
+/** The longest application hold: Node timers cannot wait longer than 2³¹−1 ms (about 24 days). */
+const MAX_APP_HOLD_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
 /** How many times in a row an attempt that lost a race is retried without waiting. */
 const MAX_IMMEDIATE_RETRIES = 3;
 
@@ -178,8 +181,8 @@ export abstract class LeaseLock implements DistributedLock {
   }
 
   async holdForApp(leaseSeconds: number): Promise<LockStatus> {
-    if (!(leaseSeconds > 0) || !Number.isFinite(leaseSeconds)) {
-      throw new SyncError(`hold lock: lease must be a positive number of seconds, got ${leaseSeconds}`);
+    if (!(leaseSeconds > 0 && leaseSeconds <= MAX_APP_HOLD_SECONDS)) {
+      throw new SyncError(`hold lock: lease must be 0 < seconds ≤ ${MAX_APP_HOLD_SECONDS}, got ${leaseSeconds}`);
     }
     if (!this.appHold) {
       const session = await this.join();
@@ -193,7 +196,7 @@ export abstract class LeaseLock implements DistributedLock {
       hold.untilWallMs = Date.now() + leaseSeconds * 1000;
       hold.timer = setTimeout(() => {
         this.logger.info({ key: this.key }, 'application hold on the lock lapsed');
-        void this.releaseForApp();
+        this.dropAppHold();
       }, leaseSeconds * 1000);
       this.logger.info({ key: this.key, until: new Date(hold.untilWallMs).toISOString() }, 'lock held for the application');
     }
@@ -201,13 +204,7 @@ export abstract class LeaseLock implements DistributedLock {
   }
 
   async releaseForApp(): Promise<LockStatus> {
-    const hold = this.appHold;
-    if (hold) {
-      this.appHold = null;
-      clearTimeout(hold.timer);
-      this.leave(hold.session);
-      await this.releasing;
-    }
+    if (this.dropAppHold()) await this.releasing;
     return this.status();
   }
 
@@ -215,8 +212,7 @@ export abstract class LeaseLock implements DistributedLock {
     if (!this.closed) {
       this.closed = true;
       this.closing.abort();
-      if (this.appHold) clearTimeout(this.appHold.timer);
-      this.appHold = null;
+      this.dropAppHold();
       await this.acquiring?.catch(() => undefined);
       const session = this.session;
       if (session) {
@@ -270,6 +266,16 @@ export abstract class LeaseLock implements DistributedLock {
   private noteGeneration(generation: number): void {
     this.lastGeneration = Math.max(this.lastGeneration, generation);
     this.metrics?.lockGeneration.set(generation);
+  }
+
+  /** Ends the application's hold, if any; true when there was one. */
+  private dropAppHold(): boolean {
+    const hold = this.appHold;
+    if (!hold) return false;
+    this.appHold = null;
+    clearTimeout(hold.timer);
+    this.leave(hold.session);
+    return true;
   }
 
   /** Joins the current acquisition, or starts one (shared by everyone who asks meanwhile). */

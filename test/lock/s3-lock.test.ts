@@ -188,6 +188,8 @@ test('a lock replaced behind the holder is lost at the next renewal: signal abor
 test('holdForApp keeps the lock (renewing) until releaseForApp; local holders join it', async () => {
   const bucket = await s3().newBucket();
   const a = node(bucket, 'node-a:1', { leaseSeconds: 1 });
+  await assert.rejects(a.lock.holdForApp(0), /lease must be 0 < seconds/);
+  await assert.rejects(a.lock.holdForApp(1e9), /lease must be 0 < seconds/);
   const held = await a.lock.holdForApp(60);
   assert.equal(held.heldByUs, true);
   assert.equal(held.holder?.owner, 'node-a:1');
