@@ -7,12 +7,14 @@
  * are carried over from the last full rescan (seed: they are excluded from change detection).
  */
 import type { LocalEntry } from '../sync/types.js';
+import type { SkippedPath } from './scan.js';
 import type { LocalTree } from './tree.js';
 
 /** A scan's result. */
 export interface LocalScan {
   readonly entries: ReadonlyMap<string, LocalEntry>;
-  readonly skipped: readonly { readonly path: string; readonly reason: string }[];
+  /** Left out; a skipped folder (`folder: true`) hides what is under it. */
+  readonly skipped: readonly SkippedPath[];
   /** Whether the file system was actually read (false = reused). */
   readonly scanned: boolean;
 }

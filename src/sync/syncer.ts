@@ -10,6 +10,7 @@ import type { Config } from '../config.js';
 import type { BaselineStore } from '../baseline.js';
 import { compileFilter } from '../filters.js';
 import type { Metrics } from '../metrics.js';
+import type { SkippedPath } from '../local/scan.js';
 import type { LocalSnapshotSource } from '../local/snapshot.js';
 import type { LocalTree } from '../local/tree.js';
 import { pathToKey } from '../local/paths.js';
@@ -293,6 +294,7 @@ export class Syncer implements SyncController {
   private async reconcileOnce(scope: TickScope, fullScan: boolean): Promise<ExecutionResult> {
     const { config, metrics, logger } = this.deps;
     const localScan = await this.deps.local.snapshot(fullScan);
+    if (localScan.scanned) this.reportLocalSkips(localScan.skipped);
     const listing = await this.deps.bucket.list(config.prefix);
     const remoteScan = remoteSnapshot(listing, config.prefix);
     for (const skip of remoteScan.skipped) {
@@ -310,7 +312,10 @@ export class Syncer implements SyncController {
       remote: remoteScan.entries,
       baseline: new Map(this.baselineEntries ?? []),
     };
-    const options = this.planOptions(scope);
+    // A folder the scan could not read (or left out) hides what is under it: those paths are
+    // unknown, not deleted, so they stay out of this plan and keep their baseline.
+    const unknownFolders = localScan.skipped.filter((s) => s.folder).map((s) => s.path);
+    const options = this.planOptions(scope, unknownFolders);
     const total = await this.planAndExecute(working, firstSync ? null : working.baseline, options);
 
     // A first sync that failed, or only pretended (--dryrun), leaves no baseline, so the next
@@ -403,6 +408,19 @@ export class Syncer implements SyncController {
     return hashes;
   }
 
+  /** Unreadable or unsafe local names deserve a warning; deliberate skips only a debug line. */
+  private reportLocalSkips(skipped: readonly SkippedPath[]): void {
+    const { logger, metrics } = this.deps;
+    for (const skip of skipped) {
+      if (/^(unreadable|unsafe|name is not valid)/.test(skip.reason)) {
+        metrics.skippedKeys.inc({ reason: 'local-unsafe-or-unreadable' });
+        logger.warn({ path: skip.path, reason: skip.reason }, 'local path skipped');
+      } else {
+        logger.debug({ path: skip.path, reason: skip.reason }, 'local path skipped');
+      }
+    }
+  }
+
   private reportGuard(guard: ReturnType<typeof reconcile>['deleteGuard']): void {
     const { logger, metrics, config } = this.deps;
     for (const side of ['local', 'remote'] as const) {
@@ -416,19 +434,22 @@ export class Syncer implements SyncController {
     }
   }
 
-  private planOptions(scope: TickScope): PlanOptions {
+  private planOptions(scope: TickScope, unknownFolders: readonly string[] = []): PlanOptions {
     const { config, nodeId } = this.deps;
+    const known = (path: string) => !unknownFolders.some((folder) => path === folder || path.startsWith(`${folder}/`));
+    const upInclude = unknownFolders.length === 0 ? this.upFilter : (path: string) => known(path) && this.upFilter(path);
+    const downInclude = unknownFolders.length === 0 ? this.downFilter : (path: string) => known(path) && this.downFilter(path);
     return {
       up: {
         enabled: scope !== 'down' && !config.onlyDown,
         delete: config.up.delete,
-        include: this.upFilter,
+        include: upInclude,
         sizeOnly: config.up.sizeOnly,
       },
       down: {
         enabled: scope !== 'up' && !config.onlyUp,
         delete: config.down.delete,
-        include: this.downFilter,
+        include: downInclude,
         sizeOnly: config.down.sizeOnly,
       },
       conflict: config.conflict,
