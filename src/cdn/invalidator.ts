@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-cloudfront';
 import type { AwsOptions } from '../config.js';
 import { ConfigError, SyncError } from '../errors.js';
-import { Backoff, sleep as abortableSleep } from '../lock/timing.js';
+import { Backoff, sleep as abortableSleep } from '../timing.js';
 import type { Metrics } from '../metrics.js';
 import { requestHandlerOptions } from '../aws/http-handler.js';
 import {

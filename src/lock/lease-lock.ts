@@ -9,7 +9,7 @@ import type { Metrics } from '../metrics.js';
 import type { Bucket, WriteCondition } from '../remote/types.js';
 import { LockClosedError, LockLostError, LockWaitTimeoutError } from './errors.js';
 import { encodeLockBody, readLock, type ObservedLock } from './lock-object.js';
-import { Backoff, monotonicClock, sleep, StaleWatch, type Clock } from './timing.js';
+import { Backoff, monotonicClock, sleep, StaleWatch, type Clock } from '../timing.js';
 import type { DistributedLock, LockBody, LockStatus } from './types.js';
 
 /** The logging the lock needs; pino's `(obj, msg)` methods fit. */

@@ -7,7 +7,7 @@
  */
 import { PreconditionFailedError } from '../errors.js';
 import { LeaseLock, type Attempt, type HeldLease, type LockDeps } from './lease-lock.js';
-import { sleep } from './timing.js';
+import { sleep } from '../timing.js';
 
 /** Logged once at construction. */
 export const UNSAFE_LOCK_WARNING =

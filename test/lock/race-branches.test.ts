@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { ConditionalConflictError } from '../../src/errors.js';
 import { createMetrics } from '../../src/metrics.js';
 import { S3LeaseLock } from '../../src/lock/s3-lock.js';
-import { Backoff, StaleWatch } from '../../src/lock/timing.js';
+import { Backoff, StaleWatch } from '../../src/timing.js';
 import { MemoryBucket } from './memory-bucket.js';
 import { metricValue } from './metric-value.js';
 

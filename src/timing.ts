@@ -1,4 +1,4 @@
-/** Time for the lock: a monotonic clock, jittered exponential backoff, and a sleep that can be cut short. */
+/** Time helpers shared by the lock and the CloudFront invalidator: a monotonic clock, jittered exponential backoff, and a sleep that can be cut short. */
 
 /** A monotonic clock in milliseconds (never compared across nodes). */
 export interface Clock {
