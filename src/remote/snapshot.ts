@@ -12,7 +12,13 @@ export type SkipReason = 'unsafe' | 'collision' | 'folder-marker' | 'outside-pre
 /** The remote side of a tick. */
 export interface RemoteScan {
   readonly entries: Map<string, RemoteEntry>;
-  readonly skipped: { readonly key: string; readonly reason: SkipReason; readonly detail: string }[];
+  readonly skipped: {
+    readonly key: string;
+    readonly reason: SkipReason;
+    readonly detail: string;
+    /** The relative path, for a key skipped as a collision (its path is still taken remotely). */
+    readonly path?: string;
+  }[];
 }
 
 /** Maps listed objects under `prefix` to relative paths (pure). */
@@ -35,7 +41,7 @@ export function remoteSnapshot(objects: readonly RemoteObject[], prefix: string)
     while (slash !== -1) {
       const parent = path.slice(0, slash);
       if (entries.delete(parent)) {
-        skipped.push({ key: prefixed(prefix, parent), reason: 'collision', detail: `a folder of the same name holds ${path}` });
+        skipped.push({ key: prefixed(prefix, parent), reason: 'collision', detail: `a folder of the same name holds ${path}`, path: parent });
       }
       slash = path.indexOf('/', slash + 1);
     }

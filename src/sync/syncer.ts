@@ -16,7 +16,7 @@ import type { LocalTree } from '../local/tree.js';
 import { pathToKey } from '../local/paths.js';
 import type { DistributedLock } from '../lock/types.js';
 import { MULTIPART_THRESHOLD, PART_SIZE } from '../remote/bucket.js';
-import { remoteSnapshot } from '../remote/snapshot.js';
+import { remoteSnapshot, type RemoteScan } from '../remote/snapshot.js';
 import type { Bucket } from '../remote/types.js';
 import {
   DirectionDisabledError,
@@ -27,6 +27,7 @@ import {
   type TickSummary,
   type TickTrigger,
 } from './controller.js';
+import { findCollisions, withoutPaths } from './collisions.js';
 import { Executor, emptyCounts, writesRemote, type ExecutionResult, type ExecutionState } from './executor.js';
 import { pathsToHash, reconcile, type PlanOptions } from './plan.js';
 import { TickScheduler, type TickRequest, type TickScope } from './scheduler.js';
@@ -301,22 +302,24 @@ export class Syncer implements SyncController {
       metrics.skippedKeys.inc({ reason: skip.reason });
       if (skip.reason !== 'folder-marker') logger.warn({ key: skip.key, reason: skip.reason, detail: skip.detail }, 'remote key skipped');
     }
+    const held = this.collisions(localScan.entries, remoteScan);
     this.localCount = localScan.entries.size;
     this.remoteCount = remoteScan.entries.size;
     metrics.trackedFiles.set({ side: 'local' }, this.localCount);
     metrics.trackedFiles.set({ side: 'remote' }, this.remoteCount);
 
     const firstSync = this.baselineEntries === null;
+    // Colliding paths are left out of the plan; their baseline entries are kept for later.
     const working: ExecutionState = {
-      local: localScan.entries,
-      remote: remoteScan.entries,
+      local: withoutPaths(localScan.entries, held),
+      remote: withoutPaths(remoteScan.entries, held),
       baseline: new Map(this.baselineEntries ?? []),
     };
     // A folder the scan could not read (or left out) hides what is under it: those paths are
     // unknown, not deleted, so they stay out of this plan and keep their baseline.
     const unknownFolders = localScan.skipped.filter((s) => s.folder).map((s) => s.path);
     const options = this.planOptions(scope, unknownFolders);
-    const total = await this.planAndExecute(working, firstSync ? null : working.baseline, options);
+    const total = await this.planAndExecute(working, firstSync ? null : withoutPaths(working.baseline, held), options);
 
     // A first sync that failed, or only pretended (--dryrun), leaves no baseline, so the next
     // real run still uses the init mode instead of three-way against an empty baseline.
@@ -327,6 +330,23 @@ export class Syncer implements SyncController {
     }
     if (total.counts.downloaded + total.counts.deletedLocal > 0) this.deps.local.invalidate();
     return total;
+  }
+
+  /**
+   * Paths caught in a file/folder collision across the sides (or within the bucket), warned about
+   * and counted; the remote snapshot already reported the ones it hid.
+   */
+  private collisions(local: ReadonlyMap<string, LocalEntry>, remoteScan: RemoteScan): Set<string> {
+    const { logger, metrics } = this.deps;
+    const hidden = new Set(remoteScan.skipped.flatMap((s) => (s.reason === 'collision' && s.path ? [s.path] : [])));
+    const held = new Set<string>();
+    for (const { path, detail } of findCollisions(local, [...remoteScan.entries.keys(), ...hidden])) {
+      held.add(path);
+      if (hidden.has(path)) continue;
+      metrics.skippedKeys.inc({ reason: 'collision' });
+      logger.warn({ path, detail }, `path skipped: file/folder collision (${detail})`);
+    }
+    return held;
   }
 
   /** Plans and executes, re-planning paths that lost a conditional-write race. */

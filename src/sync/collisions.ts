@@ -1,0 +1,43 @@
+/**
+ * File/folder collisions across the two sides. S3 can hold `a` and `a/b` at once, a file system
+ * cannot; a path caught in such a collision is left alone (no transfer, no delete, baseline kept)
+ * until a person resolves it, instead of being mistaken for a delete or written half-way.
+ */
+
+/** A path the planner must not act on this tick, and why. */
+export interface Collision {
+  readonly path: string;
+  readonly detail: string;
+}
+
+/**
+ * The colliding paths (pure). `local` and `remote` are the file paths of each side; `remote` must
+ * include files the remote snapshot already hid for colliding within the bucket. Two rules:
+ * a file with files under a folder of the same name (on either side) is left alone — the folder
+ * wins, as in the remote snapshot — and a remote file under a path that is a local file is left
+ * alone, since its folder cannot be made (with that local file left alone by the first rule).
+ */
+export function findCollisions(local: ReadonlyMap<string, unknown>, remote: Iterable<string>): Collision[] {
+  const remoteFiles = new Set(remote);
+  const found = new Map<string, string>();
+  const visit = (path: string): void => {
+    for (let slash = path.indexOf('/'); slash !== -1; slash = path.indexOf('/', slash + 1)) {
+      const parent = path.slice(0, slash);
+      const localFile = local.has(parent);
+      if (!localFile && !remoteFiles.has(parent)) continue;
+      if (!found.has(parent)) found.set(parent, `a folder of the same name holds ${path}`);
+      if (localFile && !found.has(path)) found.set(path, `its folder ${parent} is a local file`);
+    }
+  };
+  for (const path of local.keys()) visit(path);
+  for (const path of remoteFiles) visit(path);
+  return [...found].map(([path, detail]) => ({ path, detail }));
+}
+
+/** `map` without the `paths` (the same map when there are none). */
+export function withoutPaths<V>(map: ReadonlyMap<string, V>, paths: ReadonlySet<string>): ReadonlyMap<string, V> {
+  if (paths.size === 0) return map;
+  const out = new Map(map);
+  for (const path of paths) out.delete(path);
+  return out;
+}
