@@ -1,0 +1,162 @@
+/**
+ * Key and path safety on a real bucket (moto): keys that would escape LocalPath, file/folder
+ * collisions (within the bucket and across the two sides), and symlinks.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { useS3 } from '../helpers/s3.js';
+import { counts, LEVEL, localFile, secondsFromNow, startSidecar, writeAt } from '../helpers/sidecar.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const s3 = useS3();
+
+/** Every file under `root` (relative paths), recursively. */
+async function filesUnder(root: string): Promise<string[]> {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(root.length + 1))
+    .sort();
+}
+
+test('a key that would escape LocalPath is never written anywhere, skipped with a warning and counted', async () => {
+  const outer = await tempDir('engine-escape');
+  const dir = join(outer, 'a', 'b', 'local');
+  await mkdir(dir, { recursive: true });
+  const car = await startSidecar(s3(), { dir, flags: ['--delete'] });
+  const evil = ['app/../../escape', 'app/../../../escape', 'app/x/../../../../escape', 'app/./dot', 'app//double'];
+  for (const key of evil) {
+    await s3().client.send(new PutObjectCommand({ Bucket: car.bucket, Key: key, Body: `payload of ${key}` }));
+  }
+  await s3().putText(car.bucket, car.key('fine.txt'), 'fine');
+  const listed = await s3().client.send(new ListObjectsV2Command({ Bucket: car.bucket }));
+  for (const key of evil) assert.ok(listed.Contents?.some((o) => o.Key === key), `the store kept the raw key ${key}`);
+
+  const summary = await car.initial();
+
+  assert.equal(summary.outcome, 'success');
+  assert.deepEqual(counts(summary), { downloaded: 1 });
+  assert.equal((await localFile(car.local('fine.txt')))?.text, 'fine');
+  // Nothing anywhere above or inside LocalPath but the one good file.
+  assert.deepEqual(await filesUnder(outer), ['a/b/local/fine.txt']);
+  assert.equal(await car.metric('s3sync2_skipped_keys_total', { reason: 'unsafe' }), evil.length);
+  const warned = car.logged('remote key skipped', LEVEL.warn).map((l) => l.key);
+  assert.deepEqual(warned.sort(), [...evil].sort());
+  // The unsafe objects are not ours to delete either.
+  assert.deepEqual(counts(await car.tick()), {});
+  const after = await s3().client.send(new ListObjectsV2Command({ Bucket: car.bucket }));
+  assert.equal(after.KeyCount, evil.length + 1);
+});
+
+test('keys `a` and `a/b` in the bucket: `a` is skipped with a warning, `a/b` and the rest are synced', async () => {
+  const car = await startSidecar(s3(), { flags: ['--delete'] });
+  await s3().putText(car.bucket, car.key('a'), 'file a');
+  await s3().putText(car.bucket, car.key('a/b'), 'file a/b');
+  await s3().putText(car.bucket, car.key('c.txt'), 'c');
+
+  const summary = await car.initial();
+
+  assert.equal(summary.outcome, 'success');
+  assert.deepEqual(counts(summary), { downloaded: 2 });
+  assert.equal((await localFile(car.local('a/b')))?.text, 'file a/b');
+  assert.equal((await localFile(car.local('c.txt')))?.text, 'c');
+  assert.equal(await car.metric('s3sync2_skipped_keys_total', { reason: 'collision' }), 1);
+  assert.equal(car.logged('remote key skipped', LEVEL.warn)[0]?.key, car.key('a'));
+  // Stable: no deletes of the hidden object, no crash, on later ticks.
+  assert.deepEqual(counts(await car.tick()), {});
+  assert.deepEqual(await s3().keys(car.bucket), [car.key('a'), car.key('a/b'), car.key('c.txt')]);
+});
+
+test('a local file `a` and a remote `a/b`: both left alone with a warning, the rest synced, stable over ticks', async () => {
+  const car = await startSidecar(s3(), { flags: ['--delete'] });
+  await writeAt(car.local('a'), 'local file a', secondsFromNow(-120));
+  await writeAt(car.local('up.txt'), 'up', secondsFromNow(-120));
+  await s3().putText(car.bucket, car.key('a/b'), 'remote a/b');
+  await s3().putText(car.bucket, car.key('down.txt'), 'down');
+
+  const summary = await car.initial();
+  assert.equal(summary.outcome, 'success');
+  assert.equal(summary.uploaded, 1);
+  assert.equal(summary.downloaded, 1);
+  assert.equal((await localFile(car.local('down.txt')))?.text, 'down');
+  assert.equal(await s3().getText(car.bucket, car.key('up.txt')), 'up');
+  assert.ok(car.logged('a/b', LEVEL.warn).length >= 1, 'the collision is warned about');
+  assert.ok((await car.metric('s3sync2_skipped_keys_total', { reason: 'collision' })) >= 1);
+
+  for (let i = 0; i < 2; i++) {
+    const next = await car.tick();
+    assert.equal(next.outcome, 'success');
+    assert.equal(next.uploaded + next.downloaded + next.deletedLocal + next.deletedRemote, 0, `tick ${i}: ${JSON.stringify(next)}`);
+    assert.equal((await localFile(car.local('a')))?.text, 'local file a', 'the local file is kept');
+    assert.equal(await s3().getText(car.bucket, car.key('a/b')), 'remote a/b', 'the remote object is kept');
+  }
+});
+
+test('a remote file `a` and a local folder `a/`: `a` is left alone, `a/b` is uploaded, the folder stays', async () => {
+  const car = await startSidecar(s3(), { flags: ['--delete'] });
+  await s3().putText(car.bucket, car.key('a'), 'remote file a');
+  await writeAt(car.local('a/b'), 'local a/b', secondsFromNow(-120));
+
+  const summary = await car.initial();
+  assert.deepEqual(counts(summary), { uploaded: 1 });
+  assert.equal(await s3().getText(car.bucket, car.key('a/b')), 'local a/b');
+  assert.equal(await s3().getText(car.bucket, car.key('a')), 'remote file a');
+  assert.equal((await localFile(car.local('a/b')))?.text, 'local a/b');
+  assert.deepEqual(counts(await car.tick()), {});
+});
+
+test('a remote folder appearing over a synced file does not make it look deleted (--delete)', async () => {
+  const car = await startSidecar(s3(), { flags: ['--delete'] });
+  await writeAt(car.local('x'), 'synced file x', secondsFromNow(-120));
+  await writeAt(car.local('y.txt'), 'y', secondsFromNow(-120));
+  assert.deepEqual(counts(await car.initial()), { uploaded: 2 });
+
+  // Another tool writes `x/inner`: the bucket now has `x` and `x/inner`.
+  await s3().putText(car.bucket, car.key('x/inner'), 'inner');
+  for (let i = 0; i < 2; i++) {
+    const summary = await car.tick();
+    assert.equal(summary.outcome, 'success');
+    assert.deepEqual(counts(summary), {}, `tick ${i}`);
+    assert.equal((await localFile(car.local('x')))?.text, 'synced file x');
+  }
+  assert.deepEqual(await s3().keys(car.bucket), [car.key('x'), car.key('x/inner'), car.key('y.txt')]);
+  assert.ok(car.logged('file/folder collision', LEVEL.warn).length >= 1);
+
+  // Once the other tool removes its folder, `x` is synced as before: a local edit goes up.
+  await s3().client.send(new DeleteObjectCommand({ Bucket: car.bucket, Key: car.key('x/inner') }));
+  await writeAt(car.local('x'), 'edited x', secondsFromNow(-60));
+  assert.deepEqual(counts(await car.tick()), { uploaded: 1 });
+  assert.equal(await s3().getText(car.bucket, car.key('x')), 'edited x');
+});
+
+test('symlinks: never upload a file outside LocalPath; --follow-symlinks uploads links inside', async () => {
+  const outside = await tempDir('engine-outside');
+  await writeFile(join(outside, 'secret.txt'), 'secret');
+  await mkdir(join(outside, 'folder'));
+  await writeFile(join(outside, 'folder', 'inner-secret.txt'), 'inner secret');
+
+  for (const follow of [false, true]) {
+    const car = await startSidecar(s3(), { flags: follow ? ['--follow-symlinks'] : [] });
+    await writeAt(car.local('real.txt'), 'real', secondsFromNow(-120));
+    await mkdir(car.local('realdir'));
+    await writeAt(car.local('realdir/x.txt'), 'x', secondsFromNow(-120));
+    await symlink(join(outside, 'secret.txt'), car.local('out-link.txt'));
+    await symlink('../../../../../../../../../..' + join(outside, 'secret.txt'), car.local('out-relative.txt'));
+    await symlink(join(outside, 'folder'), car.local('out-dir'));
+    await symlink('real.txt', car.local('in-link.txt'));
+    await symlink('realdir', car.local('in-dir'));
+
+    const summary = await car.initial();
+    assert.equal(summary.outcome, 'success', JSON.stringify(summary.errors));
+    const keys = (await s3().keys(car.bucket)).map((k) => k.slice('app/'.length));
+    const expected = follow
+      ? ['in-dir/x.txt', 'in-link.txt', 'real.txt', 'realdir/x.txt']
+      : ['real.txt', 'realdir/x.txt'];
+    assert.deepEqual(keys, expected, `follow=${follow}`);
+    if (follow) assert.equal(await s3().getText(car.bucket, car.key('in-link.txt')), 'real');
+    assert.deepEqual(counts(await car.tick()), {}, `follow=${follow}: stable`);
+  }
+});
