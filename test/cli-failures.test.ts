@@ -1,0 +1,96 @@
+/**
+ * Failing ticks in the built CLI: a bucket that does not exist fails every tick; --max-failures N
+ * exits 1 after N consecutive failures (so ECS replaces the task), 0 never exits, a success in
+ * between resets the count, and --poll 0 exits 1 when its only sync fails.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { LEVEL, runCli, startCli, tickLines, type LogLine } from './helpers/cli.js';
+import { awsEnv, useS3 } from './helpers/s3.js';
+import { tempDir } from './helpers/tmp.js';
+import { waitFor } from './helpers/wait.js';
+
+const s3 = useS3();
+
+const missingBucket = () => `s3sync2-missing-${randomBytes(6).toString('hex')}`;
+
+/** The tick summaries logged as failures. */
+const failedTicks = (lines: readonly LogLine[]) => tickLines(lines).filter((t) => t.tick.outcome === 'failure');
+
+test('--poll 1 --max-failures 2 against a missing bucket: exit 1 after the 2nd failed tick, each failure logged', async () => {
+  const dir = await tempDir('cli-fail');
+  const bucket = missingBucket();
+  const cli = startCli([dir, `s3://${bucket}/app`, '--poll', '1', '--max-failures', '2', '--http-port', '0'], awsEnv(s3().endpoint));
+  const exit = await cli.exit();
+
+  assert.deepEqual(exit, { code: 1, signal: null }, cli.stderr());
+  const failures = failedTicks(cli.lines);
+  assert.equal(failures.length, 2, 'exactly two failed ticks before exiting');
+  assert.deepEqual(
+    failures.map((f) => f.consecutiveFailures),
+    [1, 2],
+  );
+  for (const f of failures) {
+    assert.equal(f.level, LEVEL.error);
+    assert.match(f.msg, new RegExp(`failed: .*${bucket}|failed: .*NoSuchBucket|failed: .*does not exist`, 'i'));
+  }
+  const stopped = cli.lines.find((l) => l.msg === 'shutting down');
+  assert.match(String(stopped?.why), /2 consecutive failed syncs \(--max-failures 2\)/);
+  assert.ok(cli.lines.some((l) => l.msg === 'stopped' && l.code === 1));
+});
+
+test('--max-failures 0 never exits: still running after 3+ failed ticks, then SIGTERM exits 0', async () => {
+  const dir = await tempDir('cli-fail');
+  const cli = startCli([dir, `s3://${missingBucket()}/app`, '--poll', '1', '--max-failures', '0', '--http-port', '0'], awsEnv(s3().endpoint));
+  await cli.waitForLine('a 4th consecutive failure', (l) => typeof l.consecutiveFailures === 'number' && l.consecutiveFailures >= 4);
+
+  assert.equal(cli.exitStatus(), null, 'still running');
+  cli.signal('SIGTERM');
+  assert.deepEqual(await cli.exit(), { code: 0, signal: null }, cli.stderr());
+});
+
+test('a success resets the count: --max-failures 3 survives 1 failure, a good tick, then 2 more failures', async () => {
+  const dir = await tempDir('cli-fail');
+  const bucket = missingBucket();
+  // Something to upload, so the good tick logs a summary.
+  await writeFile(join(dir, 'a.txt'), 'a');
+  const cli = startCli([dir, `s3://${bucket}/app`, '--poll', '1', '--max-failures', '3', '--http-port', '0'], awsEnv(s3().endpoint));
+  await cli.waitForLine('the first failure', (l) => l.consecutiveFailures === 1);
+  // The bucket appears: a tick succeeds.
+  await s3().client.send(new CreateBucketCommand({ Bucket: bucket }));
+  after(() => removeBucket(bucket).catch(() => undefined));
+  const success = await cli.waitForLine('a successful tick', (l) => tickLines([l]).some((t) => t.tick.outcome === 'success'));
+  const failuresBefore = failedTicks(cli.lines).length;
+  assert.ok(failuresBefore < 3, `${failuresBefore} failure(s) before the bucket existed`);
+
+  // The bucket goes away again: the count starts over at 1.
+  await waitFor('the bucket to be removed', async () => (await removeBucket(bucket), true));
+  const since = cli.lines.indexOf(success);
+  const later = (l: LogLine) => cli.lines.indexOf(l) > since;
+  await cli.waitForLine('two more failures', (l) => later(l) && l.consecutiveFailures === 2);
+  assert.equal(cli.exitStatus(), null, `still running after ${failedTicks(cli.lines).length} failures in all`);
+  assert.ok(failedTicks(cli.lines).length >= 3);
+  assert.equal(failedTicks(cli.lines).find(later)?.consecutiveFailures, 1, 'the count restarted at 1');
+
+  cli.signal('SIGTERM');
+  assert.deepEqual(await cli.exit(), { code: 0, signal: null }, cli.stderr());
+});
+
+/** Empties and deletes a bucket (the sidecar may upload into it meanwhile; the caller retries). */
+async function removeBucket(bucket: string): Promise<void> {
+  for (const key of await s3().keys(bucket)) await s3().client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+  await s3().client.send(new DeleteBucketCommand({ Bucket: bucket }));
+}
+
+test('--poll 0 whose only sync fails exits 1', async () => {
+  const dir = await tempDir('cli-fail');
+  const result = await runCli([dir, `s3://${missingBucket()}/app`, '--poll', '0', '--http-port', '0'], awsEnv(s3().endpoint));
+
+  assert.equal(result.code, 1, result.stderr);
+  assert.equal(failedTicks(result.lines).length, 1);
+  assert.ok(result.lines.some((l) => l.msg === 'stopped' && l.code === 1));
+});
