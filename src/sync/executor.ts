@@ -4,7 +4,7 @@
  * back to the planner as a conflict instead of overwriting another writer's change.
  */
 import { posix } from 'node:path';
-import { Readable } from 'node:stream';
+import { pipeline, Transform, type Readable } from 'node:stream';
 import { lookup as lookupMimeType } from 'mime-types';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
@@ -12,7 +12,7 @@ import type { DirectionOptions } from '../config.js';
 import { LocalChangedError, PathCollisionError, PreconditionFailedError, SyncError, UnsafePathError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { pathToKey } from '../local/paths.js';
-import type { LocalTree } from '../local/tree.js';
+import type { LocalTree, UploadSource } from '../local/tree.js';
 import type { Bucket, ObjectWriteOptions } from '../remote/types.js';
 import type { TickCounts } from './controller.js';
 import type { Action, BaselineEntry, LocalEntry, RemoteEntry } from './types.js';
@@ -216,8 +216,9 @@ export class Executor {
 
   /**
    * Uploads `path` to the key of `keyPath` under the given precondition. Returns null when the
-   * file changed while read and nothing was written. A large file that changed while streamed is
-   * written, but its baseline keeps the pre-read stat so the next round uploads it again.
+   * file changed while read and nothing was written: small files are read whole and checked before
+   * the PUT; large ones are checked when the stream ends, before the multipart upload completes,
+   * so a failed check aborts it and the bucket never holds a torn version.
    */
   private async upload(
     path: string,
@@ -228,19 +229,23 @@ export class Executor {
     const opened = await tree.openForUpload(path);
     const condition = expectEtag === null ? { ifNoneMatch: true } : { ifMatch: expectEtag };
     const options = this.writeOptions(path);
-    const small = opened.size < SMALL_FILE_BYTES;
-    let body: Buffer | Readable = opened.stream;
-    if (small) {
-      // Small files are read whole first so a torn read is never written at all.
+    let changed = false;
+    let body: Buffer | Readable;
+    if (opened.size < SMALL_FILE_BYTES) {
       body = await readAll(opened.stream);
-      if (!(await opened.unchanged()) || (body as Buffer).length !== opened.size) return null;
+      if (!(await opened.unchanged()) || body.length !== opened.size) return null;
+    } else {
+      body = checkedAtEnd(opened, () => (changed = true));
     }
-    const written = await bucket.write(this.key(keyPath), body, opened.size, condition, options);
-    if (!small) await opened.unchanged();
-    return {
-      baseline: { size: opened.size, mtimeMs: opened.mtimeMs, etag: written.etag },
-      bytes: opened.size,
-    };
+    try {
+      const written = await bucket.write(this.key(keyPath), body, opened.size, condition, options);
+      return { baseline: { size: opened.size, mtimeMs: opened.mtimeMs, etag: written.etag }, bytes: opened.size };
+    } catch (err) {
+      if (changed) return null;
+      throw err;
+    } finally {
+      opened.stream.destroy();
+    }
   }
 
   /** Downloads the version `remote` of `keyPath` to `path`, atomically, refusing to clobber a local change. */
@@ -315,6 +320,29 @@ function mustHave<T>(map: ReadonlyMap<string, T>, path: string, side: string): T
   const value = map.get(path);
   if (!value) throw new SyncError(`plan refers to ${path}, absent on the ${side} side (planner bug)`);
   return value;
+}
+
+/**
+ * The file's bytes, failing at the very end (after the last byte, before the reader sees the
+ * end) when the file changed while read; `onChanged` is told first.
+ */
+function checkedAtEnd(opened: UploadSource, onChanged: () => void): Readable {
+  const check = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      done(null, chunk);
+    },
+    flush(done) {
+      opened.unchanged().then(
+        (same) => {
+          if (same) return done();
+          onChanged();
+          done(new SyncError('file changed while being read'));
+        },
+        (err: Error) => done(err),
+      );
+    },
+  });
+  return pipeline(opened.stream, check, () => undefined);
 }
 
 async function readAll(stream: Readable): Promise<Buffer> {
