@@ -5,8 +5,8 @@
  */
 import { after } from 'node:test';
 import { Writable } from 'node:stream';
-import { readFile, stat, utimes, writeFile, mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
 import { pino } from 'pino';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createApp, type App } from '../../src/app.js';
@@ -168,6 +168,16 @@ export async function localFile(path: string): Promise<{ text: string; bytes: Bu
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
+}
+
+/** Every file under `root` (relative POSIX paths, sorted); the sidecar's `.s3-sync2*` names only when `internal`. */
+export async function filesUnder(root: string, { internal = false } = {}): Promise<string[]> {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => relative(root, join(e.parentPath, e.name)).split(sep).join('/'))
+    .filter((p) => internal || !p.split('/').some((segment) => segment.startsWith('.s3-sync2')))
+    .sort();
 }
 
 /** The counts of a tick summary that tests compare, with zeros left out. */

@@ -4,23 +4,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { useS3 } from '../helpers/s3.js';
-import { counts, LEVEL, localFile, secondsFromNow, startSidecar, writeAt } from '../helpers/sidecar.js';
+import { counts, filesUnder, LEVEL, localFile, secondsFromNow, startSidecar, writeAt } from '../helpers/sidecar.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const s3 = useS3();
-
-/** Every file under `root` (relative paths), recursively. */
-async function filesUnder(root: string): Promise<string[]> {
-  const entries = await readdir(root, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((e) => e.isFile())
-    .map((e) => join(e.parentPath, e.name).slice(root.length + 1))
-    .sort();
-}
 
 test('a key that would escape LocalPath is never written anywhere, skipped with a warning and counted', async () => {
   const outer = await tempDir('engine-escape');
@@ -41,7 +32,7 @@ test('a key that would escape LocalPath is never written anywhere, skipped with 
   assert.deepEqual(counts(summary), { downloaded: 1 });
   assert.equal((await localFile(car.local('fine.txt')))?.text, 'fine');
   // Nothing anywhere above or inside LocalPath but the one good file.
-  assert.deepEqual(await filesUnder(outer), ['a/b/local/fine.txt']);
+  assert.deepEqual(await filesUnder(outer, { internal: true }), ['a/b/local/fine.txt']);
   assert.equal(await car.metric('s3sync2_skipped_keys_total', { reason: 'unsafe' }), evil.length);
   const warned = car.logged('remote key skipped', LEVEL.warn).map((l) => l.key);
   assert.deepEqual(warned.sort(), [...evil].sort());

@@ -1,0 +1,128 @@
+/**
+ * Files the app changes while the sidecar reads them for upload, on a real bucket (moto): neither
+ * a growing multipart file nor a small file rewritten mid-read is ever written torn or recorded as
+ * synced; the next tick uploads the settled content.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { utimesSync, writeFileSync } from 'node:fs';
+import { appendFile, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { LocalTree, type UploadSource } from '../../src/local/tree.js';
+import { useS3 } from '../helpers/s3.js';
+import { counts, secondsFromNow, startSidecar, writeAt, type Sidecar } from '../helpers/sidecar.js';
+
+const s3 = useS3();
+const MiB = 1024 * 1024;
+
+/** Appends to `path` in a loop until `stop()`; resolves `stopped` with the number of appends. */
+function appender(path: string): { stop(): Promise<number> } {
+  let running = true;
+  let appends = 0;
+  const loop = (async () => {
+    while (running) {
+      await appendFile(path, randomBytes(64 * 1024));
+      appends++;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return appends;
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      return loop;
+    },
+  };
+}
+
+async function openMultipartUploads(car: Sidecar): Promise<number> {
+  const out = await s3().client.send(new ListMultipartUploadsCommand({ Bucket: car.bucket }));
+  return out.Uploads?.length ?? 0;
+}
+
+test('a 24 MiB file growing while uploaded is not completed nor recorded; the next tick uploads the final bytes', async () => {
+  const car = await startSidecar(s3());
+  await car.initial();
+  const path = car.local('growing.bin');
+  await writeAt(path, randomBytes(24 * MiB), secondsFromNow(-60));
+
+  const writer = appender(path);
+  const during = await car.tick('up');
+  const appends = await writer.stop();
+
+  assert.ok(appends > 0, 'the writer appended during the tick');
+  assert.equal(during.outcome, 'success', JSON.stringify(during.errors));
+  assert.deepEqual(counts(during), { skipped: 1 });
+  assert.equal(await s3().head(car.bucket, car.key('growing.bin')), null, 'no torn object was completed');
+  assert.equal(await openMultipartUploads(car), 0, 'the multipart upload was aborted');
+
+  const settled = await car.tick('up');
+  assert.deepEqual(counts(settled), { uploaded: 1 });
+  const final = await readFile(path);
+  assert.ok((await s3().getBuffer(car.bucket, car.key('growing.bin'))).equals(final), 'the bucket holds the final bytes');
+  assert.match((await s3().head(car.bucket, car.key('growing.bin')))?.ETag ?? '', /-\d+"$/);
+
+  // Growing again: the complete earlier version stays in place until the file settles.
+  const again = appender(path);
+  const replacing = await car.tick('up');
+  await again.stop();
+  assert.deepEqual(counts(replacing), { skipped: 1 });
+  assert.ok((await s3().getBuffer(car.bucket, car.key('growing.bin'))).equals(final), 'the previous version is intact');
+  assert.deepEqual(counts(await car.tick('up')), { uploaded: 1 });
+  assert.ok((await s3().getBuffer(car.bucket, car.key('growing.bin'))).equals(await readFile(path)));
+  assert.equal(await openMultipartUploads(car), 0);
+});
+
+/**
+ * The real LocalTree, except that the app rewrites one armed file in place (same size, new bytes,
+ * another mtime) right after the sidecar read its first chunk.
+ */
+class RewrittenMidRead extends LocalTree {
+  armed: { path: string; bytes: Buffer; mtime: Date } | null = null;
+
+  override async openForUpload(path: string): Promise<UploadSource> {
+    const source = await super.openForUpload(path);
+    const armed = this.armed;
+    if (!armed || armed.path !== path) return source;
+    this.armed = null;
+    const abs = join(this.root, path);
+    let rewritten = false;
+    const stream = source.stream.pipe(
+      new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          if (!rewritten) {
+            rewritten = true;
+            writeFileSync(abs, armed.bytes);
+            utimesSync(abs, armed.mtime, armed.mtime);
+          }
+          done(null, chunk);
+        },
+      }),
+    );
+    return { ...source, stream };
+  }
+}
+
+test('a small file rewritten while read is not uploaded torn; the next tick uploads the new bytes', async () => {
+  let tree: RewrittenMidRead | undefined;
+  const car = await startSidecar(s3(), {
+    makeTree: (root, options) => (tree ??= new RewrittenMidRead(root, options)),
+  });
+  await car.initial();
+  const first = Buffer.alloc(3 * MiB, 'a');
+  const second = Buffer.alloc(3 * MiB, 'b');
+  await writeAt(car.local('doc.bin'), first, secondsFromNow(-120));
+  tree!.armed = { path: 'doc.bin', bytes: second, mtime: secondsFromNow(-60) };
+
+  const during = await car.tick('up');
+  assert.equal(tree!.armed, null, 'the rewrite happened mid-read');
+  assert.equal(during.outcome, 'success');
+  assert.deepEqual(counts(during), { skipped: 1 });
+  assert.equal(await s3().head(car.bucket, car.key('doc.bin')), null, 'nothing was uploaded');
+
+  assert.deepEqual(counts(await car.tick('up')), { uploaded: 1 });
+  assert.ok((await s3().getBuffer(car.bucket, car.key('doc.bin'))).equals(second));
+});
