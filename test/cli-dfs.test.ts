@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { freePort } from '../scripts/moto.mjs';
-import { LEVEL, runCli, startCli, tickLines } from './helpers/cli.js';
+import { LEVEL, readSyncStatus, runCli, startCli, tickLines } from './helpers/cli.js';
 import { awsEnv, useS3 } from './helpers/s3.js';
 import { tempDir } from './helpers/tmp.js';
 import { asText, bucketFiles, localFiles, waitConverged } from './helpers/trees.js';
@@ -83,9 +83,7 @@ test('--dfs --delete, empty folder, --poll 1: after the initial sync and two mor
   const status = await waitFor(
     'the initial sync and two timer ticks',
     async () => {
-      const { sync } = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as {
-        sync: { recentTicks: { trigger: string; outcome: string }[] };
-      };
+      const sync = await readSyncStatus(port);
       return sync.recentTicks.filter((t) => t.trigger === 'timer').length >= 2 ? sync : null;
     },
     { timeoutMs: 60_000, intervalMs: 250 },

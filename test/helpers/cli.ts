@@ -7,6 +7,7 @@ import { after } from 'node:test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { SyncStatus, TickSummary } from '../../src/sync/controller.js';
 
 /** The repository root: the CLI runs from there, as `npm start` does. */
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -190,21 +191,7 @@ export function tickLines(lines: readonly LogLine[]): TickLine[] {
 
 /** A tick summary line. */
 export interface TickLine extends LogLine {
-  readonly tick: {
-    readonly id: number;
-    readonly direction: string;
-    readonly trigger: string;
-    readonly outcome: 'success' | 'failure';
-    readonly uploaded: number;
-    readonly downloaded: number;
-    readonly deletedLocal: number;
-    readonly deletedRemote: number;
-    readonly conflicts: number;
-    readonly bytesUp: number;
-    readonly bytesDown: number;
-    readonly seconds: number;
-    readonly errors: readonly string[];
-  };
+  readonly tick: TickSummary;
 }
 
 function parseLine(text: string): LogLine | null {
@@ -223,4 +210,11 @@ async function kill(child: ChildProcess): Promise<void> {
   const gone = new Promise<void>((resolve) => child.once('close', () => resolve()));
   child.kill('SIGKILL');
   await gone;
+}
+
+/** The loop's state from a running CLI's `GET /status` (needs `--http-port`). */
+export async function readSyncStatus(port: number): Promise<SyncStatus> {
+  const res = await fetch(`http://127.0.0.1:${port}/status`);
+  if (res.status !== 200) throw new Error(`GET /status: HTTP ${res.status}`);
+  return ((await res.json()) as { sync: SyncStatus }).sync;
 }
