@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { useS3 } from '../helpers/s3.js';
-import { counts, localFile, secondsFromNow, startSidecar, writeAt } from '../helpers/sidecar.js';
+import { counts, LEVEL, localFile, secondsFromNow, startSidecar, writeAt } from '../helpers/sidecar.js';
 
 const s3 = useS3();
 
@@ -29,6 +29,12 @@ test('local files are uploaded with the Content-Type guessed from the extension,
   assert.equal((await s3().head(car.bucket, car.key('site/deep/er/notes.txt')))?.ContentType, 'text/plain');
   assert.equal(await car.metric('s3sync2_files_total', { direction: 'up', action: 'upload' }), 3);
   assert.equal(await car.metric('s3sync2_bytes_total', { direction: 'up' }), 23);
+  const line = car.logged('sync both (initial): 3 up (23 B), 0 down (0 B)', LEVEL.info);
+  assert.equal(line.length, 1, 'one summary line for the tick');
+  assert.equal((line[0]?.tick as { uploaded?: number }).uploaded, 3);
+  // An idle tick changes nothing and logs no summary line.
+  assert.deepEqual(counts(await car.tick()), {});
+  assert.equal(car.logged('sync both (timer)', LEVEL.info).length, 0);
 });
 
 test('--content-type, --cache-control and --metadata are applied to uploaded objects', async () => {
@@ -53,6 +59,20 @@ test('--no-guess-mime-type leaves the Content-Type to the store', async () => {
 
   const type = (await s3().head(car.bucket, car.key('data.json')))?.ContentType;
   assert.match(type ?? '', /^(application|binary)\/octet-stream$/, 'the generic type, not application/json');
+});
+
+test('odd names and empty files travel both ways: spaces, unicode, plus signs, percent signs', async () => {
+  const car = await startSidecar(s3());
+  const names = ['dir with space/ünïcödé ✓.txt', 'a+b=c&d.txt', '100% done?.md', 'empty-local'];
+  for (const name of names) await writeAt(car.local(name), name === 'empty-local' ? '' : name, secondsFromNow(-60));
+  await s3().putText(car.bucket, car.key('remote dir/é + é.txt'), 'remote odd');
+  await s3().putText(car.bucket, car.key('empty-remote'), '');
+
+  assert.deepEqual(counts(await car.initial()), { uploaded: 4, downloaded: 2 });
+  for (const name of names) assert.equal(await s3().getText(car.bucket, car.key(name)), name === 'empty-local' ? '' : name);
+  assert.equal((await localFile(car.local('remote dir/é + é.txt')))?.text, 'remote odd');
+  assert.equal((await localFile(car.local('empty-remote')))?.text, '');
+  assert.deepEqual(counts(await car.tick()), {}, 'the names map back to the same paths: nothing left to do');
 });
 
 test('remote objects are downloaded into nested folders with mtime = LastModified', async () => {
@@ -174,6 +194,7 @@ test('--dryrun changes nothing on either side, and the next real run is still a 
 
   const summary = await dry.initial();
   assert.equal(summary.outcome, 'success');
+  assert.deepEqual(counts(summary), {}, 'nothing was done');
   assert.deepEqual(await s3().keys(bucket), [dry.key('both.txt'), dry.key('only-remote.txt')]);
   assert.equal(await s3().getText(bucket, dry.key('both.txt')), 'remote version');
   assert.equal((await localFile(dry.local('both.txt')))?.text, 'local version, newer');

@@ -75,6 +75,15 @@ test('--init-sync-up: the local side wins every difference', async () => {
   assert.deepEqual(counts(await car.tick()), {});
 });
 
+test('--init-sync-up --delete: the prefix becomes a copy of the local folder', async () => {
+  const car = await divergent(['--init-sync-up', '--delete']);
+  const summary = await car.initial();
+
+  assert.deepEqual(counts(summary), { uploaded: 3, deletedRemote: 1 });
+  assert.deepEqual(await bothSides(car, 'only-remote.txt'), [null, null]);
+  await assertAgree(car, 'remote-newer.txt', 'local of remote-newer');
+});
+
 test('merge (neither init flag): the union, the newer side wins a difference, nothing is deleted even with --delete', async () => {
   const car = await divergent(['--delete']);
   const summary = await car.initial();
