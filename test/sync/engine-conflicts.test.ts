@@ -116,7 +116,7 @@ test('an edit beats a delete on the other side, even with --delete', async () =>
 
 /**
  * The real S3 bucket, plus a competing writer: once armed, just before this sidecar's first write
- * of the armed key, another client puts its own version of it (real S3 calls, not a stub).
+ * or delete of the armed key, another client puts its own version of it (real S3 calls, not a stub).
  */
 class RacedBucket extends S3Bucket {
   private armed: { key: string; text: string } | null = null;
@@ -142,13 +142,21 @@ class RacedBucket extends S3Bucket {
     condition: WriteCondition,
     options?: ObjectWriteOptions,
   ): Promise<WriteResult> {
-    const armed = this.armed;
-    if (armed && armed.key === key) {
-      this.armed = null;
-      await this.competitor.send(new PutObjectCommand({ Bucket: this.name, Key: key, Body: armed.text }));
-      this.competed.push(key);
-    }
+    await this.compete(key);
     return super.write(key, body, size, condition, options);
+  }
+
+  override async delete(key: string, condition?: { ifMatch?: string }): Promise<void> {
+    await this.compete(key);
+    return super.delete(key, condition);
+  }
+
+  private async compete(key: string): Promise<void> {
+    const armed = this.armed;
+    if (!armed || armed.key !== key) return;
+    this.armed = null;
+    await this.competitor.send(new PutObjectCommand({ Bucket: this.name, Key: key, Body: armed.text }));
+    this.competed.push(key);
   }
 }
 
@@ -201,5 +209,18 @@ test('a remote create between listing and upload is not overwritten: If-None-Mat
   const copies = (await readdir(car.dir)).filter((n) => n.startsWith('new.conflict-'));
   assert.equal(copies.length, 1);
   await assertBothSides(car, copies[0]!, 'our new file');
+  assert.deepEqual(counts(await car.tick()), {});
+});
+
+test('a remote edit between listing and a delete is not deleted: If-Match refuses, the edit comes down', async () => {
+  const { car, bucket } = await racedSidecar(['--delete']);
+  bucket.arm(car.key('doc.txt'), 'edited just in time');
+  await rm(car.local('doc.txt'));
+  const summary = await car.tick();
+
+  assert.deepEqual(bucket.competed, [car.key('doc.txt')]);
+  assert.equal(summary.outcome, 'success');
+  assert.deepEqual(counts(summary), { downloaded: 1, conflicts: 1 });
+  await assertBothSides(car, 'doc.txt', 'edited just in time');
   assert.deepEqual(counts(await car.tick()), {});
 });
