@@ -149,5 +149,15 @@ test('symlinks: never upload a file outside LocalPath; --follow-symlinks uploads
     assert.deepEqual(keys, expected, `follow=${follow}`);
     if (follow) assert.equal(await s3().getText(car.bucket, car.key('in-link.txt')), 'real');
     assert.deepEqual(counts(await car.tick()), {}, `follow=${follow}: stable`);
+
+    // Objects named like the outward links never write through them.
+    await s3().putText(car.bucket, car.key('out-link.txt'), 'overwrite attempt');
+    await s3().putText(car.bucket, car.key('out-dir/inner-secret.txt'), 'overwrite attempt');
+    const next = await car.tick();
+    assert.equal(next.outcome, 'success', `follow=${follow}: skipped, not a failing tick`);
+    assert.equal(next.downloaded + next.uploaded, 0, `follow=${follow}`);
+    assert.equal((await localFile(join(outside, 'secret.txt')))?.text, 'secret', `follow=${follow}`);
+    assert.equal((await localFile(join(outside, 'folder', 'inner-secret.txt')))?.text, 'inner secret', `follow=${follow}`);
+    assert.deepEqual(await filesUnder(outside), ['folder/inner-secret.txt', 'secret.txt'], `follow=${follow}: nothing new outside`);
   }
 });
