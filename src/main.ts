@@ -59,7 +59,18 @@ async function run(config: Config, logger: Logger): Promise<number> {
   // Loaded only now: the S3 SDK, Fastify and the watcher take seconds to load on a busy host, and
   // --help or a configuration error should answer at once.
   const { createApp } = await import('./app.js');
-  const app = await createApp(config, { logger, env: process.env, version: VERSION });
+  logger.info(
+    { version: VERSION, localPath: config.localPath, s3Uri: config.s3Uri, pollSeconds: config.pollSeconds, dfs: config.dfs.enabled },
+    `s3-sync2 ${VERSION}: ${config.localPath} <-> ${config.s3Uri}`,
+  );
+  // Start-up talks to S3 (the --dfs probe, CloudFront's origin lookup); a stalled store must not
+  // keep a signal waiting for the SDK's timeouts. Nothing has synced yet, so nothing is lost.
+  const started = await Promise.race([createApp(config, { logger, env: process.env, version: VERSION }), signal]);
+  if (typeof started === 'string') {
+    logger.info({ why: started }, 'stopped during start-up');
+    return 0;
+  }
+  const app = started;
   const stop = async (why: string, code: number, finalSync = true): Promise<number> => {
     logger.info({ why }, 'shutting down');
     await app.shutdown({ finalSync });

@@ -74,3 +74,21 @@ test(`--shutdown-timeout bounds the shutdown when the store stalls${mode.length 
   assert.equal(await s3().head(bucket, 'app/stuck.txt'), null, 'the stalled upload never completed');
 });
 }
+
+test('SIGTERM during start-up (--dfs probe stuck on a stalled store) exits 0 promptly', async () => {
+  const dir = await tempDir('cli-stall');
+  const bucket = await s3().newBucket();
+  const gate = await startGateProxy(s3().endpoint, 'closed');
+  const cli = startCli(
+    [dir, `s3://${bucket}/app`, '--dfs', '--poll', '3600', '--http-port', '0', '--shutdown-timeout', '2'],
+    { ...awsEnv(s3().endpoint), AWS_ENDPOINT_URL: gate.url },
+  );
+  await waitFor('the start-up probe to reach the stalled store', () => gate.held > 0, { timeoutMs: 60_000 });
+  const signalledAt = Date.now();
+  cli.signal('SIGTERM');
+  const exit = await cli.exit(45_000);
+  const seconds = (Date.now() - signalledAt) / 1000;
+
+  assert.deepEqual(exit, { code: 0, signal: null }, cli.stderr());
+  assert.ok(seconds < 20, `exited ${seconds.toFixed(1)} s after SIGTERM`);
+});
