@@ -43,52 +43,72 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   });
 }
 
-for (const mode of [[], ['--dfs']]) {
-test(`--shutdown-timeout bounds the shutdown when the store stalls${mode.length ? ' (--dfs: lock pending)' : ''}: exit 0 in time, the overrun logged`, async () => {
+/** A sidecar (`--poll 3600 --shutdown-timeout 2`) whose S3 traffic passes a gate proxy. */
+async function behindGate(flags: readonly string[], initially: 'open' | 'closed' = 'open') {
   const dir = await tempDir('cli-stall');
   const bucket = await s3().newBucket();
-  const gate = await startGateProxy(s3().endpoint);
-  const cli = startCli(
-    [dir, `s3://${bucket}/app`, '--poll', '3600', '--http-port', '0', '--shutdown-timeout', '2', ...mode],
-    { ...awsEnv(s3().endpoint), AWS_ENDPOINT_URL: gate.url },
-  );
-  await cli.waitForLine('the initial sync', initialDone);
+  const gate = await startGateProxy(s3().endpoint, initially);
+  const cli = startCli([dir, `s3://${bucket}/app`, '--poll', '3600', '--http-port', '0', '--shutdown-timeout', '2', ...flags], {
+    ...awsEnv(s3().endpoint),
+    AWS_ENDPOINT_URL: gate.url,
+  });
+  /** Sends SIGTERM, waits for the exit; resolves with it and the seconds it took. */
+  const terminate = async (stalled: () => boolean) => {
+    const signalledAt = Date.now();
+    cli.signal('SIGTERM');
+    await waitFor('the shutdown to reach the stalled store', stalled, { timeoutMs: 30_000 });
+    const exit = await cli.exit(45_000);
+    return { exit, seconds: (Date.now() - signalledAt) / 1000 };
+  };
+  return { dir, bucket, gate, cli, terminate };
+}
 
-  gate.close();
-  await writeFile(join(dir, 'stuck.txt'), 'never gets through');
-  const before = gate.received;
-  const signalledAt = Date.now();
-  cli.signal('SIGTERM');
-  await waitFor('the final up-sync to reach the stalled store', () => gate.held > 0 && gate.received > before, { timeoutMs: 30_000 });
-  const exit = await cli.exit(45_000);
-  const seconds = (Date.now() - signalledAt) / 1000;
+/** Bound on the exit after SIGTERM: --shutdown-timeout 2 plus slack for a loaded machine. */
+const BOUND_SECONDS = 20;
 
-  assert.deepEqual(exit, { code: 0, signal: null }, cli.stderr());
-  // Without the bound the stalled request would wait out the 60 s read timeout, then retry.
-  assert.ok(seconds < 20, `exited ${seconds.toFixed(1)} s after SIGTERM (timeout 2 s plus start-up slack)`);
-  assert.ok(
-    cli.lines.some((l) => l.level >= LEVEL.error && l.msg.includes('--shutdown-timeout')),
-    'the overrun is logged as an error',
-  );
-  await gate.stop();
-  assert.equal(await s3().head(bucket, 'app/stuck.txt'), null, 'the stalled upload never completed');
-});
+for (const mode of [[], ['--dfs']]) {
+  test(`--shutdown-timeout bounds the shutdown when the store stalls${mode.length ? ' (--dfs: lock pending)' : ''}: exit 0 in time, the overrun logged`, async () => {
+    const { dir, bucket, gate, cli, terminate } = await behindGate(mode);
+    await cli.waitForLine('the initial sync', initialDone);
+
+    gate.close();
+    await writeFile(join(dir, 'stuck.txt'), 'never gets through');
+    const before = gate.received;
+    const { exit, seconds } = await terminate(() => gate.held > 0 && gate.received > before);
+
+    assert.deepEqual(exit, { code: 0, signal: null }, cli.stderr());
+    // Without the bound the stalled request would wait out the 60 s read timeout, then retry.
+    assert.ok(seconds < BOUND_SECONDS, `exited ${seconds.toFixed(1)} s after SIGTERM`);
+    assert.ok(
+      cli.lines.some((l) => l.level >= LEVEL.error && l.msg.includes('--shutdown-timeout')),
+      'the overrun is logged as an error',
+    );
+    await gate.stop();
+    assert.equal(await s3().head(bucket, 'app/stuck.txt'), null, 'the stalled upload never completed');
+  });
 }
 
 test('SIGTERM during start-up (--dfs probe stuck on a stalled store) exits 0 promptly', async () => {
-  const dir = await tempDir('cli-stall');
-  const bucket = await s3().newBucket();
-  const gate = await startGateProxy(s3().endpoint, 'closed');
-  const cli = startCli(
-    [dir, `s3://${bucket}/app`, '--dfs', '--poll', '3600', '--http-port', '0', '--shutdown-timeout', '2'],
-    { ...awsEnv(s3().endpoint), AWS_ENDPOINT_URL: gate.url },
-  );
+  const { gate, cli, terminate } = await behindGate(['--dfs'], 'closed');
   await waitFor('the start-up probe to reach the stalled store', () => gate.held > 0, { timeoutMs: 60_000 });
-  const signalledAt = Date.now();
-  cli.signal('SIGTERM');
-  const exit = await cli.exit(45_000);
-  const seconds = (Date.now() - signalledAt) / 1000;
+  const { exit, seconds } = await terminate(() => true);
 
   assert.deepEqual(exit, { code: 0, signal: null }, cli.stderr());
-  assert.ok(seconds < 20, `exited ${seconds.toFixed(1)} s after SIGTERM`);
+  assert.ok(seconds < BOUND_SECONDS, `exited ${seconds.toFixed(1)} s after SIGTERM`);
+});
+
+test('--dfs: an upload stalled under the lock at shutdown is cut off by --shutdown-timeout and the lock is still released', async () => {
+  const { dir, bucket, gate, cli, terminate } = await behindGate(['--dfs']);
+  await cli.waitForLine('the initial sync', initialDone);
+
+  // Only the upload stalls; the lock's own requests go through.
+  gate.close((req) => (req.url ?? '').includes('stuck.txt'));
+  await writeFile(join(dir, 'stuck.txt'), 'never gets through');
+  const { exit, seconds } = await terminate(() => gate.held > 0);
+
+  assert.deepEqual(exit, { code: 0, signal: null }, cli.stderr());
+  assert.ok(seconds < BOUND_SECONDS, `exited ${seconds.toFixed(1)} s after SIGTERM`);
+  assert.ok(cli.lines.some((l) => l.msg === 'lock acquired'), 'the final up-sync took the lock');
+  assert.ok(cli.lines.some((l) => l.msg === 'lock released'), 'and released it on the way out');
+  assert.equal(await s3().head(bucket, 'app/.s3-sync2.lock'), null, 'no lock left for others to wait out');
 });

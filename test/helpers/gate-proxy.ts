@@ -13,8 +13,8 @@ export interface GateProxy {
   readonly held: number;
   /** Requests received so far. */
   readonly received: number;
-  /** From now on, hold every request. */
-  close(): void;
+  /** From now on, hold every request (or only those `which` picks). */
+  close(which?: (req: http.IncomingMessage) => boolean): void;
   /** Forward everything, the held requests first. */
   open(): void;
   stop(): Promise<void>;
@@ -23,6 +23,7 @@ export interface GateProxy {
 /** Starts a proxy on 127.0.0.1 to `target` (http://), with the gate `initially` open or closed. */
 export async function startGateProxy(target: string, initially: 'open' | 'closed' = 'open'): Promise<GateProxy> {
   let open = initially === 'open';
+  let holds: (req: http.IncomingMessage) => boolean = () => true;
   let received = 0;
   const waiting: (() => void)[] = [];
   const forward = (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -35,7 +36,7 @@ export async function startGateProxy(target: string, initially: 'open' | 'closed
   };
   const server = http.createServer((req, res) => {
     received++;
-    if (open) forward(req, res);
+    if (open || !holds(req)) forward(req, res);
     else waiting.push(() => forward(req, res));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -49,7 +50,8 @@ export async function startGateProxy(target: string, initially: 'open' | 'closed
     get received() {
       return received;
     },
-    close: () => {
+    close: (which = () => true) => {
+      holds = which;
       open = false;
     },
     open: () => {
