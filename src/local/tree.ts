@@ -7,7 +7,7 @@ import type { Stats } from 'node:fs';
 import { lstat, open, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
-import { SyncError, UnsafePathError } from '../errors.js';
+import { LocalChangedError, SyncError, UnsafePathError } from '../errors.js';
 import type { LocalEntry } from '../sync/types.js';
 import { computeS3Etag, DEFAULT_MULTIPART_THRESHOLD, DEFAULT_PART_SIZE } from './hash.js';
 import { unsafePathReason } from './paths.js';
@@ -103,11 +103,13 @@ export class LocalTree {
 
   /**
    * Opens a file for upload. Throws UnsafePathError when the path, with symlinks resolved, is
-   * outside the root (or is a symlink while symlinks are not followed).
+   * outside the root (or is a symlink while symlinks are not followed), and LocalChangedError
+   * when the file is gone.
    */
   async openForUpload(path: string): Promise<UploadSource> {
     const abs = await this.resolveReadable(path);
     const handle = await open(abs, 'r').catch((err: Error) => {
+      if (isGone(err)) throw new LocalChangedError(path);
       throw new SyncError(`open ${path} for upload: ${err.message}`, { cause: err });
     });
     let before: Stats;
@@ -198,6 +200,8 @@ export class LocalTree {
     this.check(path);
     const abs = join(this.root, path);
     const real = await realpath(abs).catch((err: Error) => {
+      // Deleted by the app since the scan: not a failure, the next round sees it gone.
+      if (isGone(err)) throw new LocalChangedError(path);
       throw new SyncError(`resolve ${path}: ${err.message}`, { cause: err });
     });
     const realRoot = await this.realRoot();
@@ -229,6 +233,12 @@ export class LocalTree {
       fsync: this.options.fsync ?? false,
     };
   }
+}
+
+/** The file (or a folder on its way) no longer exists. */
+function isGone(err: Error): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
 export type { ScanResult, SkippedPath } from './scan.js';
