@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { utimesSync, writeFileSync } from 'node:fs';
-import { appendFile, readFile } from 'node:fs/promises';
+import { appendFile, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
@@ -125,4 +125,34 @@ test('a small file rewritten while read is not uploaded torn; the next tick uplo
 
   assert.deepEqual(counts(await car.tick('up')), { uploaded: 1 });
   assert.ok((await s3().getBuffer(car.bucket, car.key('doc.bin'))).equals(second));
+});
+
+/** The real LocalTree, except that the app deletes one armed file just before it is opened for upload. */
+class DeletedBeforeOpen extends LocalTree {
+  armed: string | null = null;
+
+  override async openForUpload(path: string): Promise<UploadSource> {
+    if (path === this.armed) {
+      this.armed = null;
+      await rm(join(this.root, path));
+    }
+    return super.openForUpload(path);
+  }
+}
+
+test('a file the app deletes between the scan and the upload is skipped, not a failed tick', async () => {
+  let tree: DeletedBeforeOpen | undefined;
+  const car = await startSidecar(s3(), { makeTree: (root, options) => (tree ??= new DeletedBeforeOpen(root, options)) });
+  await car.initial();
+  await writeAt(car.local('short-lived.tmp'), 'gone soon', secondsFromNow(-60));
+  await writeAt(car.local('stays.txt'), 'stays', secondsFromNow(-60));
+  tree!.armed = 'short-lived.tmp';
+
+  const summary = await car.tick();
+  assert.equal(tree!.armed, null);
+  assert.equal(summary.outcome, 'success', JSON.stringify(summary.errors));
+  assert.deepEqual(counts(summary), { uploaded: 1, skipped: 1 });
+  assert.equal(car.app.syncer.status().consecutiveFailures, 0);
+  assert.deepEqual(await s3().keys(car.bucket), [car.key('stays.txt')]);
+  assert.deepEqual(counts(await car.tick()), {});
 });
