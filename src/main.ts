@@ -5,6 +5,7 @@
  * 2 bad configuration or a start-up check that a person must fix.
  */
 import { readFileSync } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { HelpRequestedError, helpText, loadConfig, type Config } from './config.js';
 import { ConfigError } from './errors.js';
@@ -58,6 +59,7 @@ async function run(config: Config, logger: Logger): Promise<number> {
   });
   // Loaded only now: the S3 SDK, Fastify and the watcher take seconds to load on a busy host, and
   // --help or a configuration error should answer at once.
+  await ensureLocalPath(config.localPath);
   const { createApp } = await import('./app.js');
   logger.info(
     { version: VERSION, localPath: config.localPath, s3Uri: config.s3Uri, pollSeconds: config.pollSeconds, dfs: config.dfs.enabled },
@@ -92,6 +94,23 @@ async function run(config: Config, logger: Logger): Promise<number> {
     app.fatal.then((why) => ({ code: 1, why })),
   ]);
   return stop(ended.why, ended.code);
+}
+
+/**
+ * Creates a missing LocalPath, as `aws s3 sync` creates its destination; something other than a
+ * folder there is a ConfigError (exit 2) rather than a sync that fails every tick.
+ */
+async function ensureLocalPath(path: string): Promise<void> {
+  const found = await stat(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return null;
+    throw new ConfigError('<LocalPath>', `cannot read ${path}: ${err.message}`);
+  });
+  if (found && !found.isDirectory()) throw new ConfigError('<LocalPath>', `${path} exists but is not a directory`);
+  if (!found) {
+    await mkdir(path, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+      throw new ConfigError('<LocalPath>', `create ${path}: ${err.message}`);
+    });
+  }
 }
 
 main().then(

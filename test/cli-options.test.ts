@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -83,4 +84,15 @@ test('--help exits 0 and lists the options with their environment variables', as
     assert.ok(result.text.includes(option), `--help mentions ${option}`);
   }
   assert.equal(result.lines.length, 0, 'help is plain text, not log lines');
+});
+
+test('LocalPath that is a file, not a folder → exit 2 naming it', async () => {
+  const dir = await tempDir('cli-opts');
+  const file = join(dir, 'not-a-folder');
+  await writeFile(file, 'x');
+  const result = await runCli([file, URI, '--http-port', '0'], {});
+
+  assert.equal(result.code, 2, result.stderr);
+  assert.match(result.stderr, /^s3-sync2: <LocalPath>: .*not-a-folder exists but is not a directory$/m);
+  assert.doesNotMatch(result.stderr, /^\s+at /m, 'no stack trace');
 });

@@ -54,6 +54,16 @@ test('--poll 0: files on both sides before start → exit 0 with both sides hold
   assert.equal(ticks[0]!.tick.downloaded, 2);
 });
 
+test('a LocalPath that does not exist yet is created and filled, as aws s3 sync creates its destination', async () => {
+  const p = { ...(await pair()), dir: join(await tempDir('cli-sync'), 'data', 'app') };
+  await s3().putText(p.bucket, 'app/docs/readme.txt', 'from the bucket');
+
+  const result = await runCli([p.dir, `s3://${p.bucket}/app`, '--poll', '0', '--http-port', '0'], awsEnv(s3().endpoint));
+
+  assert.equal(result.code, 0, result.stderr);
+  await waitConverged(s3(), p, { 'docs/readme.txt': 'from the bucket' }, 1);
+});
+
 test('configuration from the environment only (LOCAL_PATH, S3_URI, POLL_INTERVAL=0, SYNC_OPTS) works like flags', async () => {
   const p = await pair();
   await put(p.dir, 'keep.txt', 'keep');
