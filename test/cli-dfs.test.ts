@@ -4,12 +4,13 @@
  * both directions downloads the prefix instead of deleting it (issue 4, item 5) — on its first
  * sync, on later ticks, and after a restart that kept its baseline while the disk was lost.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { freePort } from '../scripts/moto.mjs';
 import { LEVEL, readSyncStatus, runCli, startCli, tickLines } from './helpers/cli.js';
+import { startProxy } from './helpers/proxy.js';
 import { awsEnv, useS3 } from './helpers/s3.js';
 import { tempDir } from './helpers/tmp.js';
 import { asText, bucketFiles, localFiles, waitConverged } from './helpers/trees.js';
@@ -117,4 +118,25 @@ test('--dfs --delete after the disk was emptied but the baseline kept (--state-d
   );
   assert.equal(second.code, 0, 'a refused delete is not a failed sync');
   assert.equal(tickLines(second.lines)[0]?.tick.deletedRemote, 0);
+});
+
+test('--dfs on a store that ignores conditional writes: exit 2 saying so; with --dfs-unsafe-lock it runs with a warning', async () => {
+  const dir = await tempDir('cli-dfs-unsafe');
+  const bucket = await bucketWithExisting();
+  // A store that drops the conditions: the proxy strips them from every request.
+  const proxy = await startProxy(s3().endpoint, { dropHeaders: ['if-none-match', 'if-match'] });
+  after(() => proxy.stop());
+  const env = { ...awsEnv(s3().endpoint), AWS_ENDPOINT_URL: proxy.url };
+  const args = [dir, `s3://${bucket}/shared`, '--dfs', '--poll', '0', '--http-port', '0'];
+
+  const refused = await runCli(args, env);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /^s3-sync2: --dfs: the S3 store does not enforce conditional writes.*--dfs-unsafe-lock/m);
+  assert.doesNotMatch(refused.stderr, /^\s+at /m, 'no stack trace');
+  assert.deepEqual(await readdir(dir), [], 'nothing synced');
+
+  const unsafe = await runCli([...args, '--dfs-unsafe-lock'], env);
+  assert.equal(unsafe.code, 0, unsafe.stderr);
+  assert.ok(unsafe.lines.some((l) => l.level === LEVEL.warn && /put-then-read|unsafe|weaker/i.test(l.msg)), 'a warning about the weaker lock');
+  assert.deepEqual(asText(await localFiles(dir)), EXISTING);
 });
