@@ -9,7 +9,7 @@ import { lookup as lookupMimeType } from 'mime-types';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { DirectionOptions } from '../config.js';
-import { LocalChangedError, PathCollisionError, PreconditionFailedError, SyncError, UnsafePathError } from '../errors.js';
+import { LocalChangedError, NotFoundError, PathCollisionError, PreconditionFailedError, SyncError, UnsafePathError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { pathToKey } from '../local/paths.js';
 import type { LocalTree, UploadSource } from '../local/tree.js';
@@ -101,8 +101,11 @@ export class Executor {
 
   private recordFailure(action: Action, err: unknown, result: MutableResult): void {
     const { logger, metrics } = this.deps;
-    if (err instanceof PreconditionFailedError) {
-      logger.warn({ path: action.path, action: action.kind }, 'another writer changed the object first; re-planning as a conflict');
+    // 412: another writer changed the object first. 404: the object we listed is gone (another
+    // node deleted it). Either way the facts are stale: re-plan the path on fresh ones.
+    if (err instanceof PreconditionFailedError || err instanceof NotFoundError) {
+      const what = err instanceof NotFoundError ? 'deleted' : 'changed';
+      logger.warn({ path: action.path, action: action.kind }, `another writer ${what} the object first; re-planning`);
       result.raced.push(action.path);
       return;
     }

@@ -57,6 +57,11 @@ export interface PlanInput {
   /** S3-style ETags of the local files `pathsToHash` named (same part size as the uploader). */
   readonly localEtags: ReadonlyMap<string, string>;
   readonly options: PlanOptions;
+  /**
+   * Files on each side for the `--max-delete` guard, when `local` and `remote` hold only some
+   * paths (a re-plan of paths that lost a race); default: their sizes.
+   */
+  readonly sideTotals?: { readonly local: number; readonly remote: number };
 }
 
 /** The actions of one tick, sorted by path (at most one per path), and what was refused. */
@@ -100,8 +105,9 @@ export function reconcile(input: PlanInput): Plan {
     planned.push(resolution.action);
     if (resolution.conflict) conflicts++;
   }
-  const local = guardDeletes(planned, 'delete-local', input.local.size, options.maxDeletePercent);
-  const remote = guardDeletes(local.actions, 'delete-remote', input.remote.size, options.maxDeletePercent);
+  const totals = input.sideTotals ?? { local: input.local.size, remote: input.remote.size };
+  const local = guardDeletes(planned, 'delete-local', totals.local, options.maxDeletePercent);
+  const remote = guardDeletes(local.actions, 'delete-remote', totals.remote, options.maxDeletePercent);
   return { actions: remote.actions, conflicts, deleteGuard: { local: local.result, remote: remote.result } };
 }
 

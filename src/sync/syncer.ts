@@ -361,7 +361,9 @@ export class Syncer implements SyncController {
     for (let round = 0; round < MAX_RACE_ROUNDS; round++) {
       const input = { local, remote, baseline: baselineForPlan };
       const hashes = await this.hashLocal(pathsToHash({ ...input, options }));
-      const plan = reconcile({ ...input, localEtags: hashes, options });
+      // The guard weighs deletes against whole sides, also when re-planning a few raced paths.
+      const sideTotals = { local: state.local.size, remote: state.remote.size };
+      const plan = reconcile({ ...input, localEtags: hashes, options, sideTotals });
       this.reportGuard(plan.deleteGuard);
       this.deps.metrics.conflicts.inc({ policy: this.deps.config.conflict }, plan.conflicts);
       const result = await this.executePlan(plan.actions, { local, remote, baseline: state.baseline });
