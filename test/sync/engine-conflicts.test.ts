@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readdir, rm } from 'node:fs/promises';
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { S3Bucket } from '../../src/remote/bucket.js';
-import type { ObjectWriteOptions, WriteCondition, WriteResult } from '../../src/remote/types.js';
+import type { ObjectRead, ObjectWriteOptions, WriteCondition, WriteResult } from '../../src/remote/types.js';
 import type { Readable } from 'node:stream';
 import { useS3 } from '../helpers/s3.js';
 import { counts, localFile, secondsFromNow, startSidecar, writeAt, type Sidecar } from '../helpers/sidecar.js';
@@ -120,6 +120,7 @@ test('an edit beats a delete on the other side, even with --delete', async () =>
  */
 class RacedBucket extends S3Bucket {
   private armed: { key: string; text: string } | null = null;
+  private vanishing: string | null = null;
   /** Keys the competitor wrote. */
   readonly competed: string[] = [];
 
@@ -149,6 +150,20 @@ class RacedBucket extends S3Bucket {
   override async delete(key: string, condition?: { ifMatch?: string }): Promise<void> {
     await this.compete(key);
     return super.delete(key, condition);
+  }
+
+  override async read(key: string, condition?: { ifMatch?: string }): Promise<ObjectRead> {
+    if (this.vanishing === key) {
+      this.vanishing = null;
+      await this.competitor.send(new DeleteObjectCommand({ Bucket: this.name, Key: key }));
+      this.competed.push(key);
+    }
+    return super.read(key, condition);
+  }
+
+  /** Another node deletes `key` just before this sidecar reads it. */
+  vanishBeforeRead(key: string): void {
+    this.vanishing = key;
   }
 
   private async compete(key: string): Promise<void> {
@@ -186,7 +201,7 @@ test('a remote edit between listing and upload is not overwritten: If-Match refu
   assert.deepEqual(counts(summary), { downloaded: 1, conflicts: 1 });
   await assertBothSides(car, 'doc.txt', 'competing version');
   await assertDownloadedMtime(car, 'doc.txt');
-  assert.equal(car.logged('another writer changed the object first').length, 1);
+  assert.equal(car.logged('another writer changed the object first; re-planning').length, 1);
   assert.equal(await car.metric('s3sync2_conflicts_total', { policy: 'newer' }), 1);
 
   // The race did not cost the other paths their baseline: a local delete still propagates.
@@ -222,5 +237,26 @@ test('a remote edit between listing and a delete is not deleted: If-Match refuse
   assert.equal(summary.outcome, 'success');
   assert.deepEqual(counts(summary), { downloaded: 1, conflicts: 1 });
   await assertBothSides(car, 'doc.txt', 'edited just in time');
+  assert.deepEqual(counts(await car.tick()), {});
+});
+
+test('an object deleted by another node between listing and download is re-planned, not a failed tick', async () => {
+  const { car, bucket } = await racedSidecar(['--delete']);
+  await s3().putText(car.bucket, car.key('brand-new.txt'), 'short-lived');
+  await s3().putText(car.bucket, car.key('doc.txt'), 'edited, then deleted');
+  bucket.vanishBeforeRead(car.key('brand-new.txt'));
+  const first = await car.tick();
+  assert.equal(first.outcome, 'success', JSON.stringify(first.errors));
+  assert.deepEqual(counts(first), { downloaded: 1 });
+  assert.equal(await localFile(car.local('brand-new.txt')), null);
+  assert.equal(car.app.syncer.status().consecutiveFailures, 0);
+
+  bucket.vanishBeforeRead(car.key('doc.txt'));
+  await s3().putText(car.bucket, car.key('doc.txt'), 'edited again, then deleted');
+  const second = await car.tick();
+  assert.equal(second.outcome, 'success', JSON.stringify(second.errors));
+  // Deleted remotely with --delete: the re-plan deletes the local copy.
+  assert.deepEqual(counts(second), { deletedLocal: 1 });
+  assert.equal(await localFile(car.local('doc.txt')), null);
   assert.deepEqual(counts(await car.tick()), {});
 });
