@@ -9,7 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort } from '../scripts/moto.mjs';
 import type { TickSummary } from '../src/sync/controller.js';
-import { readSyncStatus, startCli, tickLines } from './helpers/cli.js';
+import { readSyncStatus, runCli, startCli, tickLines } from './helpers/cli.js';
 import { awsEnv, useS3 } from './helpers/s3.js';
 import { tempDir } from './helpers/tmp.js';
 import { waitFor } from './helpers/wait.js';
@@ -57,4 +57,27 @@ test('one JSON summary line per tick that changed something; quiet timer ticks p
   assert.match(line.msg, /1 up \(\d+ B\), 0 down .* in \d+\.\d+ s$/);
   const initial = summaries.find((s) => s.tick.trigger === 'initial');
   assert.equal(initial?.tick.uploaded, 1, 'the initial sync is summarized too');
+});
+
+test('--debug sets what is printed: NONE prints nothing, ERROR only errors, DEBUG each transfer', async () => {
+  const env = awsEnv(s3().endpoint);
+  const run = async (level: string, bucket?: string) => {
+    const dir = await tempDir('cli-logs');
+    await writeFile(join(dir, 'a.txt'), 'a');
+    const uri = `s3://${bucket ?? (await s3().newBucket())}/app`;
+    return runCli([dir, uri, '--poll', '0', '--http-port', '0', '--debug', level], env);
+  };
+
+  const none = await run('NONE');
+  assert.equal(none.code, 0, none.stderr);
+  assert.deepEqual(none.lines, []);
+
+  const quietOk = await run('error');
+  assert.deepEqual(quietOk.lines, [], 'a good run at ERROR prints nothing');
+  const failing = await run('ERROR', `s3sync2-missing-${process.pid}-logs`);
+  assert.equal(failing.code, 1);
+  assert.ok(failing.lines.length > 0 && failing.lines.every((l) => l.level >= 50), 'only errors');
+
+  const debug = await run('DEBUG');
+  assert.ok(debug.lines.some((l) => l.level === 20 && String(l.msg).includes('a.txt')), 'the transfer of a.txt at DEBUG');
 });
