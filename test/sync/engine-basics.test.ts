@@ -37,18 +37,36 @@ test('local files are uploaded with the Content-Type guessed from the extension,
   assert.equal(car.logged('sync both (timer)', LEVEL.info).length, 0);
 });
 
-test('--content-type, --cache-control and --metadata are applied to uploaded objects', async () => {
+test('object options are applied to uploaded objects, single-part and multipart alike', async () => {
   const car = await startSidecar(s3(), {
-    flags: ['--content-type', 'text/x-custom', '--cache-control', 'max-age=60', '--metadata', 'team=blue,tier=gold'],
+    flags: [
+      '--content-type', 'text/x-custom',
+      '--cache-control', 'max-age=60',
+      '--metadata', 'team=blue,tier=gold',
+      '--content-disposition', 'attachment',
+      '--content-language', 'de',
+      '--content-encoding', 'identity',
+      '--storage-class', 'STANDARD_IA',
+      '--sse', 'AES256',
+    ],
   });
   await writeAt(car.local('page.html'), '<p>x</p>', secondsFromNow(-60));
+  await writeAt(car.local('big.bin'), randomBytes(9 * 1024 * 1024), secondsFromNow(-60));
 
-  assert.deepEqual(counts(await car.initial()), { uploaded: 1 });
+  assert.deepEqual(counts(await car.initial()), { uploaded: 2 });
 
-  const head = await s3().head(car.bucket, car.key('page.html'));
-  assert.equal(head?.ContentType, 'text/x-custom');
-  assert.equal(head?.CacheControl, 'max-age=60');
-  assert.deepEqual(head?.Metadata, { team: 'blue', tier: 'gold' });
+  for (const path of ['page.html', 'big.bin']) {
+    const head = await s3().head(car.bucket, car.key(path));
+    assert.equal(head?.ContentType, 'text/x-custom', path);
+    assert.equal(head?.CacheControl, 'max-age=60', path);
+    assert.deepEqual(head?.Metadata, { team: 'blue', tier: 'gold' }, path);
+    assert.equal(head?.ContentDisposition, 'attachment', path);
+    assert.equal(head?.ContentLanguage, 'de', path);
+    assert.equal(head?.ContentEncoding, 'identity', path);
+    assert.equal(head?.StorageClass, 'STANDARD_IA', path);
+    assert.equal(head?.ServerSideEncryption, 'AES256', path);
+  }
+  assert.match((await s3().head(car.bucket, car.key('big.bin')))?.ETag ?? '', /-2"$/, 'big.bin went multipart');
 });
 
 test('--no-guess-mime-type leaves the Content-Type to the store', async () => {
