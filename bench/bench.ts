@@ -8,6 +8,7 @@
  * BENCH_LARGE_FILES, BENCH_LARGE_BYTES, BENCH_IDLE_FILES, BENCH_IDLE_BYTES, BENCH_IDLE_TICKS,
  * BENCH_SAMPLE_FILES, BENCH_CASES (comma list), BENCH_TOOLS (aws,s3-sync2), BENCH_NODE_FLAGS
  * (extra node flags for s3-sync2 runs, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"),
+ * BENCH_S3SYNC2_ARGS (extra s3-sync2 options for every s3-sync2 run, e.g. "--concurrency 10"),
  * BENCH_REPORT (also write the tables as Markdown to this file).
  */
 import { randomBytes } from 'node:crypto';
@@ -25,6 +26,7 @@ import { benchClient, createBucket } from './s3.js';
 import { S3SYNC2_MAIN, toolEnv } from './tools.js';
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
+const words = (text: string | undefined): string[] => (text ?? '').split(/\s+/).filter(Boolean);
 
 async function run(config: BenchConfig, scratch: string): Promise<Row[]> {
   if (config.tools.has('s3-sync2') && !existsSync(S3SYNC2_MAIN)) {
@@ -47,7 +49,8 @@ async function run(config: BenchConfig, scratch: string): Promise<Row[]> {
       motoPid: moto.pid!,
       env: toolEnv(scratch),
       scratch,
-      nodeFlags: (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean),
+      nodeFlags: words(process.env.BENCH_NODE_FLAGS),
+      s3sync2Args: words(process.env.BENCH_S3SYNC2_ARGS),
       log,
     };
     const rows: Row[] = [];

@@ -27,6 +27,8 @@ export interface BenchContext {
   readonly scratch: string;
   /** Extra node flags for s3-sync2 runs (BENCH_NODE_FLAGS, e.g. --cpu-prof). */
   readonly nodeFlags: readonly string[];
+  /** Extra s3-sync2 options for every s3-sync2 run (BENCH_S3SYNC2_ARGS, e.g. --concurrency 10). */
+  readonly s3sync2Args: readonly string[];
   /** Prints progress. */
   readonly log: (line: string) => void;
 }
@@ -77,6 +79,7 @@ export async function uploadCase(ctx: BenchContext, caseName: CaseName, source: 
       init: 'up',
       stateDir: freshStateDir(ctx),
       nodeFlags: ctx.nodeFlags,
+      extraArgs: ctx.s3sync2Args,
     });
     rows.push(await measureCommand(ctx, caseName, TOOLS.s3sync2, script));
     await verifyUploaded(ctx.client, bucket, prefix, source, config.sampleFiles);
@@ -107,7 +110,7 @@ export async function downloadCase(ctx: BenchContext, caseName: CaseName, source
   if (config.tools.has('s3-sync2')) {
     const dir = join(ctx.scratch, `${caseName}-s3sync2`);
     await mkdir(dir);
-    const script = s3sync2Once({ endpoint: ctx.proxy.endpoint, dir, uri, init: 'down', stateDir: freshStateDir(ctx), nodeFlags: ctx.nodeFlags });
+    const script = s3sync2Once({ endpoint: ctx.proxy.endpoint, dir, uri, init: 'down', stateDir: freshStateDir(ctx), nodeFlags: ctx.nodeFlags, extraArgs: ctx.s3sync2Args });
     rows.push(await measureCommand(ctx, caseName, TOOLS.s3sync2, script));
     await verifyDownloaded(dir, source, config.sampleFiles);
   }
@@ -146,7 +149,7 @@ export async function idleCase(ctx: BenchContext, source: Tree): Promise<Row[]> 
     for (const rescan of [false, true]) {
       const tool = rescan ? TOOLS.rescanTick : TOOLS.timerTick;
       ctx.log(`  idle: ${tool} (in-process, ${config.idleTicks} ticks) …`);
-      const result = await runIdleWorker({
+      const { periods, ...result } = await runIdleWorker({
         dir: source.root,
         uri,
         endpoint: ctx.proxy.endpoint,
@@ -157,10 +160,13 @@ export async function idleCase(ctx: BenchContext, source: Tree): Promise<Row[]> 
         motoPid: ctx.motoPid,
         resultFile: join(ctx.scratch, `idle-${rescan ? 'rescan' : 'timer'}.json`),
         nodeFlags: ctx.nodeFlags,
+        extraArgs: ctx.s3sync2Args,
         env: ctx.env,
       });
       const row: Row = { caseName: 'idle', tool, ...result };
       ctx.log(`    per tick: ${row.wallSeconds.toFixed(3)} s wall, ${row.cpuSeconds.toFixed(3)} s CPU, ${row.requests} requests`);
+      const cpus = periods.map((p) => p.cpuSeconds.toFixed(3)).join(' ');
+      ctx.log(`    CPU s per period, warm-up first: ${cpus}; measured ${periods.at(-config.idleTicks - 1)?.endedAtUs ?? 0}…${periods.at(-1)?.endedAtUs ?? 0} µs`);
       await assertIdle(row);
       rows.push(row);
     }

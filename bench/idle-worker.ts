@@ -17,7 +17,7 @@ import { createMetrics } from '../src/metrics.js';
 import { S3Bucket } from '../src/remote/bucket.js';
 import { createS3Client } from '../src/remote/client.js';
 import { Syncer } from '../src/sync/syncer.js';
-import type { IdleResult, IdleWorkerOptions } from './idle.js';
+import type { IdlePeriod, IdleResult, IdleWorkerOptions } from './idle.js';
 import { processCpuSeconds } from './measure.js';
 import { diffCounts, type RequestCounts } from './proxy.js';
 
@@ -28,13 +28,8 @@ const WARMUP_TICKS = 2;
 /** A safety-net rescan never falls due inside the measurement unless asked for. */
 const NEVER_MS = 24 * 3600_000;
 
-/** One poll period's costs. */
-interface Period {
-  readonly tickSeconds: number;
-  readonly cpuSeconds: number;
-  readonly requests: RequestCounts;
-  readonly serverCpuSeconds: number;
-}
+/** One poll period's costs, requests by kind. */
+type Period = Omit<IdlePeriod, 'requests'> & { readonly requests: RequestCounts };
 
 async function readCounts(endpoint: string): Promise<RequestCounts> {
   const res = await fetch(`${endpoint}/__bench/counts`);
@@ -46,10 +41,10 @@ const cpuSeconds = (): number => {
   return (u.user + u.system) / 1e6;
 };
 
-async function main(options: Omit<IdleWorkerOptions, 'env' | 'nodeFlags'>): Promise<IdleResult & { periods: Period[] }> {
+async function main(options: Omit<IdleWorkerOptions, 'env' | 'nodeFlags'>): Promise<IdleResult> {
   const config = loadConfig(
     [options.dir, options.uri, '--endpoint-url', options.endpoint, '--poll', String(POLL_SECONDS),
-      '--state-dir', options.stateDir, '--http-port', '0', '--debug', 'ERROR'],
+      '--state-dir', options.stateDir, '--http-port', '0', '--debug', 'ERROR', ...options.extraArgs],
     process.env,
   );
   const logger = createLogger(config.logLevel);
@@ -101,6 +96,7 @@ async function main(options: Omit<IdleWorkerOptions, 'env' | 'nodeFlags'>): Prom
     const changed = tick.uploaded + tick.downloaded + tick.deletedLocal + tick.deletedRemote + tick.conflicts;
     if (changed > 0) throw new Error(`idle tick ${id} was not idle: ${JSON.stringify(tick)}`);
     periods.push({
+      endedAtUs: Number(process.hrtime.bigint() / 1000n),
       tickSeconds: tick.seconds,
       cpuSeconds: nowCpu - cpu,
       requests: diffCounts(counts, nowCounts),
@@ -123,7 +119,7 @@ async function main(options: Omit<IdleWorkerOptions, 'env' | 'nodeFlags'>): Prom
     requests: mean((p) => p.requests.total),
     byKind,
     serverCpuSeconds: mean((p) => p.serverCpuSeconds),
-    periods,
+    periods: periods.map((p) => ({ ...p, requests: p.requests.total })),
   };
 }
 

@@ -23,16 +23,29 @@ export interface IdleWorkerOptions {
   readonly motoPid: number;
   readonly resultFile: string;
   readonly nodeFlags: readonly string[];
+  /** Extra s3-sync2 options, after the benchmark's own. */
+  readonly extraArgs: readonly string[];
   readonly env: NodeJS.ProcessEnv;
 }
 
-/** Per-tick averages measured by the worker. */
+/** One poll period (a tick and the wait after it) as the worker measured it. */
+export interface IdlePeriod {
+  /** When the period ended, in µs of the monotonic clock CPU profiles use (to cut a --cpu-prof to it). */
+  readonly endedAtUs: number;
+  readonly tickSeconds: number;
+  readonly cpuSeconds: number;
+  readonly requests: number;
+  readonly serverCpuSeconds: number;
+}
+
+/** Per-tick averages over the measured periods, and every period (warm-up included). */
 export interface IdleResult {
   readonly wallSeconds: number;
   readonly cpuSeconds: number;
   readonly requests: number;
   readonly byKind: Record<string, number>;
   readonly serverCpuSeconds: number;
+  readonly periods: readonly IdlePeriod[];
 }
 
 const WORKER = fileURLToPath(new URL('./idle-worker.ts', import.meta.url));

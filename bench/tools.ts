@@ -57,6 +57,8 @@ export interface S3Sync2Run {
   readonly stateDir: string;
   /** Extra node flags (e.g. --cpu-prof). */
   readonly nodeFlags?: readonly string[];
+  /** Extra s3-sync2 options. */
+  readonly extraArgs?: readonly string[];
 }
 
 /** `s3-sync2 <dir> <uri> --poll 0`: the initial sync only, then exit (the seed's one-shot mode). */
@@ -78,6 +80,7 @@ export function s3sync2Once(run: S3Sync2Run): string {
     run.stateDir,
     '--debug',
     'ERROR',
+    ...(run.extraArgs ?? []),
   ]);
 }
 
