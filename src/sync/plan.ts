@@ -62,6 +62,11 @@ export interface PlanInput {
    * paths (a re-plan of paths that lost a race); default: their sizes.
    */
   readonly sideTotals?: { readonly local: number; readonly remote: number };
+  /**
+   * Paths that exist or were planned though `local`, `remote` and `baseline` do not show them (a
+   * re-plan sees only the raced paths): never chosen as a keep-both copy's name.
+   */
+  readonly reservedPaths?: ReadonlySet<string>;
 }
 
 /** The actions of one tick, sorted by path (at most one per path), and what was refused. */
@@ -131,9 +136,10 @@ function stateOf(input: Omit<PlanInput, 'localEtags'>, path: string, localEtag: 
 }
 
 function resolveSettings(input: PlanInput): ResolveSettings {
-  const { options, local, remote, baseline } = input;
+  const { options, local, remote, baseline, reservedPaths } = input;
   const named = new Set<string>();
-  const taken = (path: string): boolean => named.has(path) || local.has(path) || remote.has(path) || !!baseline?.has(path);
+  const taken = (path: string): boolean =>
+    named.has(path) || local.has(path) || remote.has(path) || !!baseline?.has(path) || !!reservedPaths?.has(path);
   return {
     upDelete: options.up.delete,
     downDelete: options.down.delete,

@@ -358,12 +358,16 @@ export class Syncer implements SyncController {
     let local: ReadonlyMap<string, LocalEntry> = state.local;
     let remote: ReadonlyMap<string, RemoteEntry> = state.remote;
     let total: ExecutionResult = { counts: emptyCounts(), errors: [], raced: [], changedKeys: [] };
+    // A re-plan sees only the raced paths, so it would take the keep-both copy names of an earlier
+    // round (same second, same node) for free: reusing one overwrites a kept version or loops on 412.
+    const reservedPaths = new Set([...state.local.keys(), ...state.remote.keys(), ...state.baseline.keys()]);
     for (let round = 0; round < MAX_RACE_ROUNDS; round++) {
       const input = { local, remote, baseline: baselineForPlan };
       const hashes = await this.hashLocal(pathsToHash({ ...input, options }));
       // The guard weighs deletes against whole sides, also when re-planning a few raced paths.
       const sideTotals = { local: state.local.size, remote: state.remote.size };
-      const plan = reconcile({ ...input, localEtags: hashes, options, sideTotals });
+      const plan = reconcile({ ...input, localEtags: hashes, options, sideTotals, reservedPaths });
+      for (const action of plan.actions) if (action.kind === 'keep-both') reservedPaths.add(action.conflictPath);
       this.reportGuard(plan.deleteGuard);
       this.deps.metrics.conflicts.inc({ policy: this.deps.config.conflict }, plan.conflicts);
       const result = await this.executePlan(plan.actions, { local, remote, baseline: state.baseline });

@@ -1,7 +1,7 @@
 import { describe as suite, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileFilter } from '../../src/filters.js';
-import { pathsToHash } from '../../src/sync/plan.js';
+import { pathsToHash, reconcile } from '../../src/sync/plan.js';
 import type { ConflictPolicy, InitMode, LocalEntry, RemoteEntry } from '../../src/sync/types.js';
 import { input, inSync, options, plan, STAMP, type OptionOverrides, type Trees } from './plan-fixtures.js';
 
@@ -424,6 +424,13 @@ suite('keep-both copy names', () => {
     const trees: Trees = { local: { x: L.modified }, remote: { x: R.modified }, baseline: { x: BASE } };
     const [action] = plan(trees, options({ conflict: 'keep-both', nodeId: 'ip-10/task 1' })).actions;
     assert.equal(action?.kind === 'keep-both' && action.conflictPath, 'x.conflict-20240506T070809Z-ip-10-task-1');
+  });
+
+  test('a re-plan that sees only the raced path still skips names reserved earlier in the tick', () => {
+    const trees: Trees = { local: { 'r.txt': L.modified }, remote: { 'r.txt': R.modified }, baseline: { 'r.txt': BASE } };
+    const reservedPaths = new Set([`r.conflict-${STAMP}.txt`]);
+    const [action] = reconcile({ ...input(trees, options({ conflict: 'keep-both' })), reservedPaths }).actions;
+    assert.equal(action?.kind === 'keep-both' && action.conflictPath, `r.conflict-${STAMP}-2.txt`);
   });
 });
 
