@@ -85,6 +85,8 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       maxPathsPerFolder: config.cloudfront.maxPathsPerFolder,
       metrics,
       logger,
+      // --dfs: invalidations, like the remote writes they follow, only while holding the lock.
+      exclusive: lock ? (call) => lock.withLock(() => call()) : undefined,
     });
     await cdn.init();
   }

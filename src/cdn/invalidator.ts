@@ -77,6 +77,11 @@ export interface CloudFrontInvalidatorOptions {
   >;
   readonly logger?: CdnLogger;
   readonly retry?: InvalidationRetry;
+  /**
+   * Runs each CreateInvalidation call; under --dfs, inside the distributed lock, so only its
+   * holder invalidates. A refusal (the lock wait ran out) is retried with backoff like throttling.
+   */
+  readonly exclusive?: <T>(call: () => Promise<T>) => Promise<T>;
   /** For tests: waits `ms` or until `signal` aborts. */
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** For tests: the jitter source. */
@@ -270,19 +275,19 @@ export class CloudFrontInvalidator {
   }
 
   async #sendWithRetry(batch: Batch): Promise<void> {
-    const { client, distributionId, retry = {}, random = Math.random } = this.#options;
+    const { client, distributionId, retry = {}, random = Math.random, exclusive } = this.#options;
     const maxAttempts = retry.maxAttempts ?? 8;
     const backoff = new Backoff(random, retry.baseDelayMs ?? 1_000, retry.maxDelayMs ?? 60_000);
     let paths = this.#pathsOf(batch);
     let callerReference = newCallerReference();
     for (let attempt = 1; ; attempt++) {
       try {
-        const out = await client.send(
-          new CreateInvalidationCommand({
-            DistributionId: distributionId,
-            InvalidationBatch: { CallerReference: callerReference, Paths: { Quantity: paths.length, Items: paths } },
-          }),
-        );
+        const command = new CreateInvalidationCommand({
+          DistributionId: distributionId,
+          InvalidationBatch: { CallerReference: callerReference, Paths: { Quantity: paths.length, Items: paths } },
+        });
+        const create = () => client.send(command);
+        const out = await (exclusive ? exclusive(create) : create());
         this.#recordSuccess(out.Invalidation?.Id, paths);
         return;
       } catch (err) {

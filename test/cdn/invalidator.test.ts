@@ -14,6 +14,7 @@ import {
   type CloudFrontInvalidatorOptions,
 } from '../../src/cdn/invalidator.js';
 import { ConfigError } from '../../src/errors.js';
+import { LockWaitTimeoutError } from '../../src/lock/errors.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { TEST_CREDENTIALS, TEST_REGION, useS3 } from '../helpers/s3.js';
 import { waitFor } from '../helpers/wait.js';
@@ -289,4 +290,32 @@ test('other failures are counted and logged, never thrown; the next tick invalid
   await cdn.flush(10_000);
   cdn.close();
   assert.deepEqual(await invalidations(distributionId), [['/b.txt']]);
+});
+
+test('--dfs: each CreateInvalidation runs inside the lock; a lock wait that runs out is retried, not dropped', async () => {
+  const bucket = await s3().newBucket();
+  const distributionId = await createDistribution(`${bucket}.s3.amazonaws.com`, '/app');
+  const metrics = createMetrics({ withDefaults: false });
+  const turns: string[] = [];
+  const cdn = await invalidator({
+    distributionId,
+    bucket,
+    metrics,
+    random: () => 1,
+    sleep: async () => undefined,
+    exclusive: async (call) => {
+      if (turns.length === 0) {
+        turns.push('refused');
+        throw new LockWaitTimeoutError('app/.s3-sync2.lock', null, 2000);
+      }
+      turns.push('held');
+      return call();
+    },
+  });
+  cdn.submit(['app/a.txt']);
+  await cdn.flush(10_000);
+  cdn.close();
+  assert.deepEqual(turns, ['refused', 'held'], 'nothing is sent without the lock, and the refusal is retried');
+  assert.deepEqual(await invalidations(distributionId), [['/a.txt']]);
+  assert.equal(await value(metrics.invalidationFailures), 0);
 });
