@@ -7,7 +7,9 @@
  * silently lose (only "the result is one of the versions" could be asserted); with keep-both every
  * version written must survive — as the final content, or as a `.conflict-` copy on every side —
  * unless a node replaced or deleted it knowingly (the workload only touches a shared file again
- * once every side agrees on it, so what it replaces is known). See test/helpers/dfs-workload.ts.
+ * once every side agrees on it, so what it replaces is known). A few chaos files are written and
+ * deleted by any node at any time: for them only convergence and "nothing but written versions"
+ * are defined. See test/helpers/dfs-workload.ts.
  *
  * The moto here serves one request at a time: its threaded server does not make conditional
  * creates atomic, and both the lock and the engine's If-Match/If-None-Match writes rely on that.

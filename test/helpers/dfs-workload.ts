@@ -8,6 +8,10 @@
  * every folder and the bucket agree on it, so every version a later operation replaces was known
  * to the node replacing it — and every other version must survive.
  *
+ * Chaos files: any node writes or deletes them at any time, whatever the others hold. Which
+ * version survives is not defined there; the folders must still converge, and hold only
+ * versions that were written.
+ *
  * The app writes as careful apps do: a temp file outside the synced folder, renamed into place.
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,6 +38,8 @@ export interface WorkloadOptions {
   readonly ownFiles?: number;
   /** Most shared names alive at once. */
   readonly sharedFiles?: number;
+  /** Chaos file names. */
+  readonly chaosFiles?: number;
 }
 
 /** One line of the ledger. */
@@ -43,8 +49,8 @@ export interface LedgerEntry {
   readonly path: string;
   readonly op: 'write' | 'delete';
   readonly content?: string;
-  /** For shared files: the operation this was part of. */
-  readonly burst?: SharedOpKind;
+  /** For shared files: the operation this was part of; for chaos files, 'chaos'. */
+  readonly burst?: SharedOpKind | 'chaos';
 }
 
 /** What a converged shared file must show after an operation on it. */
@@ -87,23 +93,29 @@ export class Workload {
   private readonly random: () => number;
   private readonly own = new Map<string, { owner: string; content: string | null }>();
   private readonly shared = new Map<string, SharedFile>();
+  /** Chaos path → every content written to it. */
+  private readonly chaos = new Map<string, Set<string>>();
   private readonly floor: ConflictFloor = { value: 0 };
   private readonly started = Date.now();
   private seq = 0;
   private readonly ownFiles: number;
   private readonly sharedFiles: number;
+  private readonly chaosFiles: number;
 
   constructor(private readonly options: WorkloadOptions) {
     this.random = prng(options.seed);
     this.ownFiles = options.ownFiles ?? 6;
     this.sharedFiles = options.sharedFiles ?? 10;
+    this.chaosFiles = options.chaosFiles ?? 3;
   }
 
   /** Runs operations for `durationMs`, one every 100–300 ms (the app's pace, not a wait). */
   async run(durationMs: number): Promise<void> {
     const end = Date.now() + durationMs;
     while (Date.now() < end) {
-      if (this.random() < 0.25) await this.sharedStep();
+      const roll = this.random();
+      if (roll < 0.25) await this.sharedStep();
+      else if (roll < 0.4) this.chaosStep();
       else this.ownStep();
       await pause(100 + Math.floor(this.random() * 200));
     }
@@ -120,8 +132,9 @@ export class Workload {
     return {
       ownWrites: count((e) => !e.burst && e.op === 'write'),
       ownDeletes: count((e) => !e.burst && e.op === 'delete'),
-      sharedWrites: count((e) => !!e.burst && e.op === 'write'),
-      sharedDeletes: count((e) => !!e.burst && e.op === 'delete'),
+      sharedWrites: count((e) => !!e.burst && e.burst !== 'chaos' && e.op === 'write'),
+      sharedDeletes: count((e) => !!e.burst && e.burst !== 'chaos' && e.op === 'delete'),
+      chaosOps: count((e) => e.burst === 'chaos'),
       sharedNames: this.shared.size,
       minConflicts: this.floor.value,
     };
@@ -131,7 +144,7 @@ export class Workload {
    * Judges converged files (one folder's, equal to all others and the bucket): every own file
    * with its last content or absent after its last delete; every shared file as its last
    * operation requires; no version lost (each is the final content, a keep-both copy, or was
-   * knowingly replaced); copies hold only written versions; nothing else appeared.
+   * knowingly replaced); chaos files and every copy hold only written versions; nothing else appeared.
    * `untouched` are files that were there before and nobody changed. Returns the violations.
    */
   verify(files: Files, untouched: Readonly<Record<string, string>>): string[] {
@@ -153,6 +166,14 @@ export class Workload {
       const copies = [...text.keys()].filter((path) => isCopyOf(path, file.path));
       for (const copy of copies) accounted.add(copy);
       problems.push(...this.judgeShared(file, final, copies.map((path) => text.get(path)!)));
+    }
+    for (const [path, versions] of this.chaos) {
+      accounted.add(path);
+      for (const name of [path, ...[...text.keys()].filter((p) => isCopyOf(p, path))]) {
+        accounted.add(name);
+        const got = text.get(name);
+        if (got !== undefined && !versions.has(got)) problems.push(`chaos ${name}: holds ${show(got)}, never written to ${path}`);
+      }
     }
     for (const path of text.keys()) if (!accounted.has(path)) problems.push(`${path}: nobody wrote it (a copy of an own file?)`);
     return problems;
@@ -182,6 +203,15 @@ export class Workload {
     } else {
       this.own.set(path, { owner: node.name, content: this.write(node, path) });
     }
+  }
+
+  private chaosStep(): void {
+    const node = this.pick(this.options.nodes);
+    const path = `chaos/c${Math.floor(this.random() * this.chaosFiles)}.txt`;
+    const versions = this.chaos.get(path) ?? new Set<string>();
+    this.chaos.set(path, versions);
+    if (readOrNull(join(node.dir, path)) !== null && this.random() < 0.4) this.remove(node, path, 'chaos');
+    else versions.add(this.write(node, path, 'chaos'));
   }
 
   private async sharedStep(): Promise<void> {
@@ -247,7 +277,7 @@ export class Workload {
     }
   }
 
-  private write(node: WorkloadNode, path: string, burst?: SharedOpKind): string {
+  private write(node: WorkloadNode, path: string, burst?: SharedOpKind | 'chaos'): string {
     const seq = ++this.seq;
     const pad = 'x'.repeat(Math.floor(this.random() * 600));
     const content = `${path} #${seq} by ${node.name}${burst ? ` (${burst})` : ''} ${pad}\n`;
@@ -260,7 +290,7 @@ export class Workload {
     return content;
   }
 
-  private remove(node: WorkloadNode, path: string, burst?: SharedOpKind): void {
+  private remove(node: WorkloadNode, path: string, burst?: SharedOpKind | 'chaos'): void {
     rmSync(join(node.dir, path), { force: true });
     this.ledger.push({ at: Date.now() - this.started, node: node.name, path, op: 'delete', burst });
   }
