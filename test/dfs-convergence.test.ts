@@ -39,7 +39,7 @@ const FLAGS = [
   '--poll', '1',
   '--delete',
   '--conflict', 'keep-both',
-  '--dfs-lock-timeout', '6',
+  '--dfs-lock-timeout', '10',
   '--max-delete', '100',
   // A failed tick is asserted on below, with its message, rather than ending the process.
   '--max-failures', '0',
