@@ -40,6 +40,7 @@ const FLAGS = [
   '--delete',
   '--conflict', 'keep-both',
   '--dfs-lock-timeout', '10',
+  // The workload may delete most of a node's few files in one tick; the guard has its own tests.
   '--max-delete', '100',
   // A failed tick is asserted on below, with its message, rather than ending the process.
   '--max-failures', '0',
@@ -61,6 +62,7 @@ async function identical(bucket: string, nodes: readonly DfsNode[]): Promise<Fil
   return remote;
 }
 
+/** The paths on which the sides differ, with what each side holds, for a failure message. */
 async function describeSides(bucket: string, nodes: readonly DfsNode[]): Promise<string> {
   const sides: [string, Files][] = [['bucket', await bucketFiles(s3(), bucket, PREFIX)]];
   for (const node of nodes) sides.push([node.name, await localFiles(node.dir)]);
