@@ -122,6 +122,14 @@ export class Executor {
       result.counts.skipped++;
       return;
     }
+    if (isPermissionDenied(err)) {
+      // A file the sidecar may not read or write (e.g. mode 0600 from an app running as another
+      // user) would otherwise fail every tick and, at --max-failures, crash-loop the task.
+      logger.error({ path: action.path, action: action.kind, err }, `${action.kind} ${action.path}: permission denied; skipped`);
+      metrics.skippedKeys.inc({ reason: 'permission-denied' });
+      result.counts.skipped++;
+      return;
+    }
     const message = `${action.kind} ${action.path}: ${err instanceof Error ? err.message : String(err)}`;
     logger.error({ path: action.path, action: action.kind, err }, message);
     result.errors.push(message);
@@ -317,6 +325,15 @@ function isDryRun(action: Action, up: DirectionOptions, down: DirectionOptions):
   if (action.kind === 'record' || action.kind === 'forget') return up.dryrun || down.dryrun;
   if (action.kind === 'keep-both') return up.dryrun || down.dryrun;
   return writesRemote(action) ? up.dryrun : down.dryrun;
+}
+
+/** True for EACCES/EPERM from the file system, also when wrapped as an error's cause. */
+function isPermissionDenied(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 3; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 'EACCES' || code === 'EPERM') return true;
+  }
+  return false;
 }
 
 function mustHave<T>(map: ReadonlyMap<string, T>, path: string, side: string): T {

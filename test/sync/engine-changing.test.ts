@@ -156,3 +156,34 @@ test('a file the app deletes between the scan and the upload is skipped, not a f
   assert.deepEqual(await s3().keys(car.bucket), [car.key('stays.txt')]);
   assert.deepEqual(counts(await car.tick()), {});
 });
+
+/** The real LocalTree, except that one file cannot be opened (EACCES, as for mode 0600 from another user). */
+class UnreadableFile extends LocalTree {
+  unreadable: string | null = null;
+
+  override async openForUpload(path: string): Promise<UploadSource> {
+    if (path === this.unreadable) {
+      throw Object.assign(new Error(`EACCES: permission denied, open '${path}'`), { code: 'EACCES' });
+    }
+    return super.openForUpload(path);
+  }
+}
+
+test('a file the sidecar may not read is skipped with an error line, not a failed tick (no crash loop)', async () => {
+  let tree: UnreadableFile | undefined;
+  const car = await startSidecar(s3(), { makeTree: (root, options) => (tree ??= new UnreadableFile(root, options)) });
+  await car.initial();
+  await writeAt(car.local('secret.txt'), 'mode 0600', secondsFromNow(-60));
+  await writeAt(car.local('open.txt'), 'readable', secondsFromNow(-60));
+  tree!.unreadable = 'secret.txt';
+
+  const summary = await car.tick();
+  assert.equal(summary.outcome, 'success', JSON.stringify(summary.errors));
+  assert.deepEqual(counts(summary), { uploaded: 1, skipped: 1 });
+  assert.equal(car.app.syncer.status().consecutiveFailures, 0);
+  assert.ok(car.logged('secret.txt: permission denied', 50).length > 0, 'an error line names the file');
+  assert.deepEqual(await s3().keys(car.bucket), [car.key('open.txt')]);
+
+  tree!.unreadable = null;
+  assert.deepEqual(counts(await car.tick()), { uploaded: 1 }, 'uploaded once readable again');
+});
