@@ -7,9 +7,9 @@ import { hostname } from 'node:os';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
 import { BaselineStore } from './baseline.js';
-import { CloudFrontInvalidator, createCloudFrontClient } from './cdn/invalidator.js';
+import type { CloudFrontInvalidator } from './cdn/invalidator.js';
 import type { Config } from './config.js';
-import { buildServer, startServer, type RunningServer } from './http/server.js';
+import type { RunningServer } from './http/server.js';
 import { LocalSnapshotSource } from './local/snapshot.js';
 import { LocalTree, type LocalTreeOptions } from './local/tree.js';
 import { createLock } from './lock/create-lock.js';
@@ -75,6 +75,8 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
 
   let cdn: CloudFrontInvalidator | null = null;
   if (config.cloudfront.distributionId) {
+    // Loaded only when used: the CloudFront client costs a noticeable share of start-up CPU.
+    const { CloudFrontInvalidator, createCloudFrontClient } = await import('./cdn/invalidator.js');
     cdn = new CloudFrontInvalidator({
       client: createCloudFrontClient(config.aws),
       distributionId: config.cloudfront.distributionId,
@@ -109,10 +111,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
 
   const server =
     config.http.port > 0
-      ? await startServer(buildServer({ controller: syncer, lock, metrics, config, logger, version: options.version }), {
-          host: config.http.host,
-          port: config.http.port,
-        })
+      ? await startControlServer(config, { controller: syncer, lock, metrics, logger, version: options.version })
       : null;
   if (server) logger.info({ url: server.url }, 'control API listening');
 
@@ -130,6 +129,15 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     client.destroy();
   };
   return { syncer, metrics, bucket, lock, server, fatal, shutdown };
+}
+
+/** Starts the control API; Fastify is loaded only when a port is configured (`--http-port 0` skips it). */
+async function startControlServer(
+  config: Config,
+  deps: { controller: Syncer; lock: DistributedLock | null; metrics: Metrics; logger: Logger; version: string },
+): Promise<RunningServer> {
+  const { buildServer, startServer } = await import('./http/server.js');
+  return startServer(buildServer({ ...deps, config }), { host: config.http.host, port: config.http.port });
 }
 
 /**

@@ -1,4 +1,5 @@
 /** The `Bucket` interface on S3: the only module that sends S3 requests. */
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { buffer as readAll } from 'node:stream/consumers';
 import {
@@ -164,12 +165,15 @@ export class S3Bucket implements Bucket {
     options: ObjectWriteOptions = {},
   ): Promise<WriteResult> {
     const small = size < this.#multipartThreshold;
+    // A consumed stream cannot be sent again: buffered, a single PUT survives the SDK's retries.
+    const payload = small ? await wholeBody(body, size, key) : body;
     const input: PutObjectCommandInput = {
       Bucket: this.name,
       Key: key,
-      // A consumed stream cannot be sent again: buffered, a single PUT survives the SDK's retries.
-      Body: small ? await wholeBody(body, size, key) : body,
+      Body: payload,
       ContentLength: size,
+      // Integrity of small PUTs: S3 checks the body against this digest (BadDigest otherwise).
+      ContentMD5: Buffer.isBuffer(payload) ? createHash('md5').update(payload).digest('base64') : undefined,
       IfMatch: quoteOpt(condition.ifMatch),
       IfNoneMatch: condition.ifNoneMatch ? '*' : undefined,
       ...objectHeaders(options),

@@ -26,6 +26,9 @@ export function createS3Client(aws: AwsOptions, concurrency = 10): S3Client {
     maxAttempts: MAX_ATTEMPTS,
     retryMode: 'standard',
     requestHandler: requestHandlerOptions(aws, maxSockets),
+    // The SDK's default CRC32 on every PUT costs CPU per request; small PUTs carry Content-MD5
+    // instead (S3 refuses a body that does not match it, as the aws CLI relies on), see bucket.ts.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
   };
   if (aws.endpointUrl) {
     config.endpoint = aws.endpointUrl;

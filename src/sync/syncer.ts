@@ -325,8 +325,10 @@ export class Syncer implements SyncController {
     // real run still uses the init mode instead of three-way against an empty baseline.
     const dryRun = config.up.dryrun || config.down.dryrun;
     if (!firstSync || (total.errors.length === 0 && !dryRun)) {
+      // A quiet tick leaves the baseline as it was: no need to rewrite (and fsync) it.
+      const unchanged = this.baselineEntries !== null && sameBaseline(this.baselineEntries, working.baseline);
       this.baselineEntries = working.baseline;
-      await this.deps.baseline.save(working.baseline);
+      if (!unchanged) await this.deps.baseline.save(working.baseline);
     }
     if (total.counts.downloaded + total.counts.deletedLocal > 0) this.deps.local.invalidate();
     return total;
@@ -498,6 +500,15 @@ function onlyPaths(baseline: ReadonlyMap<string, BaselineEntry>, paths: readonly
     if (entry) out.set(path, entry);
   }
   return out;
+}
+
+function sameBaseline(a: ReadonlyMap<string, BaselineEntry>, b: ReadonlyMap<string, BaselineEntry>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [path, x] of a) {
+    const y = b.get(path);
+    if (!y || y.size !== x.size || y.mtimeMs !== x.mtimeMs || y.etag !== x.etag) return false;
+  }
+  return true;
 }
 
 function mergeResults(a: ExecutionResult, b: ExecutionResult, conflicts: number): ExecutionResult {
