@@ -53,15 +53,16 @@ test('the unsafe lock keeps a live holder (renewing) and takes over a stale one 
   await assert.rejects(b.lock.withLock(async () => 'never'), LockWaitTimeoutError);
   assert.equal(a.lock.isHeld(), true);
 
-  // A crashed node's lock replaces a's (a sees the loss at its next renewal); nobody renews it.
+  // Then a node crashes holding the lock: nobody renews it. (a steps aside first: without
+  // conditional writes a renewal racing the crashed node's PUT may win, which is exactly the
+  // weakness of this lock; loss detection has its own test below.)
+  await a.lock.close();
   await s3().putText(bucket, KEY, JSON.stringify({ owner: 'crashed:9', host: 'x', acquiredAt: '', leaseSeconds: 2, generation: 7 }));
   const started = performance.now();
   const body = await b.lock.withLock(async () => JSON.parse(await s3().getText(bucket, KEY)) as Record<string, unknown>);
   assert.ok(performance.now() - started >= 2_000 - 50, 'not before the lease');
   assert.equal(body.owner, 'node-b:2');
   assert.equal(body.generation, 8);
-  await waitFor('a to notice the loss at its renewal', () => !a.lock.isHeld());
-  await a.lock.close();
   await b.lock.close();
 });
 
