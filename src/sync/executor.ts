@@ -9,7 +9,16 @@ import { lookup as lookupMimeType } from 'mime-types';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { DirectionOptions } from '../config.js';
-import { LocalChangedError, NotFoundError, PathCollisionError, PreconditionFailedError, SyncError, UnsafePathError } from '../errors.js';
+import {
+  AccessError,
+  ConditionalConflictError,
+  LocalChangedError,
+  NotFoundError,
+  PathCollisionError,
+  PreconditionFailedError,
+  SyncError,
+  UnsafePathError,
+} from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { pathToKey } from '../local/paths.js';
 import type { LocalTree, UploadSource } from '../local/tree.js';
@@ -103,7 +112,8 @@ export class Executor {
     const { logger, metrics } = this.deps;
     // 412: another writer changed the object first. 404: the object we listed is gone (another
     // node deleted it). Either way the facts are stale: re-plan the path on fresh ones.
-    if (err instanceof PreconditionFailedError || err instanceof NotFoundError) {
+    // 409: two conditional writes raced (S3 does not retry it); the path is re-planned too.
+    if (err instanceof PreconditionFailedError || err instanceof NotFoundError || err instanceof ConditionalConflictError) {
       const what = err instanceof NotFoundError ? 'deleted' : 'changed';
       logger.warn({ path: action.path, action: action.kind }, `another writer ${what} the object first; re-planning`);
       result.raced.push(action.path);
@@ -119,6 +129,15 @@ export class Executor {
     if (err instanceof ChangedWhileReadError || err instanceof LocalChangedError) {
       // Not a failure: the app is writing; the next round sees the change and plans again.
       logger.info({ path: action.path, action: action.kind }, err.message);
+      result.counts.skipped++;
+      return;
+    }
+    if (err instanceof AccessError) {
+      // One object the task may not read or copy (archived by a lifecycle rule, a KMS key the role
+      // cannot use): the bucket itself answered the listing, so this is about the object, and
+      // failing every tick for it would crash-loop the task.
+      logger.error({ path: action.path, action: action.kind, err }, `${action.kind} ${action.path}: ${err.message}; skipped`);
+      metrics.skippedKeys.inc({ reason: 'access-denied' });
       result.counts.skipped++;
       return;
     }
@@ -262,7 +281,13 @@ export class Executor {
   /** Downloads the version `remote` of `keyPath` to `path`, atomically, refusing to clobber a local change. */
   private async download(path: string, keyPath: string, remote: RemoteEntry, expectLocal: LocalEntry | null): Promise<LocalEntry> {
     const read = await this.deps.bucket.read(this.key(keyPath), { ifMatch: remote.etag });
-    return this.deps.tree.writeAtomic(path, read.body, read.lastModifiedMs, expectLocal);
+    try {
+      return await this.deps.tree.writeAtomic(path, read.body, read.lastModifiedMs, expectLocal);
+    } catch (err) {
+      // A body refused before it was read would hold its socket until the read timeout.
+      read.body.destroy();
+      throw err;
+    }
   }
 
   private writeOptions(path: string): ObjectWriteOptions {

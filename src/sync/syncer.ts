@@ -227,11 +227,13 @@ export class Syncer implements SyncController {
     if (!this.stopping && this.initialSyncDone) this.state = 'syncing';
     let result: ExecutionResult | null = null;
     let failure: string | null = null;
+    let lockStarved = false;
     try {
       result = await this.reconcileOnce(request.scope, request.fullScan);
       if (result.errors.length > 0) failure = `${result.errors.length} path(s) failed; first: ${result.errors[0]}`;
     } catch (err) {
       failure = err instanceof Error ? err.message : String(err);
+      lockStarved = err instanceof Error && err.name === 'LockWaitTimeoutError';
     }
     const seconds = (performance.now() - started) / 1000;
     const summary: TickSummary = {
@@ -246,7 +248,7 @@ export class Syncer implements SyncController {
     };
     metrics.tickDuration.observe({ direction: request.scope, outcome: summary.outcome }, seconds);
     this.remember(summary);
-    if (failure) this.onFailure(summary, failure);
+    if (failure) this.onFailure(summary, failure, lockStarved);
     else this.onSuccess(summary);
     return summary;
   }
@@ -265,9 +267,14 @@ export class Syncer implements SyncController {
     }
   }
 
-  private onFailure(summary: TickSummary, message: string): void {
+  /**
+   * A tick that only waited too long for another node's lock is failed but not counted toward
+   * --max-failures: exiting would throw away this task's unsynced local changes with its volume,
+   * while the holder (e.g. an application's maintenance hold) may be right to hold on.
+   */
+  private onFailure(summary: TickSummary, message: string, lockStarved = false): void {
     const { logger, metrics, config } = this.deps;
-    this.consecutiveFailures++;
+    if (!lockStarved) this.consecutiveFailures++;
     this.lastError = message;
     metrics.failures.inc();
     metrics.consecutiveFailures.set(this.consecutiveFailures);
@@ -317,14 +324,17 @@ export class Syncer implements SyncController {
     };
     // A folder the scan could not read (or left out) hides what is under it: those paths are
     // unknown, not deleted, so they stay out of this plan and keep their baseline.
-    const unknownFolders = localScan.skipped.filter((s) => s.folder).map((s) => s.path);
+    // Likewise a file that could not be stat-ed: absent from the scan, but not deleted.
+    const unknownFolders = localScan.skipped.filter((s) => s.folder || s.reason.startsWith('unreadable')).map((s) => s.path);
     const options = this.planOptions(scope, unknownFolders);
     const total = await this.planAndExecute(working, firstSync ? null : withoutPaths(working.baseline, held), options);
 
-    // A first sync that failed, or only pretended (--dryrun), leaves no baseline, so the next
-    // real run still uses the init mode instead of three-way against an empty baseline.
+    // A first sync that only pretended (--dryrun) leaves no baseline, so the next real run still
+    // uses the init mode. One with failed paths keeps what succeeded: a path that failed has no
+    // entry and is seen as added on whichever side has it (never deleted), while staying in
+    // first-sync mode would undo other nodes' deletes of paths this one already synced.
     const dryRun = config.up.dryrun || config.down.dryrun;
-    if (!firstSync || (total.errors.length === 0 && !dryRun)) {
+    if (!firstSync || !dryRun) {
       // A quiet tick leaves the baseline as it was: no need to rewrite (and fsync) it.
       const unchanged = this.baselineEntries !== null && sameBaseline(this.baselineEntries, working.baseline);
       this.baselineEntries = working.baseline;

@@ -11,7 +11,7 @@ import { appendFile, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
-import { LocalTree, type UploadSource } from '../../src/local/tree.js';
+import { LocalTree, type ScanResult, type UploadSource } from '../../src/local/tree.js';
 import { useS3 } from '../helpers/s3.js';
 import { counts, secondsFromNow, startSidecar, writeAt, type Sidecar } from '../helpers/sidecar.js';
 
@@ -186,4 +186,33 @@ test('a file the sidecar may not read is skipped with an error line, not a faile
 
   tree!.unreadable = null;
   assert.deepEqual(counts(await car.tick()), { uploaded: 1 }, 'uploaded once readable again');
+});
+
+/** The real LocalTree, except that the scan cannot stat one file (EACCES on lstat, EIO on a network disk). */
+class UnstatableFile extends LocalTree {
+  unstatable: string | null = null;
+
+  override async scan(): Promise<ScanResult> {
+    const result = await super.scan();
+    if (this.unstatable === null || !result.entries.delete(this.unstatable)) return result;
+    return { entries: result.entries, skipped: [...result.skipped, { path: this.unstatable, reason: 'unreadable (EACCES)', folder: false }] };
+  }
+}
+
+test('a file the scan cannot stat is unknown, not deleted: with --delete its object stays', async () => {
+  let tree: UnstatableFile | undefined;
+  const car = await startSidecar(s3(), {
+    flags: ['--delete'],
+    makeTree: (root, options) => (tree ??= new UnstatableFile(root, options)),
+  });
+  await writeAt(car.local('kept.txt'), 'precious', secondsFromNow(-60));
+  await writeAt(car.local('other.txt'), 'other', secondsFromNow(-60));
+  await car.initial();
+  assert.deepEqual(await s3().keys(car.bucket), [car.key('kept.txt'), car.key('other.txt')]);
+
+  tree!.unstatable = 'kept.txt';
+  const summary = await car.tick();
+  assert.equal(summary.outcome, 'success');
+  assert.equal(summary.deletedRemote, 0);
+  assert.equal(await s3().getText(car.bucket, car.key('kept.txt')), 'precious');
 });
