@@ -1,22 +1,15 @@
 /**
- * s3-sync2's idle tick, measured in-process: the engine wired as src/app.ts `createApp` wires it
- * (without the HTTP server, lock and CDN, which an idle tick does not touch, and with the
- * safety-net rescan interval under the benchmark's control), an initial sync over a tree
- * already in sync, then the poll loop running; CPU (process.cpuUsage), S3 requests (the counting
+ * s3-sync2's idle tick, measured in-process: the engine wired by src/app.ts `createApp` (no HTTP
+ * server: --http-port 0; the safety-net rescan interval under the benchmark's control), an
+ * initial sync over a tree already in sync, then the poll loop running; CPU (process.cpuUsage), S3 requests (the counting
  * proxy) and moto's CPU are sampled at the end of every tick, so each poll period — the tick and
  * the idle wait after it, watcher included — is measured on its own. Warm-up periods are dropped.
  * Usage: node --import tsx bench/idle-worker.ts '<IdleWorkerOptions as JSON>'
  */
 import { writeFileSync } from 'node:fs';
 import { loadConfig } from '../src/config.js';
-import { BaselineStore } from '../src/baseline.js';
-import { LocalSnapshotSource } from '../src/local/snapshot.js';
-import { LocalTree } from '../src/local/tree.js';
+import { createApp } from '../src/app.js';
 import { createLogger } from '../src/logger.js';
-import { createMetrics } from '../src/metrics.js';
-import { S3Bucket } from '../src/remote/bucket.js';
-import { createS3Client } from '../src/remote/client.js';
-import { Syncer } from '../src/sync/syncer.js';
 import type { IdlePeriod, IdleResult, IdleWorkerOptions } from './idle.js';
 import { processCpuSeconds } from './measure.js';
 import { diffCounts, type RequestCounts } from './proxy.js';
@@ -47,29 +40,13 @@ async function main(options: Omit<IdleWorkerOptions, 'env' | 'nodeFlags'>): Prom
       '--state-dir', options.stateDir, '--http-port', '0', '--debug', 'ERROR', ...options.extraArgs],
     process.env,
   );
-  const logger = createLogger(config.logLevel);
-  const metrics = createMetrics();
-  const client = createS3Client(config.aws, config.concurrency);
-  const bucket = new S3Bucket(client, config.bucket);
-  const tree = new LocalTree(config.localPath, { followSymlinks: config.up.followSymlinks, skipPaths: [] });
-  const local = new LocalSnapshotSource({
-    fullTree: tree,
-    quickTree: tree,
-    skipPaths: [],
+  const app = await createApp(config, {
+    logger: createLogger(config.logLevel),
+    env: process.env,
+    version: 'bench',
     rescanIntervalMs: options.rescanEveryTick ? 0 : NEVER_MS,
   });
-  const syncer = new Syncer({
-    config,
-    bucket,
-    tree,
-    local,
-    baseline: new BaselineStore(config.stateDir, { bucket: config.bucket, prefix: config.prefix, localPath: config.localPath }),
-    metrics,
-    logger,
-    lock: null,
-    cdn: null,
-    nodeId: 'bench',
-  });
+  const { syncer } = app;
   await syncer.prepare();
   const initial = await syncer.initialSync();
   if (initial.outcome !== 'success') throw new Error(`initial sync failed: ${initial.errors.join('; ')}`);
@@ -104,8 +81,7 @@ async function main(options: Omit<IdleWorkerOptions, 'env' | 'nodeFlags'>): Prom
     });
     [seen, cpu, counts, moto] = [id, nowCpu, nowCounts, nowMoto];
   }
-  await syncer.stop({ finalSync: false });
-  client.destroy();
+  await app.shutdown({ finalSync: false });
 
   const measured = periods.slice(WARMUP_TICKS);
   const mean = (f: (p: Period) => number): number => measured.reduce((sum, p) => sum + f(p), 0) / measured.length;

@@ -43,6 +43,8 @@ export interface AppOptions {
   readonly version: string;
   /** Node's default process metrics (off in tests that build several apps in one process). */
   readonly processMetrics?: boolean;
+  /** The safety-net full rescan interval; by default ten polls, between one and ten minutes. */
+  readonly rescanIntervalMs?: number;
   /** Builds the bucket (default `new S3Bucket`); tests pass a subclass that provokes a race. */
   readonly makeBucket?: (client: S3Client, name: string) => S3Bucket;
   /** Builds a local tree (default `new LocalTree`); tests pass a subclass that edits a file mid-read. */
@@ -67,7 +69,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     fullTree,
     quickTree,
     skipPaths: config.md5SkipPaths,
-    rescanIntervalMs: rescanInterval(config.pollSeconds),
+    rescanIntervalMs: options.rescanIntervalMs ?? rescanInterval(config.pollSeconds),
   });
 
   const lock = config.dfs.enabled ? await distributedLock(config, bucket, metrics, logger, options.env) : null;
