@@ -3,8 +3,8 @@
  * write, delete, copy, crash cleanup, watch — behind one object bound to the root and its options.
  * Relative paths are POSIX and are checked with `unsafePathReason` before any file-system call.
  */
-import type { Stats } from 'node:fs';
-import { lstat, open, realpath, stat } from 'node:fs/promises';
+import { closeSync, createReadStream, fstatSync, openSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { lstat, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { LocalChangedError, SyncError, UnsafePathError } from '../errors.js';
@@ -108,31 +108,39 @@ export class LocalTree {
    */
   async openForUpload(path: string): Promise<UploadSource> {
     const abs = await this.resolveReadable(path);
-    const handle = await open(abs, 'r').catch((err: Error) => {
-      if (isGone(err)) throw new LocalChangedError(path);
-      throw new SyncError(`open ${path} for upload: ${err.message}`, { cause: err });
-    });
-    let before: Stats;
+    // Sync calls: on task storage they take microseconds, where each async call costs a
+    // thread-pool round trip, which for thousands of small files is most of an upload's CPU.
+    let fd: number;
     try {
-      before = await handle.stat();
-      if (!before.isFile()) throw new SyncError(`open ${path} for upload: not a regular file`);
+      fd = openSync(abs, 'r');
     } catch (err) {
-      await handle.close();
-      throw err;
+      if (isGone(err as Error)) throw new LocalChangedError(path);
+      throw new SyncError(`open ${path} for upload: ${(err as Error).message}`, { cause: err });
     }
-    // Read no more than the size stated: a file growing meanwhile is caught by unchanged().
+    let before: Stats;
+    let whole: Buffer | undefined;
+    try {
+      before = fstatSync(fd);
+      if (!before.isFile()) throw new SyncError(`open ${path} for upload: not a regular file`);
+      // Read no more than the size stated: a file growing meanwhile is caught by unchanged().
+      if (before.size <= WHOLE_READ_BYTES) whole = readUpTo(fd, before.size);
+    } catch (err) {
+      closeSync(fd);
+      throw err instanceof SyncError ? err : new SyncError(`read ${path} for upload: ${(err as Error).message}`, { cause: err });
+    }
+    if (whole !== undefined) closeSync(fd);
     const stream =
-      before.size === 0
-        ? (await handle.close(), Readable.from([]))
-        : handle.createReadStream({ start: 0, end: before.size - 1, autoClose: true, highWaterMark: 1024 * 1024 });
+      whole !== undefined
+        ? Readable.from([whole])
+        : createReadStream('', { fd, start: 0, end: before.size - 1, autoClose: true, highWaterMark: 1024 * 1024 });
     return {
       stream,
       size: before.size,
       mtimeMs: before.mtimeMs,
       unchanged: async () => {
-        const after = await stat(abs).catch(() => null);
+        const after = statSync(abs, { throwIfNoEntry: false });
         return (
-          after !== null &&
+          after !== undefined &&
           after.size === before.size &&
           after.mtimeMs === before.mtimeMs &&
           after.ino === before.ino &&
@@ -149,13 +157,20 @@ export class LocalTree {
    * followed / leading outside) or the target is a folder or a symlink not followed; the temp
    * file never outlives a failure. `expected` guards a concurrent change by the app: the entry the
    * scan saw, or null when it saw no file; when the target is no longer that, nothing is replaced
-   * and LocalChangedError is thrown (omit it to replace whatever is there).
+   * and LocalChangedError is thrown (omit it to replace whatever is there). `sizeHint` (the
+   * body's announced length) lets a small body be written in one call.
    * Data is not fsynced unless the `fsync` option is set: a process crash loses nothing (the
    * page cache survives it), and Fargate task storage does not outlive a kernel crash anyway.
    */
-  async writeAtomic(path: string, body: Readable, mtimeMs: number, expected?: LocalEntry | null): Promise<LocalEntry> {
+  async writeAtomic(
+    path: string,
+    body: Readable,
+    mtimeMs: number,
+    expected?: LocalEntry | null,
+    sizeHint?: number,
+  ): Promise<LocalEntry> {
     this.check(path);
-    return writeAtomic(await this.writeContext(), path, body, mtimeMs, expected);
+    return writeAtomic(await this.writeContext(), path, body, mtimeMs, expected, sizeHint);
   }
 
   /**
@@ -199,11 +214,14 @@ export class LocalTree {
   private async resolveReadable(path: string): Promise<string> {
     this.check(path);
     const abs = join(this.root, path);
-    const real = await realpath(abs).catch((err: Error) => {
+    let real: string;
+    try {
+      real = realpathSync.native(abs);
+    } catch (err) {
       // Deleted by the app since the scan: not a failure, the next round sees it gone.
-      if (isGone(err)) throw new LocalChangedError(path);
-      throw new SyncError(`resolve ${path}: ${err.message}`, { cause: err });
-    });
+      if (isGone(err as Error)) throw new LocalChangedError(path);
+      throw new SyncError(`resolve ${path}: ${(err as Error).message}`, { cause: err });
+    }
     const realRoot = await this.realRoot();
     if (!isInside(realRoot, real)) throw new UnsafePathError(path, 'it resolves outside LocalPath');
     if (!this.options.followSymlinks && real !== join(realRoot, path)) {
@@ -233,6 +251,21 @@ export class LocalTree {
       fsync: this.options.fsync ?? false,
     };
   }
+}
+
+/** Files up to this size are read whole when opened for upload (one read, no stream machinery). */
+const WHOLE_READ_BYTES = 1024 * 1024;
+
+/** Up to `size` bytes from the start of `fd` (fewer when the file shrank meanwhile). */
+function readUpTo(fd: number, size: number): Buffer {
+  const bytes = Buffer.allocUnsafe(size);
+  let filled = 0;
+  while (filled < size) {
+    const n = readSync(fd, bytes, filled, size - filled, filled);
+    if (n === 0) break;
+    filled += n;
+  }
+  return filled === size ? bytes : bytes.subarray(0, filled);
 }
 
 /** The file (or a folder on its way) no longer exists. */

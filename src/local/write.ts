@@ -1,12 +1,35 @@
 /**
  * Writes into LocalPath that never expose half a file: temp file in the target's folder (a name
  * the scanner ignores), mtime set, then rename over the target.
+ *
+ * The checks and metadata calls are synchronous on purpose: on task storage each takes
+ * microseconds, where an async call costs a thread-pool round trip; a download of thousands of
+ * small files spent most of its CPU on those. Only large bodies are streamed asynchronously.
  */
 import { randomBytes } from 'node:crypto';
-import { constants, createWriteStream, type Stats } from 'node:fs';
-import { chmod, copyFile, link, lstat, mkdir, open, readdir, realpath, rename, stat, unlink, utimes } from 'node:fs/promises';
+import {
+  closeSync,
+  constants,
+  createWriteStream,
+  fchmodSync,
+  fstatSync,
+  fsyncSync,
+  futimesSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
+import { copyFile, readdir, stat, unlink, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { buffer as readAll } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import { LocalChangedError, PathCollisionError } from '../errors.js';
 import type { LocalEntry } from '../sync/types.js';
@@ -32,24 +55,24 @@ export function tempPathFor(absTarget: string): string {
  * there (keys `a` and `a/b`), a symlink we do not follow, or one leading outside LocalPath is a
  * collision, so nothing is ever written outside the root or through a link the scan ignores.
  */
-export async function ensureParents(ctx: WriteContext, rel: string): Promise<void> {
+export function ensureParents(ctx: WriteContext, rel: string): void {
   const segments = rel.split('/').slice(0, -1);
   let abs = ctx.root;
   let sofar = '';
   for (const segment of segments) {
     abs = join(abs, segment);
     sofar = sofar === '' ? segment : `${sofar}/${segment}`;
-    const st = await lstatOrNull(abs);
+    const st = lstatOrNull(abs);
     if (st === null) {
       try {
-        await mkdir(abs);
+        mkdirSync(abs);
         continue;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
           throw new Error(`create folder ${abs}: ${(err as Error).message}`, { cause: err });
         }
         // Created concurrently (another write into the same new folder): check what it is.
-        const again = await lstatOrNull(abs);
+        const again = lstatOrNull(abs);
         if (again?.isDirectory()) continue;
         throw new PathCollisionError(rel, `"${sofar}" appeared as something other than a folder`);
       }
@@ -57,11 +80,11 @@ export async function ensureParents(ctx: WriteContext, rel: string): Promise<voi
     if (st.isDirectory()) continue;
     if (st.isSymbolicLink()) {
       if (!ctx.followSymlinks) throw new PathCollisionError(rel, `"${sofar}" is a symlink (not followed)`);
-      const real = await realpath(abs).catch(() => null);
+      const real = realpathOrNull(abs);
       if (real === null || !isInside(ctx.realRoot, real)) {
         throw new PathCollisionError(rel, `"${sofar}" is a symlink leading outside LocalPath`);
       }
-      if (!(await stat(real)).isDirectory()) throw new PathCollisionError(rel, `"${sofar}" is a symlink to a file`);
+      if (!statSync(real).isDirectory()) throw new PathCollisionError(rel, `"${sofar}" is a symlink to a file`);
       continue;
     }
     throw new PathCollisionError(rel, `"${sofar}" is a file, not a folder`);
@@ -79,21 +102,18 @@ export type Expectation = LocalEntry | null | undefined;
  * follow (the user's link is not ours to replace). Returns the permission bits of a file being
  * replaced, so a new version keeps them (S3 carries no modes).
  */
-async function checkTarget(ctx: WriteContext, rel: string, abs: string): Promise<number | undefined> {
-  const st = await lstatOrNull(abs);
+function checkTarget(ctx: WriteContext, rel: string, abs: string): number | undefined {
+  const st = lstatOrNull(abs);
   if (st?.isDirectory()) throw new PathCollisionError(rel, 'a folder of that name exists');
   if (st?.isSymbolicLink() && !ctx.followSymlinks) throw new PathCollisionError(rel, 'a symlink (not followed) of that name exists');
   return st?.isFile() ? st.mode & 0o7777 : undefined;
 }
 
 /** Throws LocalChangedError unless the target is what the caller expects (see Expectation). */
-async function checkExpected(ctx: WriteContext, rel: string, abs: string, expected: Expectation): Promise<void> {
+function checkExpected(ctx: WriteContext, rel: string, abs: string, expected: Expectation): void {
   if (expected === undefined) return;
   // A followed symlink is listed by the scan with its target's size and mtime.
-  const st = await (ctx.followSymlinks ? stat(abs) : lstat(abs)).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return null;
-    throw err;
-  });
+  const st = (ctx.followSymlinks ? statSync : lstatSync)(abs, { throwIfNoEntry: false }) ?? null;
   const same =
     expected === null ? st === null : st !== null && st.isFile() && st.size === expected.size && st.mtimeMs === expected.mtimeMs;
   if (!same) throw new LocalChangedError(rel);
@@ -104,11 +124,11 @@ async function checkExpected(ctx: WriteContext, rel: string, abs: string, expect
  * it only if nothing is there (atomic, unlike check-then-rename); file systems without hard links
  * fall back to the check.
  */
-async function publish(ctx: WriteContext, rel: string, tmp: string, abs: string, expected: Expectation): Promise<void> {
+function publish(ctx: WriteContext, rel: string, tmp: string, abs: string, expected: Expectation): void {
   if (expected === null) {
     try {
-      await link(tmp, abs);
-      await unlink(tmp);
+      linkSync(tmp, abs);
+      unlinkSync(tmp);
       return;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
@@ -116,8 +136,8 @@ async function publish(ctx: WriteContext, rel: string, tmp: string, abs: string,
       if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') throw err;
     }
   }
-  await checkExpected(ctx, rel, abs, expected);
-  await renameOver(rel, tmp, abs);
+  checkExpected(ctx, rel, abs, expected);
+  renameOver(rel, tmp, abs);
 }
 
 /**
@@ -130,27 +150,55 @@ export async function writeAtomic(
   body: Readable,
   mtimeMs: number,
   expected?: Expectation,
+  sizeHint?: number,
 ): Promise<LocalEntry> {
   const abs = join(ctx.root, rel);
-  await ensureParents(ctx, rel);
-  const mode = await checkTarget(ctx, rel, abs);
-  await checkExpected(ctx, rel, abs, expected);
   const tmp = tempPathFor(abs);
   try {
-    await pipeline(body, createWriteStream(tmp, { flags: 'wx' }));
-    if (mode !== undefined) await chmod(tmp, mode);
-    if (ctx.fsync) await fsyncFile(tmp);
-    const time = mtimeMs / 1000;
-    await utimes(tmp, time, time);
+    // A small body is taken whole before anything is touched: one write, no stream to a file.
+    const whole = sizeHint !== undefined && sizeHint <= WHOLE_WRITE_BYTES ? await readAll(body) : undefined;
+    ensureParents(ctx, rel);
+    const mode = checkTarget(ctx, rel, abs);
+    checkExpected(ctx, rel, abs, expected);
+    if (whole === undefined) await pipeline(body, createWriteStream(tmp, { flags: 'wx' }));
     // The entry describes what we wrote: a change the app makes after the rename must show up
     // as a local change in the next scan, not be taken into the baseline.
-    const written = await stat(tmp);
-    await publish(ctx, rel, tmp, abs, expected);
+    const written = finishTemp(ctx, tmp, whole, mode, mtimeMs);
+    publish(ctx, rel, tmp, abs, expected);
     return { size: written.size, mtimeMs: written.mtimeMs };
   } catch (err) {
-    await unlink(tmp).catch(() => undefined);
+    unlinkQuietly(tmp);
     if (err instanceof PathCollisionError || err instanceof LocalChangedError) throw err;
     throw new Error(`write ${rel}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Bodies up to this size are written to the temp file in one call. */
+const WHOLE_WRITE_BYTES = 1024 * 1024;
+
+/**
+ * Completes the temp file: writes `whole` into a new one (else it holds the streamed body), keeps
+ * the replaced file's `mode`, fsyncs if asked, sets the mtime; returns its stat.
+ */
+function finishTemp(ctx: WriteContext, tmp: string, whole: Buffer | undefined, mode: number | undefined, mtimeMs: number): Stats {
+  const fd = openSync(tmp, whole === undefined ? 'r+' : 'wx');
+  try {
+    for (let at = 0; whole !== undefined && at < whole.length; ) at += writeSync(fd, whole, at);
+    if (mode !== undefined) fchmodSync(fd, mode);
+    if (ctx.fsync) fsyncSync(fd);
+    const time = mtimeMs / 1000;
+    futimesSync(fd, time, time);
+    return fstatSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone, or never created
   }
 }
 
@@ -158,15 +206,15 @@ export async function writeAtomic(
 export async function copyAtomic(ctx: WriteContext, from: string, to: string): Promise<LocalEntry> {
   const absFrom = join(ctx.root, from);
   const absTo = join(ctx.root, to);
-  await ensureParents(ctx, to);
-  await checkTarget(ctx, to, absTo);
+  ensureParents(ctx, to);
+  checkTarget(ctx, to, absTo);
   const tmp = tempPathFor(absTo);
   try {
     const source = await stat(absFrom);
     await copyFile(absFrom, tmp, constants.COPYFILE_EXCL);
     await utimes(tmp, source.atimeMs / 1000, source.mtimeMs / 1000);
     const written = await stat(tmp);
-    await renameOver(to, tmp, absTo);
+    renameOver(to, tmp, absTo);
     return { size: written.size, mtimeMs: written.mtimeMs };
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
@@ -175,9 +223,9 @@ export async function copyAtomic(ctx: WriteContext, from: string, to: string): P
   }
 }
 
-async function renameOver(rel: string, tmp: string, abs: string): Promise<void> {
+function renameOver(rel: string, tmp: string, abs: string): void {
   try {
-    await rename(tmp, abs);
+    renameSync(tmp, abs);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     // A folder appeared at the target between the check and the rename.
@@ -196,14 +244,14 @@ async function renameOver(rel: string, tmp: string, abs: string): Promise<void> 
 export async function removeFile(ctx: WriteContext, rel: string, expected?: Expectation): Promise<void> {
   const abs = join(ctx.root, rel);
   // A parent symlink the scan does not follow (or leading outside) must not be deleted through.
-  if (!(await parentsAreSafe(ctx, rel))) return;
-  const st = await lstatOrNull(abs);
+  if (!parentsAreSafe(ctx, rel)) return;
+  const st = lstatOrNull(abs);
   if (st === null) return;
   if (st.isDirectory()) throw new PathCollisionError(rel, 'is a folder, not a file');
   if (st.isSymbolicLink() && !ctx.followSymlinks) throw new PathCollisionError(rel, 'is a symlink (not followed)');
-  await checkExpected(ctx, rel, abs, expected);
+  checkExpected(ctx, rel, abs, expected);
   try {
-    await unlink(abs);
+    unlinkSync(abs);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw new Error(`delete ${rel}: ${(err as Error).message}`, { cause: err });
@@ -214,8 +262,8 @@ export async function removeFile(ctx: WriteContext, rel: string, expected?: Expe
  * False when the parent folder of `rel` is missing (then so is the file) or is reached through a
  * symlink the scan would not follow: the file there is not one the scan could have listed.
  */
-async function parentsAreSafe(ctx: WriteContext, rel: string): Promise<boolean> {
-  const realParent = await realpath(dirname(join(ctx.root, rel))).catch(() => null);
+function parentsAreSafe(ctx: WriteContext, rel: string): boolean {
+  const realParent = realpathOrNull(dirname(join(ctx.root, rel)));
   if (realParent === null) return false;
   if (realParent === join(ctx.realRoot, dirname(rel))) return true;
   return ctx.followSymlinks && isInside(ctx.realRoot, realParent);
@@ -248,20 +296,14 @@ export async function cleanTempFiles(root: string): Promise<number> {
   return count;
 }
 
-async function fsyncFile(abs: string): Promise<void> {
-  const handle = await open(abs, 'r+');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+function lstatOrNull(abs: string): Stats | null {
+  return lstatSync(abs, { throwIfNoEntry: false }) ?? null;
 }
 
-async function lstatOrNull(abs: string): Promise<Stats | null> {
+function realpathOrNull(abs: string): string | null {
   try {
-    return await lstat(abs);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
+    return realpathSync.native(abs);
+  } catch {
+    return null;
   }
 }

@@ -32,6 +32,7 @@ import type {
   WriteCondition,
   WriteResult,
 } from './types.js';
+import { DirectHttp, UseSdkInstead, type DirectResponse } from './direct-http.js';
 import { translateS3Error } from './s3-errors.js';
 import { MIN_PART_SIZE, MULTIPART_QUEUE_SIZE, MULTIPART_THRESHOLD, PART_SIZE } from './transfer-limits.js';
 
@@ -54,6 +55,10 @@ export class S3Bucket implements Bucket {
   readonly #partSize: number;
   readonly #queueSize: number;
   #requests = 0;
+  #direct: Promise<DirectHttp | null> | undefined;
+  readonly #countAttempt = (): void => {
+    this.#requests += 1;
+  };
 
   constructor(client: S3Client, readonly name: string, options: S3BucketOptions = {}) {
     this.#client = client;
@@ -130,16 +135,30 @@ export class S3Bucket implements Bucket {
 
   async read(key: string, condition: { ifMatch?: string } = {}): Promise<ObjectRead> {
     try {
-      const out = await this.#client.send(
-        new GetObjectCommand({ Bucket: this.name, Key: key, IfMatch: quoteOpt(condition.ifMatch) }),
+      return await this.#viaDirect(
+        async (direct) => {
+          const headers: Record<string, string> = condition.ifMatch ? { 'if-match': quote(condition.ifMatch) } : {};
+          const res = await direct.send({ method: 'GET', key, headers }, this.#countAttempt);
+          return {
+            body: res.body,
+            size: Number(res.headers['content-length'] ?? 0),
+            etag: unquote(res.headers.etag),
+            lastModifiedMs: Date.parse(res.headers['last-modified'] ?? '') || 0,
+          };
+        },
+        async () => {
+          const out = await this.#client.send(
+            new GetObjectCommand({ Bucket: this.name, Key: key, IfMatch: quoteOpt(condition.ifMatch) }),
+          );
+          if (!(out.Body instanceof Readable)) throw new SyncError(`get ${key}: the response body is not a Node stream`);
+          return {
+            body: out.Body,
+            size: out.ContentLength ?? 0,
+            etag: unquote(out.ETag),
+            lastModifiedMs: out.LastModified?.getTime() ?? 0,
+          };
+        },
       );
-      if (!(out.Body instanceof Readable)) throw new SyncError(`get ${key}: the response body is not a Node stream`);
-      return {
-        body: out.Body,
-        size: out.ContentLength ?? 0,
-        etag: unquote(out.ETag),
-        lastModifiedMs: out.LastModified?.getTime() ?? 0,
-      };
     } catch (err) {
       throw this.#error(err, 'get', key);
     }
@@ -180,8 +199,14 @@ export class S3Bucket implements Bucket {
     };
     try {
       if (small) {
-        const out = await this.#client.send(new PutObjectCommand(input));
-        return { etag: unquote(out.ETag) };
+        const bytes = payload as Buffer;
+        return await this.#viaDirect(
+          async (direct) => {
+            const headers = putHeaders(input.ContentMD5!, condition, options);
+            return etagOf(await direct.send({ method: 'PUT', key, headers, body: bytes }, this.#countAttempt));
+          },
+          async () => ({ etag: unquote((await this.#client.send(new PutObjectCommand(input))).ETag) }),
+        );
       }
       // lib-storage spreads these params into CompleteMultipartUpload too, so IfMatch /
       // IfNoneMatch guard the moment the object appears; it aborts the upload on any failure.
@@ -230,6 +255,23 @@ export class S3Bucket implements Bucket {
       if (error instanceof NotFoundError) return;
       throw error;
     }
+  }
+
+  /**
+   * `direct` on the direct HTTP path (see direct-http.ts), or `viaSdk` where there is none or it
+   * declines the request; a redirect to another region sends every later request to the SDK.
+   */
+  async #viaDirect<T>(direct: (path: DirectHttp) => Promise<T>, viaSdk: () => Promise<T>): Promise<T> {
+    const path = await (this.#direct ??= DirectHttp.create(this.#client, this.name).catch(() => null));
+    if (path !== null) {
+      try {
+        return await direct(path);
+      } catch (err) {
+        if (!(err instanceof UseSdkInstead)) throw err;
+        if (err.permanent) this.#direct = Promise.resolve(null);
+      }
+    }
+    return viaSdk();
   }
 
   #error(err: unknown, verb: string, key: string): SyncError {
@@ -318,6 +360,35 @@ function objectHeaders(o: ObjectWriteOptions): Partial<PutObjectCommandInput> {
     Metadata: o.metadata ? { ...o.metadata } : undefined,
     Expires: o.expires,
   };
+}
+
+/** The wire headers of a single-request PUT: digest, precondition and the user's object options. */
+function putHeaders(contentMd5: string, condition: WriteCondition, o: ObjectWriteOptions): Record<string, string> {
+  const headers: Record<string, string> = { 'content-md5': contentMd5 };
+  const set = (name: string, value: string | undefined): void => {
+    if (value !== undefined) headers[name] = value;
+  };
+  set('if-match', quoteOpt(condition.ifMatch));
+  set('if-none-match', condition.ifNoneMatch ? '*' : undefined);
+  set('x-amz-acl', o.acl);
+  set('x-amz-server-side-encryption', o.sse);
+  set('x-amz-server-side-encryption-aws-kms-key-id', o.sseKmsKeyId);
+  set('x-amz-storage-class', o.storageClass);
+  set('cache-control', o.cacheControl);
+  // As the SDK does for a body without a type (S3 would store binary/octet-stream).
+  set('content-type', o.contentType ?? 'application/octet-stream');
+  set('content-encoding', o.contentEncoding);
+  set('content-disposition', o.contentDisposition);
+  set('content-language', o.contentLanguage);
+  set('expires', o.expires?.toUTCString());
+  for (const [name, value] of Object.entries(o.metadata ?? {})) headers[`x-amz-meta-${name.toLowerCase()}`] = value;
+  return headers;
+}
+
+/** The new version's ETag from a PUT answer, its (empty) body released for the next request. */
+function etagOf(response: DirectResponse): WriteResult {
+  response.body.resume();
+  return { etag: unquote(response.headers.etag) };
 }
 
 /** ETags travel quoted on the wire; the domain keeps them bare. */

@@ -13,6 +13,14 @@ export const MAX_ATTEMPTS = 5;
 /** Sockets beyond the transfers' needs, so listing and lock renewals never queue behind them. */
 const SPARE_SOCKETS = 8;
 
+/** Clients built for `--no-sign-request`: requests sent around the SDK must stay unsigned too. */
+const unsignedClients = new WeakSet<S3Client>();
+
+/** Whether `client` was built to send anonymous (unsigned) requests. */
+export function isUnsignedClient(client: S3Client): boolean {
+  return unsignedClients.has(client);
+}
+
 /**
  * An S3 client configured like the aws CLI would be for the same options: endpoint (path-style),
  * region (falls back to us-east-1), profile, unsigned requests, TLS verification, CA bundle,
@@ -45,7 +53,9 @@ export function createS3Client(aws: AwsOptions, concurrency = 10): S3Client {
     config.credentials = { accessKeyId: 'anonymous', secretAccessKey: 'anonymous' };
     config.signer = { sign: async (request) => request };
   }
-  return new S3Client(config);
+  const client = new S3Client(config);
+  if (!aws.signRequest) unsignedClients.add(client);
+  return client;
 }
 
 /**

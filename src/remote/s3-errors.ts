@@ -29,6 +29,7 @@ const CREDENTIAL_ERRORS = new Set([
 ]);
 const REGION_ERRORS = new Set(['PermanentRedirect', 'AuthorizationHeaderMalformed', 'IllegalLocationConstraintException']);
 const THROTTLING = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException']);
+const TRANSIENT_STATUSES = new Set([500, 502, 503, 504]);
 const NETWORK_CODES = new Set([
   'ECONNRESET',
   'ECONNREFUSED',
@@ -40,6 +41,34 @@ const NETWORK_CODES = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
 ]);
+
+/** A non-2xx S3 answer to a request sent without the SDK, shaped like the SDK's own errors. */
+export class S3ResponseError extends Error {
+  readonly $metadata: { readonly httpStatusCode: number };
+
+  constructor(code: string | undefined, message: string | undefined, status: number) {
+    // No error document (HEAD, some proxies): the status speaks, as for the SDK's UnknownError.
+    super(message ?? (code === undefined ? 'UnknownError' : code));
+    this.name = code ?? 'UnknownError';
+    this.$metadata = { httpStatusCode: status };
+  }
+}
+
+/**
+ * How a failed attempt should be retried, in the SDK retry strategy's words, or null when it
+ * should not be: throttling, 500/502/503/504, S3's RequestTimeout and network failures are retried.
+ */
+export function retryKind(err: unknown): 'THROTTLING' | 'TRANSIENT' | null {
+  const e = (err ?? {}) as AwsErrorShape;
+  const name = e.name ?? '';
+  const status = e.$metadata?.httpStatusCode;
+  if (THROTTLING.has(name) || status === 429) return 'THROTTLING';
+  // The statuses and codes the SDK's own retry middleware calls transient.
+  if (status !== undefined && TRANSIENT_STATUSES.has(status)) return 'TRANSIENT';
+  if (name === 'RequestTimeout' || name === 'TimeoutError') return 'TRANSIENT';
+  if (status === undefined && e.code !== undefined && NETWORK_CODES.has(e.code)) return 'TRANSIENT';
+  return null;
+}
 
 /** Where a failed call happened: `verb key` in messages, and the bucket for hints. */
 export interface CallSite {

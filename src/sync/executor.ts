@@ -282,7 +282,7 @@ export class Executor {
   private async download(path: string, keyPath: string, remote: RemoteEntry, expectLocal: LocalEntry | null): Promise<LocalEntry> {
     const read = await this.deps.bucket.read(this.key(keyPath), { ifMatch: remote.etag });
     try {
-      return await this.deps.tree.writeAtomic(path, read.body, read.lastModifiedMs, expectLocal);
+      return await this.deps.tree.writeAtomic(path, read.body, read.lastModifiedMs, expectLocal, read.size);
     } catch (err) {
       // A body refused before it was read would hold its socket until the read timeout.
       read.body.destroy();

@@ -15,11 +15,35 @@ export interface ProxyOptions {
   readonly tls?: { key: Buffer; cert: Buffer };
   /** Request headers (lower case) dropped before forwarding. */
   readonly dropHeaders?: readonly string[];
+  /**
+   * Answers a request itself instead of forwarding it (a fault to inject), given the request and
+   * its 0-based number; undefined forwards it.
+   */
+  readonly answer?: (req: http.IncomingMessage, index: number) => CannedAnswer | undefined;
+}
+
+/** A reply the proxy sends without asking the target. */
+export interface CannedAnswer {
+  readonly status: number;
+  readonly body?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** An S3 error document, as S3 sends it with a non-2xx status. */
+export function s3ErrorXml(code: string, message: string): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`;
 }
 
 /** Starts a proxy on 127.0.0.1 forwarding every request to `target` (an http:// URL). */
 export async function startProxy(target: string, options: ProxyOptions = {}): Promise<RunningProxy> {
+  let index = 0;
   const forward: http.RequestListener = (req, res) => {
+    const canned = options.answer?.(req, index++);
+    if (canned) {
+      req.resume();
+      res.writeHead(canned.status, { 'content-type': 'application/xml', ...canned.headers }).end(canned.body ?? '');
+      return;
+    }
     const headers = { ...req.headers };
     for (const name of options.dropHeaders ?? []) delete headers[name];
     const upstream = http.request(new URL(req.url ?? '/', target), { method: req.method, headers }, (up) => {

@@ -31,31 +31,37 @@ async function collect(stream: Readable): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-test('writeAtomic creates folders, sets the mtime, and returns what the next scan sees', async () => {
-  const root = await tempDir('write');
-  const t = tree(root);
-  // S3 LastModified has whole seconds: those are set exactly.
-  const mtimeMs = Date.UTC(2024, 0, 2, 3, 4, 5);
-  const entry = await t.writeAtomic('new/deep/file.txt', Readable.from([Buffer.from('content')]), mtimeMs);
-  assert.equal(await readFile(join(root, 'new/deep/file.txt'), 'utf8'), 'content');
-  assert.equal((await stat(join(root, 'new/deep/file.txt'))).mtimeMs, mtimeMs);
-  assert.deepEqual(entry, { size: 7, mtimeMs });
-  // Fractional milliseconds land within a microsecond, and the entry is what the scan reports.
-  const fractional = await t.writeAtomic('frac.txt', Readable.from([Buffer.from('x')]), mtimeMs + 678);
-  assert.ok(Math.abs(fractional.mtimeMs - (mtimeMs + 678)) < 0.001, String(fractional.mtimeMs));
-  const { entries } = await t.scan();
-  assert.deepEqual(entries.get('new/deep/file.txt'), entry);
-  assert.deepEqual(entries.get('frac.txt'), fractional);
-  assert.deepEqual(await listAll(root), ['frac.txt', 'new', 'new/deep', 'new/deep/file.txt']);
-});
+// A body of unknown size is streamed to the temp file; one whose size is known and small is
+// written in one call: both must give the same result.
+for (const [label, whole] of [['streamed', false], ['whole', true]] as const) {
+  const hint = (size: number): number | undefined => (whole ? size : undefined);
 
-test('writeAtomic keeps the permission bits of the file it replaces', async () => {
-  const root = await tempDir('write');
-  await put(root, 'run.sh', 'echo old');
-  await chmod(join(root, 'run.sh'), 0o750);
-  await tree(root).writeAtomic('run.sh', Readable.from([Buffer.from('echo new')]), Date.now());
-  assert.equal((await stat(join(root, 'run.sh'))).mode & 0o777, 0o750);
-});
+  test(`writeAtomic (${label}) creates folders, sets the mtime, and returns what the next scan sees`, async () => {
+    const root = await tempDir('write');
+    const t = tree(root);
+    // S3 LastModified has whole seconds: those are set exactly.
+    const mtimeMs = Date.UTC(2024, 0, 2, 3, 4, 5);
+    const entry = await t.writeAtomic('new/deep/file.txt', Readable.from([Buffer.from('content')]), mtimeMs, undefined, hint(7));
+    assert.equal(await readFile(join(root, 'new/deep/file.txt'), 'utf8'), 'content');
+    assert.equal((await stat(join(root, 'new/deep/file.txt'))).mtimeMs, mtimeMs);
+    assert.deepEqual(entry, { size: 7, mtimeMs });
+    // Fractional milliseconds land within a microsecond, and the entry is what the scan reports.
+    const fractional = await t.writeAtomic('frac.txt', Readable.from([Buffer.from('x')]), mtimeMs + 678, undefined, hint(1));
+    assert.ok(Math.abs(fractional.mtimeMs - (mtimeMs + 678)) < 0.001, String(fractional.mtimeMs));
+    const { entries } = await t.scan();
+    assert.deepEqual(entries.get('new/deep/file.txt'), entry);
+    assert.deepEqual(entries.get('frac.txt'), fractional);
+    assert.deepEqual(await listAll(root), ['frac.txt', 'new', 'new/deep', 'new/deep/file.txt']);
+  });
+
+  test(`writeAtomic (${label}) keeps the permission bits of the file it replaces`, async () => {
+    const root = await tempDir('write');
+    await put(root, 'run.sh', 'echo old');
+    await chmod(join(root, 'run.sh'), 0o750);
+    await tree(root).writeAtomic('run.sh', Readable.from([Buffer.from('echo new')]), Date.now(), undefined, hint(8));
+    assert.equal((await stat(join(root, 'run.sh'))).mode & 0o777, 0o750);
+  });
+}
 
 test('writeAtomic never exposes a partial file to a concurrent reader', async () => {
   const root = await tempDir('write');
@@ -90,6 +96,16 @@ test('writeAtomic removes its temp file and keeps the old content when the body 
     })(),
   );
   await assert.rejects(tree(root).writeAtomic('dir/f.txt', failing, Date.now()), /write dir\/f\.txt: connection reset/);
+  assert.equal(await readFile(join(root, 'dir/f.txt'), 'utf8'), 'old');
+  assert.deepEqual(await listAll(root), ['dir', 'dir/f.txt']);
+  // The same with the size announced (the body is taken whole before any file is made).
+  const failingWhole = Readable.from(
+    (async function* () {
+      yield Buffer.from('half');
+      throw new Error('connection reset');
+    })(),
+  );
+  await assert.rejects(tree(root).writeAtomic('dir/f.txt', failingWhole, Date.now(), undefined, 8), /write dir\/f\.txt: connection reset/);
   assert.equal(await readFile(join(root, 'dir/f.txt'), 'utf8'), 'old');
   assert.deepEqual(await listAll(root), ['dir', 'dir/f.txt']);
 });

@@ -90,6 +90,10 @@ test('write/read: a round trip applies the content options', async () => {
     cacheControl: 'max-age=60',
     contentDisposition: 'attachment',
     contentLanguage: 'en',
+    contentEncoding: 'identity',
+    expires: new Date('2030-01-02T03:04:05Z'),
+    sse: 'AES256',
+    acl: 'public-read',
     metadata: { owner: 'tests' },
     storageClass: 'STANDARD_IA',
   });
@@ -102,6 +106,9 @@ test('write/read: a round trip applies the content options', async () => {
   assert.equal(head?.ContentLanguage, 'en');
   assert.deepEqual(head?.Metadata, { owner: 'tests' });
   assert.equal(head?.StorageClass, 'STANDARD_IA');
+  assert.equal(head?.ContentEncoding, 'identity');
+  assert.equal(head?.Expires?.toISOString(), '2030-01-02T03:04:05.000Z');
+  assert.equal(head?.ServerSideEncryption, 'AES256');
 
   const read = await bucket.read('a/hello.txt');
   assert.equal(read.etag, etag);

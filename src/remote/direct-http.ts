@@ -1,0 +1,219 @@
+/**
+ * Object requests sent around the SDK's middleware pipeline: SigV4-signed and handed straight to
+ * the client's own HTTP handler (same keep-alive sockets, TLS settings and timeouts), with the
+ * client's own retry strategy. The pipeline costs 2–4 ms of CPU per request, several times the
+ * request itself; for thousands of small files that is most of a sync's CPU. Only `bucket.ts`
+ * uses this, for single-request PUTs and GETs; everything unusual goes back to the SDK.
+ */
+import type { Readable } from 'node:stream';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { HttpRequest, HttpResponse, RetryStrategyV2 } from '@smithy/types';
+import { isUnsignedClient } from './client.js';
+import { retryKind, S3ResponseError } from './s3-errors.js';
+
+/** One object request: the key (unencoded), method, headers and an optional in-memory body. */
+export interface DirectRequest {
+  readonly method: 'GET' | 'PUT';
+  readonly key: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: Buffer;
+}
+
+/** A 2xx answer; the body is the live response stream (the caller consumes or destroys it). */
+export interface DirectResponse {
+  readonly statusCode: number;
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly body: Readable;
+}
+
+/**
+ * The SDK must handle this request: a redirect to another region, a clock-skew complaint, or
+ * anything else only its middleware knows how to deal with. `permanent` when no later direct
+ * request to this bucket can succeed either.
+ */
+export class UseSdkInstead extends Error {
+  constructor(readonly reason: string, readonly permanent: boolean) {
+    super(`direct request declined: ${reason}`);
+    this.name = 'UseSdkInstead';
+  }
+}
+
+/** Error codes that mean "the bucket is elsewhere": the SDK's region redirect handling follows them. */
+const REGION_CODES = new Set(['PermanentRedirect', 'AuthorizationHeaderMalformed', 'IllegalLocationConstraintException', 'TemporaryRedirect']);
+/** The SDK corrects its clock offset on these and retries. */
+const CLOCK_CODES = new Set(['RequestTimeTooSkewed', 'RequestExpired', 'InvalidSignatureException', 'SignatureDoesNotMatch']);
+/** Plain bucket names; access point ARNs, S3 Express and Outposts buckets stay with the SDK. */
+const PLAIN_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+/** Error bodies are small XML documents; anything longer is cut (only Code and Message are read). */
+const MAX_ERROR_BODY = 64 * 1024;
+
+interface Endpoint {
+  readonly protocol: string;
+  readonly hostname: string;
+  readonly port?: number;
+  /** The URL path before the key: `/bucket` for path-style addressing, empty for virtual-hosted. */
+  readonly basePath: string;
+  readonly host: string;
+}
+
+/** Direct object requests to one bucket through `client`'s configuration. */
+export class DirectHttp {
+  private constructor(
+    private readonly client: S3Client,
+    private readonly endpoint: Endpoint,
+    private readonly signer: SignatureV4 | null,
+    private readonly retries: RetryStrategyV2,
+  ) {}
+
+  /**
+   * The direct path for `bucket`, or null when the SDK must keep every request: a bucket name
+   * that is not a plain one, or an endpoint that does not sign with plain SigV4 for `s3`.
+   */
+  static async create(client: S3Client, bucket: string): Promise<DirectHttp | null> {
+    if (!PLAIN_BUCKET.test(bucket) || bucket.endsWith('--x-s3') || bucket.endsWith('--ol-s3')) return null;
+    const config = client.config;
+    const region = await config.region();
+    const custom = config.isCustomEndpoint ? await config.endpoint?.() : undefined;
+    const resolved = config.endpointProvider({
+      Bucket: bucket,
+      Region: region,
+      UseFIPS: await config.useFipsEndpoint(),
+      UseDualStack: await config.useDualstackEndpoint(),
+      ForcePathStyle: config.forcePathStyle,
+      Accelerate: config.useAccelerateEndpoint,
+      UseGlobalEndpoint: await resolveFlag(config.useGlobalEndpoint),
+      DisableMultiRegionAccessPoints: config.disableMultiregionAccessPoints,
+      Endpoint: custom ? `${custom.protocol}//${custom.hostname}${custom.port ? `:${custom.port}` : ''}${custom.path}` : undefined,
+    });
+    const scheme = (resolved.properties?.authSchemes as { name?: string; signingName?: string; signingRegion?: string }[] | undefined)?.[0];
+    if (scheme && (scheme.name !== 'sigv4' || scheme.signingName !== 's3')) return null;
+    const url = resolved.url;
+    const endpoint: Endpoint = {
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: url.port ? Number(url.port) : undefined,
+      basePath: url.pathname.replace(/\/+$/, ''),
+      host: url.host,
+    };
+    const signer = isUnsignedClient(client)
+      ? null
+      : new SignatureV4({
+          credentials: config.credentials,
+          region: scheme?.signingRegion ?? region,
+          service: 's3',
+          sha256: config.sha256,
+          // S3 wants the key path signed exactly as sent (encoded once).
+          uriEscapePath: false,
+          applyChecksum: false,
+        });
+    const retries = (await config.retryStrategy()) as RetryStrategyV2;
+    if (typeof retries.acquireInitialRetryToken !== 'function') return null;
+    return new DirectHttp(client, endpoint, signer, retries);
+  }
+
+  /**
+   * Sends `request` with the client's retries; resolves with a 2xx response, rejects with an
+   * `S3ResponseError` (non-2xx), a network error, or `UseSdkInstead`. `onAttempt` runs once per
+   * HTTP request actually sent.
+   */
+  async send(request: DirectRequest, onAttempt: () => void): Promise<DirectResponse> {
+    let token = await this.retries.acquireInitialRetryToken('s3-direct');
+    for (;;) {
+      let failure: unknown;
+      try {
+        onAttempt();
+        const response = await this.attempt(request);
+        this.retries.recordSuccess(token);
+        return response;
+      } catch (err) {
+        failure = err;
+      }
+      const errorType = failure instanceof UseSdkInstead ? null : retryKind(failure);
+      if (errorType === null) throw failure;
+      try {
+        token = await this.retries.refreshRetryTokenForRetry(token, { errorType });
+      } catch {
+        throw failure;
+      }
+      await new Promise((resolve) => setTimeout(resolve, token.getRetryDelay()));
+    }
+  }
+
+  private async attempt(request: DirectRequest): Promise<DirectResponse> {
+    const { endpoint } = this;
+    const headers: Record<string, string> = { ...request.headers, host: endpoint.host };
+    if (request.body !== undefined) {
+      headers['content-length'] = String(request.body.length);
+      // Integrity comes from Content-MD5 (PUT) or is not needed (GET has no body).
+      headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+    }
+    let httpRequest: HttpRequest = {
+      method: request.method,
+      protocol: endpoint.protocol,
+      hostname: endpoint.hostname,
+      port: endpoint.port,
+      path: `${endpoint.basePath}/${encodeKey(request.key)}`,
+      query: {},
+      headers,
+      body: request.body,
+    };
+    if (this.signer) {
+      const signingDate = new Date(Date.now() + (this.client.config.systemClockOffset ?? 0));
+      httpRequest = (await this.signer.sign(httpRequest, { signingDate })) as HttpRequest;
+    }
+    const { response } = await this.client.config.requestHandler.handle(httpRequest as never);
+    const answer = response as HttpResponse & { body: Readable };
+    if (answer.statusCode >= 200 && answer.statusCode < 300) {
+      return { statusCode: answer.statusCode, headers: answer.headers, body: answer.body };
+    }
+    throw await this.failure(answer);
+  }
+
+  /** The error of a non-2xx answer, its body read (and so released) first. */
+  private async failure(response: HttpResponse & { body: Readable }): Promise<Error> {
+    const text = await readCapped(response.body, MAX_ERROR_BODY).catch(() => '');
+    const code = xmlField(text, 'Code');
+    const status = response.statusCode;
+    if (status === 301 || status === 307 || (code !== undefined && REGION_CODES.has(code))) {
+      return new UseSdkInstead(`${code ?? `HTTP ${status}`} (the bucket answers from another region)`, true);
+    }
+    if (code !== undefined && CLOCK_CODES.has(code)) return new UseSdkInstead(`${code} (clock skew correction)`, false);
+    return new S3ResponseError(code, xmlField(text, 'Message'), status);
+  }
+}
+
+/** A client setting that is a boolean or a provider of one. */
+async function resolveFlag(value: boolean | (() => Promise<boolean | undefined>) | undefined): Promise<boolean | undefined> {
+  return typeof value === 'function' ? value() : value;
+}
+
+/** Key path for the URL: every segment percent-encoded as the SDK does (RFC 3986 unreserved kept). */
+function encodeKey(key: string): string {
+  return key
+    .split('/')
+    .map((segment) => encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
+    .join('/');
+}
+
+async function readCapped(body: Readable, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of body) {
+    if (length < limit) chunks.push(chunk as Buffer);
+    length += (chunk as Buffer).length;
+  }
+  return Buffer.concat(chunks).toString('utf8', 0, Math.min(length, limit));
+}
+
+/** The text of `<name>` in an S3 error document, entities decoded. */
+function xmlField(xml: string, name: string): string | undefined {
+  const match = new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml);
+  if (!match) return undefined;
+  return match[1]!
+    .replaceAll('&lt;', '<')
+    .replaceAll('&gt;', '>')
+    .replaceAll('&quot;', '"')
+    .replaceAll('&apos;', "'")
+    .replaceAll('&amp;', '&');
+}

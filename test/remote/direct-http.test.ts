@@ -1,0 +1,168 @@
+// The direct path of S3Bucket (single-request PUT and GET sent around the SDK's middleware):
+// wire encoding, retries, error translation and the hand-over to the SDK, on a real S3 API.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { buffer as readAll } from 'node:stream/consumers';
+import type { IncomingMessage } from 'node:http';
+import type { AwsOptions } from '../../src/config.js';
+import { AccessError, SyncError, TransientError } from '../../src/errors.js';
+import { createS3Client, MAX_ATTEMPTS, S3Bucket } from '../../src/remote/bucket.js';
+import { s3ErrorXml, startProxy, type CannedAnswer } from '../helpers/proxy.js';
+import { recordHeaders } from '../helpers/record-headers.js';
+import { TEST_REGION, useS3 } from '../helpers/s3.js';
+import { freePort } from '../../scripts/moto.mjs';
+
+const s3 = useS3();
+
+function awsOptions(overrides: Partial<AwsOptions> = {}): AwsOptions {
+  return { endpointUrl: s3().endpoint, region: TEST_REGION, verifySsl: true, signRequest: true, ...overrides };
+}
+
+/** A bucket reached through a proxy that may answer some requests itself; stopped by the test. */
+async function bucketBehind(
+  answer: (req: IncomingMessage, index: number) => CannedAnswer | undefined,
+): Promise<{ bucket: S3Bucket; headers: Record<string, string>[]; stop: () => void }> {
+  const name = await s3().newBucket();
+  const proxy = await startProxy(s3().endpoint, { answer });
+  const client = createS3Client(awsOptions({ endpointUrl: proxy.url }));
+  const headers = recordHeaders(client);
+  return {
+    bucket: new S3Bucket(client, name),
+    headers,
+    stop: () => {
+      client.destroy();
+      proxy.stop();
+    },
+  };
+}
+
+/** Whether a recorded request went through the SDK's middleware (which adds its user agent). */
+const viaSdk = (headers: Record<string, string>): boolean => headers['x-amz-user-agent'] !== undefined;
+
+test('direct path: keys with reserved and non-ASCII characters round-trip through write, read and list', async () => {
+  const bucket = new S3Bucket(createS3Client(awsOptions()), await s3().newBucket());
+  const keys = [
+    'd/a b.txt',
+    'd/a+b.txt',
+    "d/it's (1)*!.txt",
+    'd/100%.txt',
+    'd/semi;colon=eq&amp@at,comma$.txt',
+    'd/tilde~under_score-dash.txt',
+    'd/ünï cødé/日本.txt',
+  ];
+  for (const key of keys) {
+    const body = Buffer.from(`body of ${key}`);
+    await bucket.write(key, body, body.length, { ifNoneMatch: true });
+    const read = await bucket.read(key);
+    assert.deepEqual(await readAll(read.body), body, key);
+  }
+  assert.deepEqual((await bucket.list('d')).map((o) => o.key).sort(), [...keys].sort());
+});
+
+test('direct path: PUT and GET are signed, and go around the SDK middleware', async () => {
+  const { bucket, headers, stop } = await bucketBehind(() => undefined);
+  try {
+    const body = Buffer.from('signed');
+    await bucket.write('k', body, body.length, { ifNoneMatch: true });
+    assert.deepEqual(await readAll((await bucket.read('k')).body), body);
+    assert.equal(headers.length, 2);
+    for (const sent of headers) {
+      assert.match(sent.authorization ?? '', /^AWS4-HMAC-SHA256 Credential=[^/]+\/\d{8}\/us-east-1\/s3\/aws4_request/);
+      assert.equal(viaSdk(sent), false);
+    }
+    assert.equal(headers[0]!['if-none-match'], '*');
+    assert.equal(headers[0]!['content-md5'], createHash('md5').update(body).digest('base64'));
+  } finally {
+    stop();
+  }
+});
+
+test('direct path: throttling and 5xx answers are retried with the client strategy, then succeed', async () => {
+  const { bucket, stop } = await bucketBehind((req, index) =>
+    index < 2 ? { status: 503, body: s3ErrorXml('SlowDown', 'Please reduce your request rate.') } : undefined,
+  );
+  try {
+    const body = Buffer.from('after two refusals');
+    const { etag } = await bucket.write('k', body, body.length, { ifNoneMatch: true });
+    assert.equal(bucket.requestCount, 3, 'two refused attempts and the one that landed');
+    assert.equal((await s3().head(bucket.name, 'k'))?.ETag, `"${etag}"`);
+  } finally {
+    stop();
+  }
+});
+
+test('direct path: a server error that outlasts the retries is a TransientError naming the code', async () => {
+  const { bucket, stop } = await bucketBehind(() => ({ status: 500, body: s3ErrorXml('InternalError', 'We encountered an internal error.') }));
+  try {
+    await assert.rejects(bucket.read('k'), (err) => {
+      assert.ok(err instanceof TransientError, String(err));
+      assert.match(err.message, /^get k: InternalError: We encountered an internal error\./);
+      return true;
+    });
+    assert.equal(bucket.requestCount, MAX_ATTEMPTS);
+  } finally {
+    stop();
+  }
+});
+
+test('direct path: a refusal is not retried and becomes the domain error', async () => {
+  const { bucket, stop } = await bucketBehind((req) =>
+    req.method === 'PUT' ? { status: 403, body: s3ErrorXml('AccessDenied', 'Access Denied') } : { status: 400, body: s3ErrorXml('InvalidArgument', 'Bad header') },
+  );
+  try {
+    const body = Buffer.from('x');
+    await assert.rejects(bucket.write('k', body, body.length, { ifNoneMatch: true }), (err) => {
+      assert.ok(err instanceof AccessError, String(err));
+      assert.match(err.message, /^put k: AccessDenied: Access Denied \(check the task role/);
+      return true;
+    });
+    await assert.rejects(bucket.read('k'), (err) => err instanceof SyncError && /^get k: InvalidArgument: Bad header/.test(err.message));
+    assert.equal(bucket.requestCount, 2, 'one attempt each');
+  } finally {
+    stop();
+  }
+});
+
+test('direct path: a redirect to another region hands this request and every later one to the SDK', async () => {
+  const { bucket, headers, stop } = await bucketBehind((req, index) =>
+    index === 0 ? { status: 301, body: s3ErrorXml('PermanentRedirect', 'The bucket you are attempting to access must be addressed using the specified endpoint.') } : undefined,
+  );
+  try {
+    const body = Buffer.from('redirected');
+    await bucket.write('k', body, body.length, { ifNoneMatch: true });
+    assert.deepEqual(await readAll((await bucket.read('k')).body), body);
+    assert.deepEqual(headers.map(viaSdk), [false, true, true], 'direct, then the SDK for the PUT and for the GET after it');
+  } finally {
+    stop();
+  }
+});
+
+test('direct path: a clock-skew refusal is handed to the SDK once, and the next request goes direct again', async () => {
+  const { bucket, headers, stop } = await bucketBehind((req, index) =>
+    index === 0 ? { status: 403, body: s3ErrorXml('RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.') } : undefined,
+  );
+  try {
+    const body = Buffer.from('skewed');
+    await bucket.write('k', body, body.length, { ifNoneMatch: true });
+    assert.deepEqual(await readAll((await bucket.read('k')).body), body);
+    assert.deepEqual(headers.map(viaSdk), [false, true, false]);
+  } finally {
+    stop();
+  }
+});
+
+test('direct path: a refused connection is retried, then a TransientError', async () => {
+  const client = createS3Client(awsOptions({ endpointUrl: `http://127.0.0.1:${await freePort()}` }));
+  const bucket = new S3Bucket(client, 'any-bucket');
+  const body = Buffer.from('x');
+  try {
+    await assert.rejects(
+      bucket.write('k', body, body.length, { ifNoneMatch: true }),
+      (err) => err instanceof TransientError && /^put k: .*ECONNREFUSED/.test(err.message),
+    );
+    assert.equal(bucket.requestCount, MAX_ATTEMPTS);
+  } finally {
+    client.destroy();
+  }
+});
