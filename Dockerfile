@@ -2,12 +2,12 @@
 # s3-sync2 sidecar image. Build: docker build -t s3-sync2 .
 # .ci/run (scripts/ci-image-check.sh) repeats the same install and start steps without a container engine.
 
-# --- Build stage: all dependencies, TypeScript compiled to dist/ -----------------------------------
+# --- Build stage: all dependencies, src/ bundled into dist/ (esbuild) ------------------------------
 FROM node:22-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build.mjs ./scripts/build.mjs
 COPY src ./src
 RUN npm run build
 

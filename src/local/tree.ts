@@ -31,6 +31,8 @@ export interface LocalTreeOptions {
 export interface UploadSource {
   /** The content, at most `size` bytes. Destroy it if the upload is abandoned, to free the file. */
   readonly stream: Readable;
+  /** The same content already in memory, for a small file (read whole when opened). */
+  readonly bytes?: Buffer;
   readonly size: number;
   readonly mtimeMs: number;
   /** Stats the file again: false when size, mtime or inode changed since it was opened. */
@@ -135,6 +137,7 @@ export class LocalTree {
         : createReadStream('', { fd, start: 0, end: before.size - 1, autoClose: true, highWaterMark: 1024 * 1024 });
     return {
       stream,
+      bytes: whole,
       size: before.size,
       mtimeMs: before.mtimeMs,
       unchanged: async () => {

@@ -29,12 +29,12 @@ import {
 import { copyFile, readdir, stat, unlink, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { buffer as readAll } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import { LocalChangedError, PathCollisionError } from '../errors.js';
 import type { LocalEntry } from '../sync/types.js';
 import { TEMP_NAME_PREFIX } from './paths.js';
 import { isInside } from './scan.js';
+import { readWhole } from '../streams.js';
 
 /** Where writes go and how far symlinks are trusted. */
 export interface WriteContext {
@@ -45,9 +45,13 @@ export interface WriteContext {
   readonly fsync: boolean;
 }
 
+/** Unique to this process (another sidecar or a restarted one may share the folder). */
+const processTag = `${process.pid.toString(36)}${randomBytes(6).toString('hex')}`;
+let tempCount = 0;
+
 /** A fresh temp name in the same folder as `absTarget`, so the rename stays on one file system. */
 export function tempPathFor(absTarget: string): string {
-  return join(dirname(absTarget), `${TEMP_NAME_PREFIX}${randomBytes(8).toString('hex')}`);
+  return join(dirname(absTarget), `${TEMP_NAME_PREFIX}${processTag}-${(++tempCount).toString(36)}`);
 }
 
 /**
@@ -156,7 +160,7 @@ export async function writeAtomic(
   const tmp = tempPathFor(abs);
   try {
     // A small body is taken whole before anything is touched: one write, no stream to a file.
-    const whole = sizeHint !== undefined && sizeHint <= WHOLE_WRITE_BYTES ? await readAll(body) : undefined;
+    const whole = sizeHint !== undefined && sizeHint <= WHOLE_WRITE_BYTES ? await readWhole(body) : undefined;
     ensureParents(ctx, rel);
     const mode = checkTarget(ctx, rel, abs);
     checkExpected(ctx, rel, abs, expected);

@@ -1,7 +1,6 @@
 /** The `Bucket` interface on S3: the only module that sends S3 requests. */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { buffer as readAll } from 'node:stream/consumers';
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
@@ -34,6 +33,7 @@ import type {
 } from './types.js';
 import { DirectHttp, UseSdkInstead, type DirectResponse } from './direct-http.js';
 import { translateS3Error } from './s3-errors.js';
+import { readWhole } from '../streams.js';
 import { MIN_PART_SIZE, MULTIPART_QUEUE_SIZE, MULTIPART_THRESHOLD, PART_SIZE } from './transfer-limits.js';
 
 export { createS3Client, DEFAULT_REGION, MAX_ATTEMPTS } from './client.js';
@@ -336,7 +336,7 @@ function rejectsConditions(err: unknown): boolean {
 async function wholeBody(body: Buffer | Readable, size: number, key: string): Promise<Buffer> {
   let bytes: Buffer;
   try {
-    bytes = Buffer.isBuffer(body) ? body : await readAll(body);
+    bytes = Buffer.isBuffer(body) ? body : await readWhole(body);
   } catch (err) {
     throw new SyncError(`put ${key}: reading the body failed: ${(err as Error).message}`, { cause: err });
   }

@@ -25,6 +25,7 @@ import type { LocalTree, UploadSource } from '../local/tree.js';
 import type { Bucket, ObjectWriteOptions } from '../remote/types.js';
 import type { TickCounts } from './controller.js';
 import type { Action, BaselineEntry, LocalEntry, RemoteEntry } from './types.js';
+import { readWhole } from '../streams.js';
 
 /** The state an execution reads and updates: snapshots of both sides and the working baseline. */
 export interface ExecutionState {
@@ -262,7 +263,7 @@ export class Executor {
     let changed = false;
     let body: Buffer | Readable;
     if (opened.size < SMALL_FILE_BYTES) {
-      body = await readAll(opened.stream);
+      body = opened.bytes ?? (await readWhole(opened.stream));
       if (!(await opened.unchanged()) || body.length !== opened.size) return null;
     } else {
       body = checkedAtEnd(opened, () => (changed = true));
@@ -388,10 +389,4 @@ function checkedAtEnd(opened: UploadSource, onChanged: () => void): Readable {
     },
   });
   return pipeline(opened.stream, check, () => undefined);
-}
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }
