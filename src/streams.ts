@@ -1,4 +1,4 @@
-/** Stream helpers shared by the local and remote sides. */
+/** Byte-reading helpers shared by the local and remote sides. */
 import type { Readable } from 'node:stream';
 
 /**
@@ -9,4 +9,20 @@ export async function readWhole(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+/** Anything read at offsets: a file opened for upload, a part source. */
+export interface ReadableAt {
+  readAt(into: Buffer, position: number): Promise<number>;
+}
+
+/** Fills `into` from `position` until it is full or the source ends; returns the bytes read. */
+export async function readFully(source: ReadableAt, into: Buffer, position: number): Promise<number> {
+  let filled = 0;
+  while (filled < into.length) {
+    const n = await source.readAt(into.subarray(filled), position + filled);
+    if (n === 0) break;
+    filled += n;
+  }
+  return filled;
 }

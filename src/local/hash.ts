@@ -10,9 +10,9 @@ export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
 export const DEFAULT_MULTIPART_THRESHOLD = 8 * 1024 * 1024;
 
 /**
- * Whether the uploader sends a body of `size` bytes as multipart. Besides the threshold,
- * `@aws-sdk/lib-storage` sends a body that fits in one part as a single PUT, so a file of exactly
- * one part size has a plain MD5 ETag.
+ * Whether the uploader sends a body of `size` bytes as multipart. Besides the threshold, the
+ * bucket (as `@aws-sdk/lib-storage` and the aws CLI) sends a body that fits in one part as a
+ * single PUT, so a file of exactly one part size has a plain MD5 ETag.
  */
 export function isMultipart(size: number, partSize: number, threshold: number): boolean {
   return size >= threshold && size > partSize;

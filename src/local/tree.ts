@@ -3,7 +3,7 @@
  * write, delete, copy, crash cleanup, watch — behind one object bound to the root and its options.
  * Relative paths are POSIX and are checked with `unsafePathReason` before any file-system call.
  */
-import { closeSync, createReadStream, fstatSync, openSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { closeSync, fstatSync, openSync, read, readSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { lstat, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -29,14 +29,16 @@ export interface LocalTreeOptions {
 
 /** A file opened for upload: its bytes as of `size`, and a check that it did not change meanwhile. */
 export interface UploadSource {
-  /** The content, at most `size` bytes. Destroy it if the upload is abandoned, to free the file. */
-  readonly stream: Readable;
-  /** The same content already in memory, for a small file (read whole when opened). */
-  readonly bytes?: Buffer;
   readonly size: number;
   readonly mtimeMs: number;
+  /** The whole content, read when opened, for a small file. */
+  readonly bytes?: Buffer;
+  /** Fills `into` with the bytes from `position`, never past `size`; resolves how many (0 at the end). */
+  readAt(into: Buffer, position: number): Promise<number>;
   /** Stats the file again: false when size, mtime or inode changed since it was opened. */
   unchanged(): Promise<boolean>;
+  /** Releases the file (call it once the upload is done or abandoned). */
+  close(): void;
 }
 
 /** Normalizes `--md5-skip-path` entries: no `./` lead, no slashes at either end, no empties. */
@@ -124,22 +126,30 @@ export class LocalTree {
     try {
       before = fstatSync(fd);
       if (!before.isFile()) throw new SyncError(`open ${path} for upload: not a regular file`);
-      // Read no more than the size stated: a file growing meanwhile is caught by unchanged().
       if (before.size <= WHOLE_READ_BYTES) whole = readUpTo(fd, before.size);
     } catch (err) {
       closeSync(fd);
       throw err instanceof SyncError ? err : new SyncError(`read ${path} for upload: ${(err as Error).message}`, { cause: err });
     }
-    if (whole !== undefined) closeSync(fd);
-    const stream =
-      whole !== undefined
-        ? Readable.from([whole])
-        : createReadStream('', { fd, start: 0, end: before.size - 1, autoClose: true, highWaterMark: 1024 * 1024 });
+    let open = true;
+    const close = (): void => {
+      if (open) closeSync(fd);
+      open = false;
+    };
+    if (whole !== undefined) close();
+    const size = before.size;
     return {
-      stream,
-      bytes: whole,
-      size: before.size,
+      size,
       mtimeMs: before.mtimeMs,
+      bytes: whole,
+      // Never past the size stated when opened: a file growing meanwhile is caught by unchanged().
+      readAt: async (into, position) => {
+        const length = Math.max(0, Math.min(into.length, size - position));
+        if (whole !== undefined) return whole.copy(into, 0, position, position + length);
+        if (length === 0) return 0;
+        if (!open) throw new SyncError(`read ${path} for upload: the file was closed`);
+        return readAt(fd, into, length, position);
+      },
       unchanged: async () => {
         const after = statSync(abs, { throwIfNoEntry: false });
         return (
@@ -150,6 +160,7 @@ export class LocalTree {
           after.dev === before.dev
         );
       },
+      close,
     };
   }
 
@@ -258,6 +269,13 @@ export class LocalTree {
 
 /** Files up to this size are read whole when opened for upload (one read, no stream machinery). */
 const WHOLE_READ_BYTES = 1024 * 1024;
+
+/** One read of up to `length` bytes at `position` into the start of `into`. */
+function readAt(fd: number, into: Buffer, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    read(fd, into, 0, length, position, (err, bytesRead) => (err ? reject(err) : resolve(bytesRead)));
+  });
+}
 
 /** Up to `size` bytes from the start of `fd` (fewer when the file shrank meanwhile). */
 function readUpTo(fd: number, size: number): Buffer {

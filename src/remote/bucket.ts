@@ -2,7 +2,12 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  UploadPartCommand,
+  type CompletedPart,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -14,7 +19,6 @@ import {
   type ServerSideEncryption,
   type StorageClass,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import {
   AccessError,
   ConditionalConflictError,
@@ -27,13 +31,14 @@ import type {
   Bucket,
   ObjectRead,
   ObjectWriteOptions,
+  PartSource,
   RemoteObject,
   WriteCondition,
   WriteResult,
 } from './types.js';
 import { DirectHttp, UseSdkInstead, type DirectResponse } from './direct-http.js';
 import { translateS3Error } from './s3-errors.js';
-import { readWhole } from '../streams.js';
+import { readFully } from '../streams.js';
 import { MIN_PART_SIZE, MULTIPART_QUEUE_SIZE, MULTIPART_THRESHOLD, PART_SIZE } from './transfer-limits.js';
 
 export { createS3Client, DEFAULT_REGION, MAX_ATTEMPTS } from './client.js';
@@ -178,52 +183,142 @@ export class S3Bucket implements Bucket {
 
   async write(
     key: string,
-    body: Buffer | Readable,
+    body: Buffer | PartSource,
     size: number,
     condition: WriteCondition,
     options: ObjectWriteOptions = {},
   ): Promise<WriteResult> {
-    const small = size < this.#multipartThreshold;
-    // A consumed stream cannot be sent again: buffered, a single PUT survives the SDK's retries.
-    const payload = small ? await wholeBody(body, size, key) : body;
-    const input: PutObjectCommandInput = {
-      Bucket: this.name,
-      Key: key,
-      Body: payload,
-      ContentLength: size,
-      // Integrity of small PUTs: S3 checks the body against this digest (BadDigest otherwise).
-      ContentMD5: Buffer.isBuffer(payload) ? createHash('md5').update(payload).digest('base64') : undefined,
-      IfMatch: quoteOpt(condition.ifMatch),
-      IfNoneMatch: condition.ifNoneMatch ? '*' : undefined,
-      ...objectHeaders(options),
-    };
     try {
-      if (small) {
-        const bytes = payload as Buffer;
-        return await this.#viaDirect(
-          async (direct) => {
-            const headers = putHeaders(input.ContentMD5!, condition, options);
-            return etagOf(await direct.send({ method: 'PUT', key, headers, body: bytes }, this.#countAttempt));
-          },
-          async () => ({ etag: unquote((await this.#client.send(new PutObjectCommand(input))).ETag) }),
-        );
+      // A body that fits in one part is one PUT even above the threshold (local/hash agrees).
+      if (size < this.#multipartThreshold || size <= this.#partSize) {
+        return await this.#putWhole(key, await wholeBody(body, size, key), condition, options);
       }
-      // lib-storage spreads these params into CompleteMultipartUpload too, so IfMatch /
-      // IfNoneMatch guard the moment the object appears; it aborts the upload on any failure.
-      const upload = new Upload({
-        client: this.#client,
-        params: input,
-        partSize: this.#partSize,
-        queueSize: this.#queueSize,
-      });
-      const out = await upload.done();
-      return { etag: unquote(out.ETag) };
+      const source: PartSource = Buffer.isBuffer(body) ? bufferSource(body) : body;
+      return await this.#putMultipart(key, source, size, condition, options);
     } catch (err) {
       const error = this.#error(err, 'put', key);
       // S3 answers If-Match on a missing key with 404: the version we meant to replace is gone.
       if (error instanceof NotFoundError && condition.ifMatch) throw new PreconditionFailedError(key, { cause: err });
       throw error;
     }
+  }
+
+  async #putWhole(key: string, body: Buffer, condition: WriteCondition, options: ObjectWriteOptions): Promise<WriteResult> {
+    // Integrity: S3 checks the body against this digest (BadDigest otherwise).
+    const contentMd5 = md5Base64(body);
+    return this.#viaDirect(
+      async (direct) => {
+        const headers = putHeaders(contentMd5, condition, options);
+        return etagOf(await direct.send({ method: 'PUT', key, headers, body }, this.#countAttempt));
+      },
+      async () => {
+        const input: PutObjectCommandInput = {
+          Bucket: this.name,
+          Key: key,
+          Body: body,
+          ContentLength: body.length,
+          ContentMD5: contentMd5,
+          IfMatch: quoteOpt(condition.ifMatch),
+          IfNoneMatch: condition.ifNoneMatch ? '*' : undefined,
+          ...objectHeaders(options),
+        };
+        return { etag: unquote((await this.#client.send(new PutObjectCommand(input))).ETag) };
+      },
+    );
+  }
+
+  /**
+   * Multipart upload: the object's headers on create, parts read into buffers and sent
+   * `queueSize` at a time, the precondition on CompleteMultipartUpload (the moment the object
+   * appears), `source.verify()` just before it. Any failure aborts the upload.
+   */
+  async #putMultipart(
+    key: string,
+    source: PartSource,
+    size: number,
+    condition: WriteCondition,
+    options: ObjectWriteOptions,
+  ): Promise<WriteResult> {
+    const created = await this.#client.send(
+      new CreateMultipartUploadCommand({ Bucket: this.name, Key: key, ...objectHeaders(options) }),
+    );
+    const uploadId = created.UploadId;
+    if (!uploadId) throw new SyncError(`put ${key}: CreateMultipartUpload returned no upload id`);
+    try {
+      const parts = await this.#uploadParts(key, uploadId, source, size);
+      await source.verify();
+      const done = await this.#client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.name,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts },
+          IfMatch: quoteOpt(condition.ifMatch),
+          IfNoneMatch: condition.ifNoneMatch ? '*' : undefined,
+        }),
+      );
+      return { etag: unquote(done.ETag) };
+    } catch (err) {
+      await this.#client
+        .send(new AbortMultipartUploadCommand({ Bucket: this.name, Key: key, UploadId: uploadId }))
+        .catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Reads and sends every part, at most `queueSize` in flight; the first failure stops the reading. */
+  async #uploadParts(key: string, uploadId: string, source: PartSource, size: number): Promise<CompletedPart[]> {
+    const count = Math.ceil(size / this.#partSize);
+    const parts: CompletedPart[] = [];
+    const inFlight = new Set<Promise<void>>();
+    let failure: { error: unknown } | undefined;
+    try {
+      for (let index = 0; index < count && failure === undefined; index++) {
+        const position = index * this.#partSize;
+        // Each part gets its own buffer: a retried request must be able to send it again.
+        const part = Buffer.allocUnsafe(Math.min(this.#partSize, size - position));
+        const read = await readFully(source, part, position);
+        if (read !== part.length) {
+          throw new SyncError(`put ${key}: read ${position + read} bytes where ${size} were expected (changed while read)`);
+        }
+        const partNumber = index + 1;
+        const task: Promise<void> = this.#uploadPart(key, uploadId, partNumber, part).then(
+          (etag) => {
+            parts.push({ PartNumber: partNumber, ETag: etag });
+            inFlight.delete(task);
+          },
+          (error: unknown) => {
+            failure ??= { error };
+            inFlight.delete(task);
+          },
+        );
+        inFlight.add(task);
+        if (inFlight.size >= this.#queueSize) await Promise.race(inFlight);
+      }
+    } finally {
+      // No part may land after the caller aborts the upload.
+      await Promise.all([...inFlight]);
+    }
+    if (failure !== undefined) throw failure.error;
+    return parts.sort((a, b) => a.PartNumber! - b.PartNumber!);
+  }
+
+  async #uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer): Promise<string> {
+    const contentMd5 = md5Base64(body);
+    const etag = await this.#viaDirect(
+      async (direct) => {
+        const query = { partNumber: String(partNumber), uploadId };
+        const response = await direct.send({ method: 'PUT', key, query, headers: { 'content-md5': contentMd5 }, body }, this.#countAttempt);
+        return etagOf(response).etag;
+      },
+      async () => {
+        const out = await this.#client.send(
+          new UploadPartCommand({ Bucket: this.name, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentMD5: contentMd5 }),
+        );
+        return unquote(out.ETag);
+      },
+    );
+    return quote(etag);
   }
 
   async copy(sourceKey: string, sourceEtag: string, destinationKey: string): Promise<WriteResult> {
@@ -332,18 +427,39 @@ function rejectsConditions(err: unknown): boolean {
   );
 }
 
-/** The body in memory, exactly `size` bytes long (a mismatch would hang or corrupt the PUT). */
-async function wholeBody(body: Buffer | Readable, size: number, key: string): Promise<Buffer> {
+/**
+ * The body in memory, exactly `size` bytes long (a mismatch would hang or corrupt the PUT); a part
+ * source is read whole and verified.
+ */
+async function wholeBody(body: Buffer | PartSource, size: number, key: string): Promise<Buffer> {
   let bytes: Buffer;
-  try {
-    bytes = Buffer.isBuffer(body) ? body : await readWhole(body);
-  } catch (err) {
-    throw new SyncError(`put ${key}: reading the body failed: ${(err as Error).message}`, { cause: err });
+  if (Buffer.isBuffer(body)) {
+    bytes = body;
+  } else {
+    bytes = Buffer.allocUnsafe(size);
+    try {
+      bytes = bytes.subarray(0, await readFully(body, bytes, 0));
+    } catch (err) {
+      throw new SyncError(`put ${key}: reading the body failed: ${(err as Error).message}`, { cause: err });
+    }
+    await body.verify();
   }
   if (bytes.length !== size) {
     throw new SyncError(`put ${key}: read ${bytes.length} bytes where ${size} were expected (changed while read)`);
   }
   return bytes;
+}
+
+/** A buffer as a part source (tests, and callers holding a large body in memory). */
+function bufferSource(body: Buffer): PartSource {
+  return {
+    readAt: async (into, position) => body.copy(into, 0, position, Math.min(body.length, position + into.length)),
+    verify: async () => undefined,
+  };
+}
+
+function md5Base64(body: Buffer): string {
+  return createHash('md5').update(body).digest('base64');
 }
 
 function objectHeaders(o: ObjectWriteOptions): Partial<PutObjectCommandInput> {

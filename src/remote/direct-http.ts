@@ -12,10 +12,12 @@ import type { HttpRequest, HttpResponse, RetryStrategyV2 } from '@smithy/types';
 import { isUnsignedClient } from './client.js';
 import { retryKind, S3ResponseError } from './s3-errors.js';
 
-/** One object request: the key (unencoded), method, headers and an optional in-memory body. */
+/** One object request: the key (unencoded), method, query, headers and an optional in-memory body. */
 export interface DirectRequest {
   readonly method: 'GET' | 'PUT';
   readonly key: string;
+  /** Query parameters (an upload's part number and id). */
+  readonly query?: Readonly<Record<string, string>>;
   readonly headers: Readonly<Record<string, string>>;
   readonly body?: Buffer;
 }
@@ -154,7 +156,7 @@ export class DirectHttp {
       hostname: endpoint.hostname,
       port: endpoint.port,
       path: `${endpoint.basePath}/${encodeKey(request.key)}`,
-      query: {},
+      query: { ...request.query },
       headers,
       body: request.body,
     };

@@ -6,7 +6,8 @@ const MiB = 1024 * 1024;
 export const MULTIPART_THRESHOLD = 8 * MiB;
 /**
  * Part size of multipart uploads (aws CLI default `multipart_chunksize`). A body that fits in one
- * part is sent as a single PUT even above the threshold (lib-storage does so; `local/hash` agrees).
+ * part is sent as a single PUT even above the threshold (as lib-storage and the aws CLI do;
+ * `local/hash` agrees).
  */
 export const PART_SIZE = 8 * MiB;
 /** Parts of one multipart upload sent in parallel (each buffers one part in memory). */

@@ -41,6 +41,17 @@ export interface ObjectRead {
   readonly lastModifiedMs: number;
 }
 
+/**
+ * A body too large to hold whole (a large file), read part by part at offsets, so that only the
+ * parts being sent are in memory.
+ */
+export interface PartSource {
+  /** Fills `into` with the bytes from `position` as far as there are; resolves how many (0 at the end). */
+  readAt(into: Buffer, position: number): Promise<number>;
+  /** Runs after the last byte was read and before the object is made visible; rejects to abandon it. */
+  verify(): Promise<void>;
+}
+
 /** What a successful write returns. */
 export interface WriteResult {
   readonly etag: string;
@@ -63,12 +74,12 @@ export interface Bucket {
   /** Read a small object whole (the lock); null when absent. */
   readSmall(key: string): Promise<{ body: Buffer; etag: string } | null>;
   /**
-   * Write an object from a buffer or a file stream of known size; large bodies go multipart.
+   * Write an object from a buffer or a part source of known size; large bodies go multipart.
    * `contentType` in options wins; otherwise the caller passes the guessed type there.
    */
   write(
     key: string,
-    body: Buffer | Readable,
+    body: Buffer | PartSource,
     size: number,
     condition: WriteCondition,
     options?: ObjectWriteOptions,

@@ -4,7 +4,6 @@
  * back to the planner as a conflict instead of overwriting another writer's change.
  */
 import { posix } from 'node:path';
-import { pipeline, Transform, type Readable } from 'node:stream';
 import { lookup as lookupMimeType } from 'mime-types';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
@@ -22,10 +21,10 @@ import {
 import type { Metrics } from '../metrics.js';
 import { pathToKey } from '../local/paths.js';
 import type { LocalTree, UploadSource } from '../local/tree.js';
-import type { Bucket, ObjectWriteOptions } from '../remote/types.js';
+import type { Bucket, ObjectWriteOptions, PartSource } from '../remote/types.js';
 import type { TickCounts } from './controller.js';
 import type { Action, BaselineEntry, LocalEntry, RemoteEntry } from './types.js';
-import { readWhole } from '../streams.js';
+import { readFully } from '../streams.js';
 
 /** The state an execution reads and updates: snapshots of both sides and the working baseline. */
 export interface ExecutionState {
@@ -248,8 +247,8 @@ export class Executor {
   /**
    * Uploads `path` to the key of `keyPath` under the given precondition. Returns null when the
    * file changed while read and nothing was written: small files are read whole and checked before
-   * the PUT; large ones are checked when the stream ends, before the multipart upload completes,
-   * so a failed check aborts it and the bucket never holds a torn version.
+   * the PUT; large ones are read part by part and checked after the last part, before the
+   * multipart upload completes, so a failed check aborts it and the bucket never holds a torn version.
    */
   private async upload(
     path: string,
@@ -258,24 +257,33 @@ export class Executor {
   ): Promise<{ baseline: BaselineEntry; bytes: number } | null> {
     const { tree, bucket } = this.deps;
     const opened = await tree.openForUpload(path);
-    const condition = expectEtag === null ? { ifNoneMatch: true } : { ifMatch: expectEtag };
-    const options = this.writeOptions(path);
-    let changed = false;
-    let body: Buffer | Readable;
-    if (opened.size < SMALL_FILE_BYTES) {
-      body = opened.bytes ?? (await readWhole(opened.stream));
-      if (!(await opened.unchanged()) || body.length !== opened.size) return null;
-    } else {
-      body = checkedAtEnd(opened, () => (changed = true));
-    }
     try {
-      const written = await bucket.write(this.key(keyPath), body, opened.size, condition, options);
-      return { baseline: { size: opened.size, mtimeMs: opened.mtimeMs, etag: written.etag }, bytes: opened.size };
-    } catch (err) {
-      if (changed) return null;
-      throw err;
+      const condition = expectEtag === null ? { ifNoneMatch: true } : { ifMatch: expectEtag };
+      const options = this.writeOptions(path);
+      let changed = false;
+      let body: Buffer | PartSource;
+      if (opened.size < SMALL_FILE_BYTES) {
+        body = opened.bytes ?? (await readWholeFile(opened));
+        if (!(await opened.unchanged()) || body.length !== opened.size) return null;
+      } else {
+        body = {
+          readAt: (into, position) => opened.readAt(into, position),
+          verify: async () => {
+            if (await opened.unchanged()) return;
+            changed = true;
+            throw new SyncError('file changed while being read');
+          },
+        };
+      }
+      try {
+        const written = await bucket.write(this.key(keyPath), body, opened.size, condition, options);
+        return { baseline: { size: opened.size, mtimeMs: opened.mtimeMs, etag: written.etag }, bytes: opened.size };
+      } catch (err) {
+        if (changed) return null;
+        throw err;
+      }
     } finally {
-      opened.stream.destroy();
+      opened.close();
     }
   }
 
@@ -368,25 +376,8 @@ function mustHave<T>(map: ReadonlyMap<string, T>, path: string, side: string): T
   return value;
 }
 
-/**
- * The file's bytes, failing at the very end (after the last byte, before the reader sees the
- * end) when the file changed while read; `onChanged` is told first.
- */
-function checkedAtEnd(opened: UploadSource, onChanged: () => void): Readable {
-  const check = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      done(null, chunk);
-    },
-    flush(done) {
-      opened.unchanged().then(
-        (same) => {
-          if (same) return done();
-          onChanged();
-          done(new SyncError('file changed while being read'));
-        },
-        (err: Error) => done(err),
-      );
-    },
-  });
-  return pipeline(opened.stream, check, () => undefined);
+/** Every byte of an opened file up to its stated size (fewer when it shrank meanwhile). */
+async function readWholeFile(opened: UploadSource): Promise<Buffer> {
+  const bytes = Buffer.allocUnsafe(opened.size);
+  return bytes.subarray(0, await readFully(opened, bytes, 0));
 }

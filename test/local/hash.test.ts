@@ -38,7 +38,7 @@ test('etag of a 20 MiB file follows the multipart formula with 8 MiB parts', asy
   assert.equal(await computeS3Etag(join(root, 'big.bin'), 5 * MiB + 3, 5 * MiB), expectedMultipart(data, 5 * MiB + 3));
 });
 
-test('a file of exactly one part, or under the threshold, is a single PUT (plain MD5), as lib-storage sends it', async () => {
+test('a file of exactly one part, or under the threshold, is a single PUT (plain MD5), as the bucket sends it', async () => {
   const root = await tempDir('hash');
   const data = randomBytes(2 * MiB);
   await writeFile(join(root, 'f'), data);

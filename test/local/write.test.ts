@@ -5,6 +5,7 @@ import { appendFile, chmod, mkdir, readdir, readFile, stat, symlink, utimes } fr
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { LocalChangedError, PathCollisionError, UnsafePathError } from '../../src/errors.js';
+import type { UploadSource } from '../../src/local/tree.js';
 import { tempDir } from '../helpers/tmp.js';
 import { put, tree } from './fixtures.js';
 
@@ -23,12 +24,6 @@ function slowBody(chunks: Buffer[]): Readable {
       }
     })(),
   );
-}
-
-async function collect(stream: Readable): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of stream) parts.push(c as Buffer);
-  return Buffer.concat(parts);
 }
 
 // A body of unknown size is streamed to the temp file; one whose size is known and small is
@@ -252,37 +247,56 @@ test('cleanLeftovers removes temp files anywhere under the root and nothing else
   assert.equal(await tree(root).cleanLeftovers(), 0);
 });
 
-test('openForUpload streams the file; unchanged() is true when nothing changed', async () => {
+/** Every byte `source` hands out, read in `step`-byte reads from the start. */
+async function readAllAt(source: UploadSource, step = 256 * 1024): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for (let position = 0; ; ) {
+    const into = Buffer.alloc(step);
+    const n = await source.readAt(into, position);
+    if (n === 0) return Buffer.concat(parts);
+    parts.push(into.subarray(0, n));
+    position += n;
+  }
+}
+
+test('openForUpload reads a large file at offsets and a small one whole; unchanged() is true when nothing changed', async () => {
   const root = await tempDir('upload');
-  const data = randomBytes(3 * 1024 * 1024 + 5);
-  await put(root, 'f.bin', data);
-  const src = await tree(root).openForUpload('f.bin');
-  assert.equal(src.size, data.length);
-  assert.equal(src.mtimeMs, (await stat(join(root, 'f.bin'))).mtimeMs);
-  assert.ok((await collect(src.stream)).equals(data));
+  const large = randomBytes(3 * 1024 * 1024 + 5);
+  const small = randomBytes(1000);
+  await put(root, 'large.bin', large);
+  await put(root, 'small.bin', small);
+  const src = await tree(root).openForUpload('large.bin');
+  assert.equal(src.size, large.length);
+  assert.equal(src.mtimeMs, (await stat(join(root, 'large.bin'))).mtimeMs);
+  assert.equal(src.bytes, undefined, 'a large file is not held in memory');
+  assert.ok((await readAllAt(src)).equals(large));
   assert.equal(await src.unchanged(), true);
+  src.close();
+  await assert.rejects(src.readAt(Buffer.alloc(10), 0), /closed/);
+
+  const whole = await tree(root).openForUpload('small.bin');
+  assert.ok(whole.bytes?.equals(small));
+  assert.ok((await readAllAt(whole, 300)).equals(small));
+  whole.close();
 });
 
-test('openForUpload: unchanged() is false when the file grows, or is replaced, during the read', async () => {
+test('openForUpload: no more than the stated size is read; unchanged() is false when the file grows, or is replaced', async () => {
   const root = await tempDir('upload');
-  await put(root, 'grow.log', Buffer.alloc(1024 * 1024, 1));
+  await put(root, 'grow.log', Buffer.alloc(2 * 1024 * 1024, 1));
   const src = await tree(root).openForUpload('grow.log');
-  let first = true;
-  const parts: Buffer[] = [];
-  for await (const c of src.stream) {
-    parts.push(c as Buffer);
-    if (first) await appendFile(join(root, 'grow.log'), 'more lines\n');
-    first = false;
-  }
-  assert.equal(Buffer.concat(parts).length, 1024 * 1024, 'no more than the stated size is read');
+  const first = Buffer.alloc(1024 * 1024);
+  assert.equal(await src.readAt(first, 0), first.length);
+  await appendFile(join(root, 'grow.log'), 'more lines\n');
+  assert.equal((await readAllAt(src)).length, 2 * 1024 * 1024, 'no more than the stated size is read');
   assert.equal(await src.unchanged(), false);
+  src.close();
 
   await put(root, 'swap.txt', 'aaaa');
   const swap = await tree(root).openForUpload('swap.txt');
-  await collect(swap.stream);
   const { mtimeMs } = await stat(join(root, 'swap.txt'));
   await tree(root).writeAtomic('swap.txt', Readable.from([Buffer.from('bbbb')]), mtimeMs);
   assert.equal(await swap.unchanged(), false, 'same size and mtime but another file');
+  assert.equal(swap.bytes?.toString(), 'aaaa', 'what was read when opened');
 });
 
 test('openForUpload refuses a file outside the root, or behind a symlink not followed', async () => {
@@ -298,5 +312,6 @@ test('openForUpload refuses a file outside the root, or behind a symlink not fol
   await assert.rejects(tree(root, false).openForUpload('indir/ok.txt'), /symlinks are not followed/);
   await assert.rejects(tree(root, true).etag('secret.txt'), UnsafePathError);
   const ok = await tree(root, true).openForUpload('indir/ok.txt');
-  assert.equal((await collect(ok.stream)).toString(), 'real/ok.txt');
+  assert.equal(ok.bytes?.toString(), 'real/ok.txt');
+  ok.close();
 });

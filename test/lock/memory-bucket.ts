@@ -4,9 +4,8 @@
  * lock makes are implemented; the moto tests remain the proof of the lock against S3.
  */
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import { NotFoundError, PreconditionFailedError } from '../../src/errors.js';
-import type { Bucket, WriteCondition, WriteResult } from '../../src/remote/types.js';
+import type { Bucket, PartSource, WriteCondition, WriteResult } from '../../src/remote/types.js';
 
 /** A call the lock made, for assertions. */
 export interface Call {
@@ -33,7 +32,7 @@ export class MemoryBucket implements Bucket {
     return this.calls.filter((c) => c.op === 'write');
   }
 
-  async write(key: string, body: Buffer | Readable, _size: number, condition: WriteCondition): Promise<WriteResult> {
+  async write(key: string, body: Buffer | PartSource, _size: number, condition: WriteCondition): Promise<WriteResult> {
     this.calls.push({ op: 'write', condition });
     this.beforeWrite(condition);
     const existing = this.objects.get(key);

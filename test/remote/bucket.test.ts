@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { buffer as readAll } from 'node:stream/consumers';
 import pLimit from 'p-limit';
+import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import type { AwsOptions } from '../../src/config.js';
+import type { PartSource } from '../../src/remote/types.js';
 import { AccessError, NotFoundError, PreconditionFailedError } from '../../src/errors.js';
 import {
   createS3Client,
@@ -44,11 +44,27 @@ function multipartEtag(body: Buffer, partSize: number): string {
   return `${md5(Buffer.concat(digests))}-${digests.length}`;
 }
 
-/** A stream that hands the body out in 64 KiB chunks, as a file stream would. */
-function chunked(body: Buffer): Readable {
-  const chunks: Buffer[] = [];
-  for (let at = 0; at < body.length; at += 65536) chunks.push(body.subarray(at, at + 65536));
-  return Readable.from(chunks);
+/** A part source over `body` that hands out at most 64 KiB per read, as a file may. */
+function chunked(body: Buffer): PartSource {
+  return {
+    readAt: async (into, position) => body.copy(into, 0, position, Math.min(body.length, position + into.length, position + 65536)),
+    verify: async () => undefined,
+  };
+}
+
+/** A part source reading the file at `path`. */
+function fileSource(path: string): PartSource {
+  return {
+    readAt: async (into, position) => {
+      const handle = await open(path, 'r');
+      try {
+        return (await handle.read(into, 0, into.length, position)).bytesRead;
+      } finally {
+        await handle.close();
+      }
+    },
+    verify: async () => undefined,
+  };
 }
 
 test('list: paginates past 1000 keys and lists "p" as the folder "p/"', async () => {
@@ -123,7 +139,7 @@ test('write/read: a round trip applies the content options', async () => {
   });
 });
 
-test('write: a small body from a stream is stored byte-identical', async () => {
+test('write: a small body from a part source is stored byte-identical', async () => {
   const bucket = await freshBucket();
   const body = randomBytes(300_000);
   const { etag } = await bucket.write('s.bin', chunked(body), body.length, { ifNoneMatch: true });
@@ -145,7 +161,7 @@ test('write: the stored ETag is the one local/hash predicts around the multipart
   for (const size of [MULTIPART_THRESHOLD - 1, MULTIPART_THRESHOLD, MULTIPART_THRESHOLD + 1]) {
     const path = join(dir, `f${size}`);
     await writeFile(path, randomBytes(size));
-    const { etag } = await bucket.write(`f${size}`, createReadStream(path), size, { ifNoneMatch: true });
+    const { etag } = await bucket.write(`f${size}`, fileSource(path), size, { ifNoneMatch: true });
     assert.equal(etag, await computeS3Etag(path), `ETag of a ${size}-byte file`);
   }
 });
@@ -212,6 +228,30 @@ test('write: 20 MiB goes multipart, round-trips byte-identical with the aws CLI 
   const read = await bucket.read('big/file.bin', { ifMatch: etag });
   assert.equal(read.size, body.length);
   assert.ok((await readAll(read.body)).equals(body), 'downloaded bytes equal the uploaded ones');
+});
+
+test('write: multipart parts carry Content-MD5, the precondition rides on CompleteMultipartUpload, a refused verify aborts', async () => {
+  const client = createS3Client(awsOptions());
+  const sent = recordHeaders(client);
+  const bucket = new S3Bucket(client, await s3().newBucket());
+  const original = await bucket.write('big.bin', Buffer.from('v1'), 2, { ifNoneMatch: true });
+  const body = randomBytes(PART_SIZE + 1000);
+  sent.length = 0;
+  const { etag } = await bucket.write('big.bin', chunked(body), body.length, { ifMatch: original.etag });
+  assert.equal(etag, multipartEtag(body, PART_SIZE));
+  assert.equal(sent.length, 4, 'create, two parts, complete');
+  const [create, part1, part2, complete] = sent;
+  assert.equal(create!['if-match'], undefined, 'no precondition on create: nothing is visible yet');
+  assert.equal(part1!['content-md5'], createHash('md5').update(body.subarray(0, PART_SIZE)).digest('base64'));
+  assert.equal(part2!['content-md5'], createHash('md5').update(body.subarray(PART_SIZE)).digest('base64'));
+  assert.equal(complete!['if-match'], `"${original.etag}"`);
+
+  const refusing: PartSource = { ...chunked(randomBytes(body.length)), verify: async () => Promise.reject(new Error('changed while read')) };
+  await assert.rejects(bucket.write('big.bin', refusing, body.length, { ifMatch: etag }), /changed while read/);
+  assert.equal((await s3().head(bucket.name, 'big.bin'))?.ETag, `"${etag}"`, 'the object is untouched');
+  const open = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket.name }));
+  assert.deepEqual(open.Uploads ?? [], [], 'the upload was aborted');
+  client.destroy();
 });
 
 test('write: a multipart create-if-absent is refused when the key exists', async () => {

@@ -9,7 +9,6 @@ import { randomBytes } from 'node:crypto';
 import { utimesSync, writeFileSync } from 'node:fs';
 import { appendFile, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
 import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { LocalTree, type ScanResult, type UploadSource } from '../../src/local/tree.js';
 import { useS3 } from '../helpers/s3.js';
@@ -78,31 +77,28 @@ test('a 24 MiB file growing while uploaded is not completed nor recorded; the ne
 
 /**
  * The real LocalTree, except that the app rewrites one armed file in place (same size, new bytes,
- * another mtime) right after the sidecar read its first chunk.
+ * another mtime) right after the sidecar read its first bytes.
  */
 class RewrittenMidRead extends LocalTree {
   armed: { path: string; bytes: Buffer; mtime: Date } | null = null;
 
   override async openForUpload(path: string): Promise<UploadSource> {
-    const source = await super.openForUpload(path);
     const armed = this.armed;
-    if (!armed || armed.path !== path) return source;
+    if (!armed || armed.path !== path) return super.openForUpload(path);
     this.armed = null;
+    const source = await super.openForUpload(path);
     const abs = join(this.root, path);
     let rewritten = false;
-    const stream = source.stream.pipe(
-      new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          if (!rewritten) {
-            rewritten = true;
-            writeFileSync(abs, armed.bytes);
-            utimesSync(abs, armed.mtime, armed.mtime);
-          }
-          done(null, chunk);
-        },
-      }),
-    );
-    return { ...source, stream };
+    const readAt = async (into: Buffer, position: number): Promise<number> => {
+      const n = await source.readAt(into, position);
+      if (!rewritten) {
+        rewritten = true;
+        writeFileSync(abs, armed.bytes);
+        utimesSync(abs, armed.mtime, armed.mtime);
+      }
+      return n;
+    };
+    return { size: source.size, mtimeMs: source.mtimeMs, readAt, unchanged: () => source.unchanged(), close: () => source.close() };
   }
 }
 

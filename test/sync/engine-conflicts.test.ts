@@ -8,8 +8,7 @@ import assert from 'node:assert/strict';
 import { readdir, rm } from 'node:fs/promises';
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { S3Bucket } from '../../src/remote/bucket.js';
-import type { ObjectRead, ObjectWriteOptions, WriteCondition, WriteResult } from '../../src/remote/types.js';
-import type { Readable } from 'node:stream';
+import type { ObjectRead, ObjectWriteOptions, PartSource, WriteCondition, WriteResult } from '../../src/remote/types.js';
 import { useS3 } from '../helpers/s3.js';
 import { counts, localFile, secondsFromNow, startSidecar, writeAt, type Sidecar } from '../helpers/sidecar.js';
 
@@ -138,7 +137,7 @@ class RacedBucket extends S3Bucket {
 
   override async write(
     key: string,
-    body: Buffer | Readable,
+    body: Buffer | PartSource,
     size: number,
     condition: WriteCondition,
     options?: ObjectWriteOptions,

@@ -7,10 +7,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { S3Bucket } from '../../src/remote/bucket.js';
-import type { ObjectRead, ObjectWriteOptions, WriteCondition, WriteResult } from '../../src/remote/types.js';
+import type { ObjectRead, ObjectWriteOptions, PartSource, WriteCondition, WriteResult } from '../../src/remote/types.js';
 import { useS3 } from '../helpers/s3.js';
 import { secondsFromNow, startSidecar, writeAt, type Sidecar } from '../helpers/sidecar.js';
 import { asText, bucketFiles, localFiles } from '../helpers/trees.js';
@@ -46,7 +45,7 @@ class ContestedBucket extends S3Bucket {
 
   override async write(
     key: string,
-    body: Buffer | Readable,
+    body: Buffer | PartSource,
     size: number,
     condition: WriteCondition,
     options?: ObjectWriteOptions,
