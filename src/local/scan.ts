@@ -2,8 +2,7 @@
  * The stat-based scan of LocalPath: the truth of the local side. Regular files only, relative
  * POSIX paths, size and mtime from lstat/stat; no file is read.
  */
-import type { Dirent, Stats } from 'node:fs';
-import { lstat as lstatCallback } from 'node:fs';
+import { lstatSync, type Dirent, type Stats } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LocalEntry } from '../sync/types.js';
@@ -29,8 +28,6 @@ export interface ScanOptions {
   readonly followSymlinks: boolean;
   /** Relative folders left out entirely (`--md5-skip-path`), normalized (no `./`, no trailing `/`). */
   readonly skipPaths: readonly string[];
-  /** File-system calls in flight at once. */
-  readonly concurrency?: number;
 }
 
 /** True when `inner` is `outer` or lies below it (both absolute, symlinks resolved). */
@@ -51,39 +48,23 @@ export async function scanTree(options: ScanOptions): Promise<ScanResult> {
     skipped.push({ path, reason, folder });
   };
 
-  // Files are lstat'ed through a FIFO with a bounded number in flight, using the callback API and
-  // keeping only size and mtime: fs.promises and retained Stats objects cost several times the
-  // CPU (allocation and GC), which is most of a scan at 10,000 files.
-  const maxInFlight = options.concurrency ?? 64;
-  const queue: string[] = [];
-  let head = 0;
-  let inFlight = 0;
-  let onDrained: (() => void) | null = null;
-
-  const record = (rel: string, err: NodeJS.ErrnoException | null, st: Stats | undefined): void => {
-    if (err) {
-      // A name that is not valid UTF-8 reads back with U+FFFD and cannot be opened by that name.
-      if (err.code === 'ENOENT' && rel.includes('\uFFFD')) skip(rel, 'name is not valid UTF-8', false);
-      else if (err.code !== 'ENOENT') skip(rel, `unreadable (${err.code ?? err.message})`, false);
-    } else if (st?.isFile()) {
+  // Files are lstat'ed synchronously, keeping only size and mtime: an lstat of a local file takes
+  // microseconds, where fs.promises or even the callback API cost a thread-pool round trip each,
+  // which was most of a scan's CPU at 10,000 files.
+  const lstatFile = (rel: string): void => {
+    let st: Stats | undefined;
+    try {
+      st = lstatSync(`${options.root}/${rel}`, { throwIfNoEntry: false });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') skip(rel, `unreadable (${code ?? (err as Error).message})`, false);
+      return;
+    }
+    // A name that is not valid UTF-8 reads back with U+FFFD and cannot be opened by that name.
+    if (st === undefined) {
+      if (rel.includes('\uFFFD')) skip(rel, 'name is not valid UTF-8', false);
+    } else if (st.isFile()) {
       entries.set(rel, { size: st.size, mtimeMs: st.mtimeMs });
-    }
-  };
-
-  const pump = (): void => {
-    while (inFlight < maxInFlight && head < queue.length) {
-      const rel = queue[head++] as string;
-      inFlight++;
-      lstatCallback(`${options.root}/${rel}`, (err, st) => {
-        inFlight--;
-        record(rel, err, st);
-        pump();
-      });
-    }
-    if (head === queue.length) {
-      queue.length = 0;
-      head = 0;
-      if (inFlight === 0) onDrained?.();
     }
   };
 
@@ -110,13 +91,12 @@ export async function scanTree(options: ScanOptions): Promise<ScanResult> {
       const unsafe = unsafePathReason(rel);
       if (unsafe !== null) skip(rel, `unsafe name: ${unsafe}`, d.isDirectory());
       else if (isUnderAny(rel, options.skipPaths)) skip(rel, 'md5-skip-path', d.isDirectory());
-      else if (d.isFile()) queue.push(rel);
+      else if (d.isFile()) lstatFile(rel);
       else if (d.isDirectory()) pending.push(walkDir(rel, join(absDir, name), [...chain, join(chain[chain.length - 1] ?? options.realRoot, name)]));
       else if (!d.isSymbolicLink()) skip(rel, 'not a regular file', false);
       else if (!options.followSymlinks) skip(rel, 'symlink not followed', false);
       else pending.push(followLink(rel, join(absDir, name), chain));
     }
-    pump();
     await Promise.all(pending);
   }
 
@@ -140,6 +120,5 @@ export async function scanTree(options: ScanOptions): Promise<ScanResult> {
   }
 
   await walkDir('', options.root, [options.realRoot]);
-  if (inFlight > 0 || head < queue.length) await new Promise<void>((resolve) => (onDrained = resolve));
   return { entries, skipped };
 }

@@ -23,8 +23,6 @@ export interface LocalTreeOptions {
   readonly skipPaths: readonly string[];
   /** fsync downloaded data before the rename; default false (see `writeAtomic`). */
   readonly fsync?: boolean;
-  /** File-system calls in flight at once during a scan; default 64. */
-  readonly scanConcurrency?: number;
 }
 
 /** A file opened for upload: its bytes as of `size`, and a check that it did not change meanwhile. */
@@ -73,7 +71,6 @@ export class LocalTree {
       realRoot: await this.realRoot(),
       followSymlinks: this.options.followSymlinks,
       skipPaths: this.skipPaths,
-      concurrency: this.options.scanConcurrency,
     });
   }
 

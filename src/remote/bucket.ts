@@ -38,7 +38,8 @@ import type {
 } from './types.js';
 import { DirectHttp, UseSdkInstead, type DirectResponse } from './direct-http.js';
 import { translateS3Error } from './s3-errors.js';
-import { readFully } from '../streams.js';
+import { readFully, readWhole } from '../streams.js';
+import { decodeFormEncoded, parseListPage, UnreadableListingError, type ListPage } from './list-xml.js';
 import { MIN_PART_SIZE, MULTIPART_QUEUE_SIZE, MULTIPART_THRESHOLD, PART_SIZE } from './transfer-limits.js';
 
 export { createS3Client, DEFAULT_REGION, MAX_ATTEMPTS } from './client.js';
@@ -95,31 +96,55 @@ export class S3Bucket implements Bucket {
     let token: string | undefined;
     try {
       do {
-        const page = await this.#client.send(
-          new ListObjectsV2Command({
-            Bucket: this.name,
-            Prefix: listPrefix || undefined,
-            ContinuationToken: token,
-            MaxKeys: 1000,
-            // URL encoding carries keys XML 1.0 cannot (control characters), as the aws CLI does.
-            EncodingType: 'url',
-          }),
+        const page = await this.#viaDirect(
+          (direct) => this.#listPageDirect(direct, listPrefix, token),
+          () => this.#listPageSdk(listPrefix, token),
         );
-        for (const o of page.Contents ?? []) {
-          if (o.Key === undefined) continue;
-          objects.push({
-            key: decodeListedKey(o.Key),
-            size: o.Size ?? 0,
-            etag: unquote(o.ETag),
-            lastModifiedMs: o.LastModified?.getTime() ?? 0,
-          });
-        }
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+        objects.push(...page.objects);
+        token = page.nextToken;
       } while (token);
     } catch (err) {
       throw this.#error(err, 'list', listPrefix || '(bucket root)');
     }
     return objects;
+  }
+
+  async #listPageDirect(direct: DirectHttp, prefix: string, token: string | undefined): Promise<ListPage> {
+    const query: Record<string, string> = { 'list-type': '2', 'max-keys': '1000', 'encoding-type': 'url' };
+    if (prefix) query.prefix = prefix;
+    if (token) query['continuation-token'] = token;
+    const response = await direct.send({ method: 'GET', key: '', query, headers: {} }, this.#countAttempt);
+    const xml = (await readWhole(response.body)).toString('utf8');
+    try {
+      return parseListPage(xml);
+    } catch (err) {
+      if (err instanceof UnreadableListingError) throw new UseSdkInstead(err.message, true);
+      throw err;
+    }
+  }
+
+  async #listPageSdk(prefix: string, token: string | undefined): Promise<ListPage> {
+    const page = await this.#client.send(
+      new ListObjectsV2Command({
+        Bucket: this.name,
+        Prefix: prefix || undefined,
+        ContinuationToken: token,
+        MaxKeys: 1000,
+        // URL encoding carries keys XML 1.0 cannot (control characters), as the aws CLI does.
+        EncodingType: 'url',
+      }),
+    );
+    const objects: RemoteObject[] = [];
+    for (const o of page.Contents ?? []) {
+      if (o.Key === undefined) continue;
+      objects.push({
+        key: page.EncodingType === 'url' ? decodeFormEncoded(o.Key) : o.Key,
+        size: o.Size ?? 0,
+        etag: unquote(o.ETag),
+        lastModifiedMs: o.LastModified?.getTime() ?? 0,
+      });
+    }
+    return { objects, nextToken: page.IsTruncated ? page.NextContinuationToken : undefined };
   }
 
   async head(key: string): Promise<RemoteObject | null> {
@@ -520,10 +545,6 @@ function quoteOpt(etag: string | undefined): string | undefined {
   return etag === undefined ? undefined : quote(etag);
 }
 
-/** Keys listed with `EncodingType: url` use form encoding (`+` for space), as botocore decodes them. */
-function decodeListedKey(key: string): string {
-  return decodeURIComponent(key.replaceAll('+', ' '));
-}
 
 /** CopySource is a URL path: encode each segment, keep the slashes. */
 function encodeKeyPath(key: string): string {

@@ -166,3 +166,30 @@ test('direct path: a refused connection is retried, then a TransientError', asyn
     client.destroy();
   }
 });
+
+test('direct path: listings page past 1000 keys around the SDK', async () => {
+  const { bucket, headers, stop } = await bucketBehind(() => undefined);
+  try {
+    const keys = Array.from({ length: 1005 }, (_, i) => `p/k${String(i).padStart(4, '0')}`);
+    await Promise.all(keys.map((key) => s3().putText(bucket.name, key, 'x')));
+    const listed = await bucket.list('p');
+    assert.deepEqual(listed.map((o) => o.key).sort(), keys);
+    assert.equal(listed[0]!.etag, createHash('md5').update('x').digest('hex'));
+    assert.deepEqual(headers.map(viaSdk), [false, false], 'two pages, both direct');
+  } finally {
+    stop();
+  }
+});
+
+test('direct path: a listing document it cannot read is listed again through the SDK', async () => {
+  const { bucket, headers, stop } = await bucketBehind((req, index) =>
+    index === 0 ? { status: 200, body: '<?xml version="1.0"?><SomethingElse/>' } : undefined,
+  );
+  try {
+    await s3().putText(bucket.name, 'p/a.txt', 'a');
+    assert.deepEqual((await bucket.list('p')).map((o) => o.key), ['p/a.txt']);
+    assert.deepEqual(headers.map(viaSdk), [false, true]);
+  } finally {
+    stop();
+  }
+});

@@ -18,18 +18,23 @@ const s3 = useS3();
 const MiB = 1024 * 1024;
 
 /** Appends to `path` in a loop until `stop()`; resolves `stopped` with the number of appends. */
-function appender(path: string): { stop(): Promise<number> } {
+function appender(path: string): { started: Promise<void>; stop(): Promise<number> } {
   let running = true;
   let appends = 0;
+  let onStarted: () => void = () => undefined;
+  const started = new Promise<void>((resolve) => (onStarted = resolve));
   const loop = (async () => {
     while (running) {
       await appendFile(path, randomBytes(64 * 1024));
       appends++;
+      onStarted();
       await new Promise((resolve) => setImmediate(resolve));
     }
     return appends;
   })();
   return {
+    // The tick's scan must see the file changed: it stats synchronously, without yielding.
+    started,
     stop: async () => {
       running = false;
       return loop;
@@ -49,6 +54,7 @@ test('a 24 MiB file growing while uploaded is not completed nor recorded; the ne
   await writeAt(path, randomBytes(24 * MiB), secondsFromNow(-60));
 
   const writer = appender(path);
+  await writer.started;
   const during = await car.tick('up');
   const appends = await writer.stop();
 
@@ -66,6 +72,7 @@ test('a 24 MiB file growing while uploaded is not completed nor recorded; the ne
 
   // Growing again: the complete earlier version stays in place until the file settles.
   const again = appender(path);
+  await again.started;
   const replacing = await car.tick('up');
   await again.stop();
   assert.deepEqual(counts(replacing), { skipped: 1 });
