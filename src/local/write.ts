@@ -168,6 +168,10 @@ export async function writeAtomic(
     // The entry describes what we wrote: a change the app makes after the rename must show up
     // as a local change in the next scan, not be taken into the baseline.
     const written = finishTemp(ctx, tmp, whole, mode, mtimeMs);
+    // A body cut short (a connection closed early) must never replace the file.
+    if (sizeHint !== undefined && written.size !== sizeHint) {
+      throw new Error(`received ${written.size} of the ${sizeHint} bytes announced`);
+    }
     publish(ctx, rel, tmp, abs, expected);
     return { size: written.size, mtimeMs: written.mtimeMs };
   } catch (err) {

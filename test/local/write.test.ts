@@ -103,6 +103,15 @@ test('writeAtomic removes its temp file and keeps the old content when the body 
   await assert.rejects(tree(root).writeAtomic('dir/f.txt', failingWhole, Date.now(), undefined, 8), /write dir\/f\.txt: connection reset/);
   assert.equal(await readFile(join(root, 'dir/f.txt'), 'utf8'), 'old');
   assert.deepEqual(await listAll(root), ['dir', 'dir/f.txt']);
+  // A body that ends early without an error, small or streamed, never replaces the file.
+  for (const announced of [8, 2 * 1024 * 1024]) {
+    await assert.rejects(
+      tree(root).writeAtomic('dir/f.txt', Readable.from([Buffer.from('half')]), Date.now(), undefined, announced),
+      new RegExp(`write dir/f\\.txt: received 4 of the ${announced} bytes announced`),
+    );
+  }
+  assert.equal(await readFile(join(root, 'dir/f.txt'), 'utf8'), 'old');
+  assert.deepEqual(await listAll(root), ['dir', 'dir/f.txt']);
 });
 
 test('key/folder collisions throw PathCollisionError and leave nothing behind', async () => {
