@@ -18,6 +18,8 @@ import { resolveNodeId } from './lock/node-id.js';
 import type { DistributedLock } from './lock/types.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { S3Bucket, probeConditionalWrites } from './remote/bucket.js';
+import { PreconditionCheckingBucket } from './remote/checked-preconditions.js';
+import type { Bucket } from './remote/types.js';
 import { createS3Client } from './remote/client.js';
 import { Syncer } from './sync/syncer.js';
 
@@ -72,7 +74,11 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     rescanIntervalMs: options.rescanIntervalMs ?? rescanInterval(config.pollSeconds),
   });
 
-  const lock = config.dfs.enabled ? await distributedLock(config, bucket, metrics, logger, options.env) : null;
+  const distributed = config.dfs.enabled ? await distributedLock(config, bucket, metrics, logger, options.env) : null;
+  const lock = distributed?.lock ?? null;
+  // A store that ignores conditional writes (--dfs-unsafe-lock): the sync checks them itself,
+  // under the lock, so a plan from an older listing cannot overwrite another node's version.
+  const syncBucket: Bucket = distributed && !distributed.conditionalWrites ? new PreconditionCheckingBucket(bucket) : bucket;
   const nodeId = lock?.ownerId ?? `${hostname()}:${process.pid}`;
 
   let cdn: CloudFrontInvalidator | null = null;
@@ -99,7 +105,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
   const fatal = new Promise<string>((resolve) => (onFatal = resolve));
   const syncer = new Syncer({
     config,
-    bucket,
+    bucket: syncBucket,
     tree: fullTree,
     local,
     baseline: new BaselineStore(config.stateDir, { bucket: config.bucket, prefix: config.prefix, localPath: config.localPath }),
@@ -152,12 +158,13 @@ async function distributedLock(
   metrics: Metrics,
   logger: Logger,
   env: Readonly<Record<string, string | undefined>>,
-): Promise<DistributedLock> {
+): Promise<{ lock: DistributedLock; conditionalWrites: boolean }> {
   const node = await resolveNodeId({ env, uidHostname: config.dfs.uidHostname });
   const probeKey = `${lockKey(config.prefix)}-probe-${node.id.replace(/[^A-Za-z0-9._-]/g, '_')}`;
   const conditionalWrites = await probeConditionalWrites(bucket, probeKey);
   logger.info({ node: node.id, source: node.source, conditionalWrites }, 'distributed mode');
-  return createLock({ dfs: config.dfs, prefix: config.prefix, node, metrics, logger }, bucket, conditionalWrites);
+  const lock = createLock({ dfs: config.dfs, prefix: config.prefix, node, metrics, logger }, bucket, conditionalWrites);
+  return { lock, conditionalWrites };
 }
 
 /** The safety-net full rescan interval: ten polls, between one and ten minutes. */

@@ -3,12 +3,13 @@
  * writer that wins the race between listing and upload (If-Match / If-None-Match), the first-sync
  * modes, and a restart that resumes three-way from the persisted baseline.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, rm } from 'node:fs/promises';
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { S3Bucket } from '../../src/remote/bucket.js';
-import type { ObjectRead, ObjectWriteOptions, PartSource, WriteCondition, WriteResult } from '../../src/remote/types.js';
+import type { ObjectRead, ObjectWriteOptions, PartSource, RemoteObject, WriteCondition, WriteResult } from '../../src/remote/types.js';
+import { startProxy } from '../helpers/proxy.js';
 import { useS3 } from '../helpers/s3.js';
 import { counts, localFile, secondsFromNow, startSidecar, writeAt, type Sidecar } from '../helpers/sidecar.js';
 
@@ -258,4 +259,48 @@ test('an object deleted by another node between listing and download is re-plann
   assert.deepEqual(counts(second), { deletedLocal: 1 });
   assert.equal(await localFile(car.local('doc.txt')), null);
   assert.deepEqual(counts(await car.tick()), {});
+});
+
+/** An S3Bucket whose listing is followed by another node's write, armed once: the listing is stale. */
+class StaleListingBucket extends S3Bucket {
+  armed: { key: string; text: string } | null = null;
+
+  constructor(
+    client: S3Client,
+    name: string,
+    private readonly other: S3Client,
+  ) {
+    super(client, name);
+  }
+
+  override async list(prefix: string): Promise<RemoteObject[]> {
+    const listing = await super.list(prefix);
+    const armed = this.armed;
+    this.armed = null;
+    if (armed) await this.other.send(new PutObjectCommand({ Bucket: this.name, Key: armed.key, Body: armed.text }));
+    return listing;
+  }
+}
+
+test('--dfs-unsafe-lock on a store that ignores conditional writes: a remote edit after the listing is still not overwritten', async () => {
+  // The store drops If-Match / If-None-Match, so only the sidecar's own check under the lock protects the edit.
+  const proxy = await startProxy(s3().endpoint, { dropHeaders: ['if-match', 'if-none-match'] });
+  after(() => proxy.stop());
+  let bucket: StaleListingBucket | undefined;
+  const car = await startSidecar(
+    { ...s3(), endpoint: proxy.url },
+    {
+      flags: ['--dfs', '--dfs-unsafe-lock', '--conflict', 'newer'],
+      makeBucket: (client, name) => (bucket = new StaleListingBucket(client, name, s3().client)),
+    },
+  );
+  await writeAt(car.local('doc.txt'), 'base', secondsFromNow(-7200));
+  assert.deepEqual(counts(await car.initial()), { uploaded: 1 });
+
+  bucket!.armed = { key: car.key('doc.txt'), text: 'their newer version' };
+  await writeAt(car.local('doc.txt'), LOCAL, secondsFromNow(-60));
+  const summary = await car.tick();
+  assert.equal(summary.outcome, 'success', JSON.stringify(summary.errors));
+  assert.deepEqual(counts(summary), { downloaded: 1, conflicts: 1 });
+  await assertBothSides(car, 'doc.txt', 'their newer version');
 });
