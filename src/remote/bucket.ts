@@ -40,7 +40,7 @@ import { DirectHttp, UseSdkInstead, type DirectResponse } from './direct-http.js
 import { translateS3Error } from './s3-errors.js';
 import { readFully, readWhole } from '../streams.js';
 import { decodeFormEncoded, parseListPage, UnreadableListingError, type ListPage } from './list-xml.js';
-import { MIN_PART_SIZE, MULTIPART_QUEUE_SIZE, MULTIPART_THRESHOLD, PART_SIZE } from './transfer-limits.js';
+import { MAX_COPY_OBJECT_BYTES, MIN_PART_SIZE, MULTIPART_QUEUE_SIZE, MULTIPART_THRESHOLD, PART_SIZE } from './transfer-limits.js';
 
 export { createS3Client, DEFAULT_REGION, MAX_ATTEMPTS } from './client.js';
 export { MULTIPART_QUEUE_SIZE, MULTIPART_THRESHOLD, PART_SIZE } from './transfer-limits.js';
@@ -50,6 +50,8 @@ export interface S3BucketOptions {
   readonly multipartThreshold?: number;
   readonly partSize?: number;
   readonly queueSize?: number;
+  /** Largest object copied server-side in one request (default S3's 5 GiB; tests lower it). */
+  readonly maxCopyBytes?: number;
 }
 
 let counterIds = 0;
@@ -60,6 +62,7 @@ export class S3Bucket implements Bucket {
   readonly #multipartThreshold: number;
   readonly #partSize: number;
   readonly #queueSize: number;
+  readonly maxCopyBytes: number;
   #requests = 0;
   #direct: Promise<DirectHttp | null> | undefined;
   readonly #countAttempt = (): void => {
@@ -71,6 +74,7 @@ export class S3Bucket implements Bucket {
     this.#multipartThreshold = options.multipartThreshold ?? MULTIPART_THRESHOLD;
     this.#partSize = options.partSize ?? PART_SIZE;
     this.#queueSize = options.queueSize ?? MULTIPART_QUEUE_SIZE;
+    this.maxCopyBytes = options.maxCopyBytes ?? MAX_COPY_OBJECT_BYTES;
     if (this.#partSize < MIN_PART_SIZE) {
       throw new SyncError(`S3Bucket: partSize ${this.#partSize} is below S3's minimum of ${MIN_PART_SIZE} bytes`);
     }

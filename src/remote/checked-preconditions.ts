@@ -26,6 +26,10 @@ export class PreconditionCheckingBucket implements Bucket {
     return this.inner.name;
   }
 
+  get maxCopyBytes(): number {
+    return this.inner.maxCopyBytes;
+  }
+
   get requestCount(): number {
     return this.inner.requestCount;
   }

@@ -12,5 +12,7 @@ export const MULTIPART_THRESHOLD = 8 * MiB;
 export const PART_SIZE = 8 * MiB;
 /** Parts of one multipart upload sent in parallel (each buffers one part in memory). */
 export const MULTIPART_QUEUE_SIZE = 4;
+/** S3's largest object for a single CopyObject. */
+export const MAX_COPY_OBJECT_BYTES = 5 * 1024 * MiB;
 /** S3's smallest allowed part (all but the last). */
 export const MIN_PART_SIZE = 5 * MiB;

@@ -84,6 +84,8 @@ export interface Bucket {
     condition: WriteCondition,
     options?: ObjectWriteOptions,
   ): Promise<WriteResult>;
+  /** Largest object `copy` can copy in one request (S3: 5 GiB); larger ones are moved through the client. */
+  readonly maxCopyBytes: number;
   /** Server-side copy (keep-both on the remote side); the destination must not exist. */
   copy(sourceKey: string, sourceEtag: string, destinationKey: string): Promise<WriteResult>;
   /** Delete; with `ifMatch`, only that version. Deleting an absent key succeeds. */

@@ -220,10 +220,20 @@ export class Executor {
     const { bucket } = this.deps;
     const remote = mustHave(state.remote, action.path, 'remote');
     if (action.winner === 'local') {
-      // Remote loser: server-side copy to the conflict key, fetch that copy locally, then upload ours.
-      const copied = await bucket.copy(this.key(action.path), remote.etag, this.key(action.conflictPath));
-      const loser = await this.download(action.conflictPath, action.conflictPath, { ...remote, etag: copied.etag }, null);
-      state.baseline.set(action.conflictPath, { size: loser.size, mtimeMs: loser.mtimeMs, etag: copied.etag });
+      // Remote loser: server-side copy to the conflict key, fetch that copy locally, then upload
+      // ours. An object too large for one CopyObject comes down under the conflict name and goes
+      // back up as a new object instead.
+      if (remote.size <= bucket.maxCopyBytes) {
+        const copied = await bucket.copy(this.key(action.path), remote.etag, this.key(action.conflictPath));
+        const loser = await this.download(action.conflictPath, action.conflictPath, { ...remote, etag: copied.etag }, null);
+        state.baseline.set(action.conflictPath, { size: loser.size, mtimeMs: loser.mtimeMs, etag: copied.etag });
+      } else {
+        await this.download(action.conflictPath, action.path, remote, null);
+        const kept = await this.upload(action.conflictPath, action.conflictPath, null);
+        if (!kept) throw new ChangedWhileReadError(action.conflictPath);
+        state.baseline.set(action.conflictPath, kept.baseline);
+        this.count(result, 'up', 'upload', kept.bytes);
+      }
       result.changedKeys.push(this.key(action.conflictPath));
       const written = await this.upload(action.path, action.path, remote.etag);
       if (!written) throw new ChangedWhileReadError(action.path);

@@ -15,6 +15,7 @@ export interface Call {
 
 /** Lock-sized objects in a map, with hooks to inject one-off failures. */
 export class MemoryBucket implements Bucket {
+  readonly maxCopyBytes = 5 * 1024 ** 3;
   readonly name = 'memory';
   readonly calls: Call[] = [];
   /** Runs before each write; may throw to simulate the store's answer. */

@@ -20,8 +20,11 @@ const LOCAL = 'local edit';
 const REMOTE = 'remote edit, longer';
 
 /** A sidecar with `doc.txt` synced, then edited on both sides; the local edit's mtime is `localAge` s from now. */
-async function conflicted(policy: string, localAge: number): Promise<Sidecar> {
-  const car = await startSidecar(s3(), { flags: ['--conflict', policy] });
+async function conflicted(policy: string, localAge: number, maxCopyBytes?: number): Promise<Sidecar> {
+  const car = await startSidecar(s3(), {
+    flags: ['--conflict', policy],
+    makeBucket: maxCopyBytes === undefined ? undefined : (client, name) => new S3Bucket(client, name, { maxCopyBytes }),
+  });
   await writeAt(car.local('doc.txt'), BASE, secondsFromNow(-7200));
   assert.deepEqual(counts(await car.initial()), { uploaded: 1 });
   await s3().putText(car.bucket, car.key('doc.txt'), REMOTE);
@@ -66,16 +69,20 @@ for (const [policy, localAge, winner] of [
   });
 }
 
-for (const [localAge, winner] of [
-  [3600, 'local'],
-  [-3600, 'remote'],
+for (const [localAge, winner, maxCopyBytes] of [
+  [3600, 'local', undefined],
+  [-3600, 'remote', undefined],
+  // The remote loser is larger than one CopyObject may copy (5 GiB on S3; a few bytes here).
+  [3600, 'local', 4],
 ] as const) {
-  test(`--conflict keep-both: the newer (${winner}) keeps the name, the other is kept beside it on both sides`, async () => {
-    const car = await conflicted('keep-both', localAge);
+  const how = maxCopyBytes === undefined ? '' : ' (the loser too large for a server-side copy)';
+  test(`--conflict keep-both: the newer (${winner}) keeps the name, the other is kept beside it on both sides${how}`, async () => {
+    const car = await conflicted('keep-both', localAge, maxCopyBytes);
     const summary = await car.tick();
 
-    assert.equal(summary.outcome, 'success');
+    assert.equal(summary.outcome, 'success', JSON.stringify(summary.errors));
     assert.equal(summary.conflicts, 1);
+    if (winner === 'local') assert.equal(counts(summary).uploaded, maxCopyBytes === undefined ? 1 : 2, 'ours, and the loser re-uploaded when not copied');
     const [winnerText, loserText] = winner === 'local' ? [LOCAL, REMOTE] : [REMOTE, LOCAL];
     await assertBothSides(car, 'doc.txt', winnerText);
     const copies = await conflictCopies(car);
