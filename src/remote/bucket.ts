@@ -37,12 +37,13 @@ import type {
   WriteResult,
 } from './types.js';
 import { DirectHttp, UseSdkInstead, type DirectResponse } from './direct-http.js';
-import { translateS3Error } from './s3-errors.js';
+import { retryKind, translateS3Error } from './s3-errors.js';
 import { readFully, readWhole } from '../streams.js';
 import { decodeFormEncoded, parseListPage, UnreadableListingError, type ListPage } from './list-xml.js';
 import { MAX_COPY_OBJECT_BYTES, MIN_PART_SIZE, MULTIPART_QUEUE_SIZE, MULTIPART_THRESHOLD, PART_SIZE } from './transfer-limits.js';
 
 export { createS3Client, DEFAULT_REGION, MAX_ATTEMPTS } from './client.js';
+import { MAX_ATTEMPTS } from './client.js';
 export { MULTIPART_QUEUE_SIZE, MULTIPART_THRESHOLD, PART_SIZE } from './transfer-limits.js';
 
 /** Multipart tuning of an `S3Bucket`. */
@@ -97,6 +98,7 @@ export class S3Bucket implements Bucket {
   async list(prefix: string): Promise<RemoteObject[]> {
     const listPrefix = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
     const objects: RemoteObject[] = [];
+    const tokens = new Set<string>();
     let token: string | undefined;
     try {
       do {
@@ -106,6 +108,8 @@ export class S3Bucket implements Bucket {
         );
         objects.push(...page.objects);
         token = page.nextToken;
+        if (token !== undefined && tokens.has(token)) throw new SyncError(`list ${listPrefix || '(bucket root)'}: the listing repeats a continuation token`);
+        if (token !== undefined) tokens.add(token);
       } while (token);
     } catch (err) {
       throw this.#error(err, 'list', listPrefix || '(bucket root)');
@@ -117,13 +121,24 @@ export class S3Bucket implements Bucket {
     const query: Record<string, string> = { 'list-type': '2', 'max-keys': '1000', 'encoding-type': 'url' };
     if (prefix) query.prefix = prefix;
     if (token) query['continuation-token'] = token;
-    const response = await direct.send({ method: 'GET', key: '', query, headers: {} }, this.#countAttempt);
-    const xml = (await readWhole(response.body)).toString('utf8');
+    const xml = await this.#readListing(direct, query);
     try {
       return parseListPage(xml);
     } catch (err) {
       if (err instanceof UnreadableListingError) throw new UseSdkInstead(err.message, true);
       throw err;
+    }
+  }
+
+  /** The listing document; a connection that breaks while the body is read is tried again. */
+  async #readListing(direct: DirectHttp, query: Record<string, string>): Promise<string> {
+    for (let attempt = 1; ; attempt++) {
+      const response = await direct.send({ method: 'GET', key: '', query, headers: {} }, this.#countAttempt);
+      try {
+        return (await readWhole(response.body)).toString('utf8');
+      } catch (err) {
+        if (attempt >= MAX_ATTEMPTS || retryKind(err) === null) throw err;
+      }
     }
   }
 
@@ -148,6 +163,9 @@ export class S3Bucket implements Bucket {
         lastModifiedMs: o.LastModified?.getTime() ?? 0,
       });
     }
+    // A truncated page without a token would end the listing early: the missing objects would
+    // look deleted.
+    if (page.IsTruncated && !page.NextContinuationToken) throw new SyncError(`list ${prefix || '(bucket root)'}: the listing is truncated but gives no continuation token`);
     return { objects, nextToken: page.IsTruncated ? page.NextContinuationToken : undefined };
   }
 
@@ -175,7 +193,7 @@ export class S3Bucket implements Bucket {
           const res = await direct.send({ method: 'GET', key, headers }, this.#countAttempt);
           return {
             body: res.body,
-            size: Number(res.headers['content-length'] ?? 0),
+            size: contentLength(res.headers['content-length']),
             etag: unquote(res.headers.etag),
             lastModifiedMs: Date.parse(res.headers['last-modified'] ?? '') || 0,
           };
@@ -187,7 +205,7 @@ export class S3Bucket implements Bucket {
           if (!(out.Body instanceof Readable)) throw new SyncError(`get ${key}: the response body is not a Node stream`);
           return {
             body: out.Body,
-            size: out.ContentLength ?? 0,
+            size: out.ContentLength,
             etag: unquote(out.ETag),
             lastModifiedMs: out.LastModified?.getTime() ?? 0,
           };
@@ -347,18 +365,26 @@ export class S3Bucket implements Bucket {
         return unquote(out.ETag);
       },
     );
+    // Without it CompleteMultipartUpload would fail much later, after every other part.
+    if (etag === '') throw new SyncError(`put ${key}: part ${partNumber} was accepted without an ETag`);
     return quote(etag);
   }
 
-  async copy(sourceKey: string, sourceEtag: string, destinationKey: string): Promise<WriteResult> {
+  async copy(
+    sourceKey: string,
+    sourceEtag: string,
+    destinationKey: string,
+    options: { unconditional?: boolean } = {},
+  ): Promise<WriteResult> {
+    const conditional = !options.unconditional;
     try {
       const out = await this.#client.send(
         new CopyObjectCommand({
           Bucket: this.name,
           Key: destinationKey,
           CopySource: `${this.name}/${encodeKeyPath(sourceKey)}`,
-          CopySourceIfMatch: quote(sourceEtag),
-          IfNoneMatch: '*',
+          CopySourceIfMatch: conditional ? quote(sourceEtag) : undefined,
+          IfNoneMatch: conditional ? '*' : undefined,
         }),
       );
       return { etag: unquote(out.CopyObjectResult?.ETag) };
@@ -534,6 +560,12 @@ function putHeaders(contentMd5: string, condition: WriteCondition, o: ObjectWrit
 function etagOf(response: DirectResponse): WriteResult {
   response.body.resume();
   return { etag: unquote(response.headers.etag) };
+}
+
+/** The announced body length, or undefined when the answer has none (a chunked response). */
+function contentLength(header: string | undefined): number | undefined {
+  const value = header === undefined ? NaN : Number(header);
+  return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
 }
 
 /** ETags travel quoted on the wire; the domain keeps them bare. */

@@ -1,7 +1,8 @@
 /**
  * Conditional writes emulated for stores that ignore `If-Match` / `If-None-Match`
  * (`--dfs-unsafe-lock`): every conditional write, copy, delete or read first looks at the
- * object (HEAD, or the version read) and refuses with PreconditionFailedError as S3 would.
+ * object (HEAD, or the version read) and refuses with PreconditionFailedError as S3 would; the
+ * request itself then goes without the headers, which such a store may even reject.
  * Check-then-write is only as good as the lock held around it: the sync holds the lock from this
  * check to the write for every remote write in distributed mode, so a tick that planned from an
  * older listing re-plans instead of overwriting another node's newer version. The put-then-read
@@ -43,7 +44,8 @@ export class PreconditionCheckingBucket implements Bucket {
   }
 
   async read(key: string, condition: { ifMatch?: string } = {}): Promise<ObjectRead> {
-    const read = await this.inner.read(key, condition);
+    // The store may refuse the header itself: the version read is compared here instead.
+    const read = await this.inner.read(key);
     if (condition.ifMatch !== undefined && read.etag !== condition.ifMatch) {
       read.body.destroy();
       throw new PreconditionFailedError(key);
@@ -63,13 +65,13 @@ export class PreconditionCheckingBucket implements Bucket {
     options?: ObjectWriteOptions,
   ): Promise<WriteResult> {
     await this.check(key, condition);
-    return this.inner.write(key, body, size, condition, options);
+    return this.inner.write(key, body, size, {}, options);
   }
 
   async copy(sourceKey: string, sourceEtag: string, destinationKey: string): Promise<WriteResult> {
     await this.check(sourceKey, { ifMatch: sourceEtag });
     await this.check(destinationKey, { ifNoneMatch: true });
-    return this.inner.copy(sourceKey, sourceEtag, destinationKey);
+    return this.inner.copy(sourceKey, sourceEtag, destinationKey, { unconditional: true });
   }
 
   async delete(key: string, condition: { ifMatch?: string } = {}): Promise<void> {
@@ -79,7 +81,7 @@ export class PreconditionCheckingBucket implements Bucket {
       if (current === null) return;
       if (current.etag !== condition.ifMatch) throw new PreconditionFailedError(key);
     }
-    return this.inner.delete(key, condition);
+    return this.inner.delete(key);
   }
 
   private async check(key: string, condition: WriteCondition): Promise<void> {

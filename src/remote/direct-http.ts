@@ -47,6 +47,8 @@ const REGION_CODES = new Set(['PermanentRedirect', 'AuthorizationHeaderMalformed
 const CLOCK_CODES = new Set(['RequestTimeTooSkewed', 'RequestExpired', 'InvalidSignatureException', 'SignatureDoesNotMatch']);
 /** Plain bucket names; access point ARNs, S3 Express and Outposts buckets stay with the SDK. */
 const PLAIN_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+/** SHA-256 of an empty payload, as S3 expects it for a request without a body. */
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 /** Error bodies are small XML documents; anything longer is cut (only Code and Message are read). */
 const MAX_ERROR_BODY = 64 * 1024;
 
@@ -144,12 +146,14 @@ export class DirectHttp {
 
   private async attempt(request: DirectRequest): Promise<DirectResponse> {
     const { endpoint } = this;
-    const headers: Record<string, string> = { ...request.headers, host: endpoint.host };
-    if (request.body !== undefined) {
-      headers['content-length'] = String(request.body.length);
-      // Integrity comes from Content-MD5 (PUT) or is not needed (GET has no body).
-      headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
-    }
+    // S3 refuses a SigV4 request without x-amz-content-sha256 (the signer only hashes a body
+    // that has none): bodies travel with Content-MD5 instead, GETs name the empty body's hash.
+    const headers: Record<string, string> = {
+      ...request.headers,
+      host: endpoint.host,
+      'x-amz-content-sha256': request.body === undefined ? EMPTY_SHA256 : 'UNSIGNED-PAYLOAD',
+    };
+    if (request.body !== undefined) headers['content-length'] = String(request.body.length);
     let httpRequest: HttpRequest = {
       method: request.method,
       protocol: endpoint.protocol,

@@ -25,6 +25,8 @@ const CONTENTS = /<Contents>([\s\S]*?)<\/Contents>/g;
 /** Parses a ListObjectsV2 page; keys are URL-decoded when the result says `EncodingType` url. */
 export function parseListPage(xml: string): ListPage {
   if (!/<ListBucketResult[\s>]/.test(xml)) throw new UnreadableListingError('no ListBucketResult element');
+  // A page cut off on the way (a store that sends no KeyCount) must not pass for a short one.
+  if (!xml.trimEnd().endsWith('</ListBucketResult>')) throw new UnreadableListingError('the document is cut off');
   const urlEncoded = field(xml, 'EncodingType')?.toLowerCase() === 'url';
   const objects: RemoteObject[] = [];
   for (const match of xml.matchAll(CONTENTS)) {

@@ -36,7 +36,8 @@ export interface WriteCondition {
 /** An object body being read, with the metadata of the version read. */
 export interface ObjectRead {
   readonly body: Readable;
-  readonly size: number;
+  /** The announced length; undefined when the store streamed it without one. */
+  readonly size: number | undefined;
   readonly etag: string;
   readonly lastModifiedMs: number;
 }
@@ -86,8 +87,11 @@ export interface Bucket {
   ): Promise<WriteResult>;
   /** Largest object `copy` can copy in one request (S3: 5 GiB); larger ones are moved through the client. */
   readonly maxCopyBytes: number;
-  /** Server-side copy (keep-both on the remote side); the destination must not exist. */
-  copy(sourceKey: string, sourceEtag: string, destinationKey: string): Promise<WriteResult>;
+  /**
+   * Server-side copy (keep-both on the remote side) of the `sourceEtag` version; the destination
+   * must not exist. `unconditional` leaves the conditions to the caller (a store that refuses them).
+   */
+  copy(sourceKey: string, sourceEtag: string, destinationKey: string, options?: { unconditional?: boolean }): Promise<WriteResult>;
   /** Delete; with `ifMatch`, only that version. Deleting an absent key succeeds. */
   delete(key: string, condition?: { ifMatch?: string }): Promise<void>;
   /** Number of S3 requests sent so far (benchmarks and metrics). */

@@ -5,7 +5,7 @@ import type { AwsOptions } from '../../src/config.js';
 import { PreconditionFailedError } from '../../src/errors.js';
 import { createS3Client, S3Bucket } from '../../src/remote/bucket.js';
 import { PreconditionCheckingBucket } from '../../src/remote/checked-preconditions.js';
-import { startProxy } from '../helpers/proxy.js';
+import { s3ErrorXml, startProxy } from '../helpers/proxy.js';
 import { TEST_REGION, useS3 } from '../helpers/s3.js';
 
 const s3 = useS3();
@@ -41,6 +41,31 @@ test('on a store that ignores conditions, writes, copies, deletes and reads refu
     await bucket.copy('k', second.etag, 'copy');
     assert.equal(await s3().getText(name, 'copy'), 'two');
     await bucket.delete('absent', { ifMatch: second.etag });
+    await bucket.delete('k', { ifMatch: second.etag });
+    assert.equal(await s3().head(name, 'k'), null);
+  } finally {
+    client.destroy();
+    proxy.stop();
+  }
+});
+
+test('on a store that refuses the conditional headers outright, the checked operations still go through', async () => {
+  const name = await s3().newBucket();
+  const conditional = ['if-match', 'if-none-match', 'x-amz-copy-source-if-match'];
+  const proxy = await startProxy(s3().endpoint, {
+    answer: (req) =>
+      conditional.some((h) => req.headers[h] !== undefined)
+        ? { status: 501, body: s3ErrorXml('NotImplemented', 'A header you provided implies functionality that is not implemented') }
+        : undefined,
+  });
+  const client = createS3Client({ endpointUrl: proxy.url, region: TEST_REGION, verifySsl: true, signRequest: true });
+  const bucket = new PreconditionCheckingBucket(new S3Bucket(client, name));
+  try {
+    const first = await bucket.write('k', Buffer.from('one'), 3, { ifNoneMatch: true });
+    const second = await bucket.write('k', Buffer.from('two'), 3, { ifMatch: first.etag });
+    assert.equal((await bucket.read('k', { ifMatch: second.etag })).etag, second.etag);
+    await bucket.copy('k', second.etag, 'copy');
+    assert.equal(await s3().getText(name, 'copy'), 'two');
     await bucket.delete('k', { ifMatch: second.etag });
     assert.equal(await s3().head(name, 'k'), null);
   } finally {

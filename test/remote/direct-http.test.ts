@@ -61,17 +61,23 @@ test('direct path: keys with reserved and non-ASCII characters round-trip throug
   assert.deepEqual((await bucket.list('d')).map((o) => o.key).sort(), [...keys].sort());
 });
 
-test('direct path: PUT and GET are signed, and go around the SDK middleware', async () => {
+test('direct path: PUT, GET and LIST are signed with the payload hash S3 requires, around the SDK middleware', async () => {
   const { bucket, headers, stop } = await bucketBehind(() => undefined);
   try {
     const body = Buffer.from('signed');
     await bucket.write('k', body, body.length, { ifNoneMatch: true });
     assert.deepEqual(await readAll((await bucket.read('k')).body), body);
-    assert.equal(headers.length, 2);
+    await bucket.list('');
+    assert.equal(headers.length, 3);
     for (const sent of headers) {
       assert.match(sent.authorization ?? '', /^AWS4-HMAC-SHA256 Credential=[^/]+\/\d{8}\/us-east-1\/s3\/aws4_request/);
+      assert.match(sent.authorization ?? '', /SignedHeaders=[^,]*x-amz-content-sha256/, 'S3 requires the payload hash, signed');
       assert.equal(viaSdk(sent), false);
     }
+    assert.equal(headers[0]!['x-amz-content-sha256'], 'UNSIGNED-PAYLOAD');
+    const emptyBody = createHash('sha256').update('').digest('hex');
+    assert.equal(headers[1]!['x-amz-content-sha256'], emptyBody, 'GET');
+    assert.equal(headers[2]!['x-amz-content-sha256'], emptyBody, 'LIST');
     assert.equal(headers[0]!['if-none-match'], '*');
     assert.equal(headers[0]!['content-md5'], createHash('md5').update(body).digest('base64'));
   } finally {
@@ -214,5 +220,20 @@ test('direct path: a silent endpoint times out per attempt (--cli-read-timeout),
     client.destroy();
     for (const socket of sockets) socket.destroy();
     silent.close();
+  }
+});
+
+test('a listing that says it is truncated but gives no continuation token fails, instead of passing for a short one', async () => {
+  const truncated =
+    '<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
+    '<Name>b</Name><Prefix>p/</Prefix><KeyCount>1</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>true</IsTruncated>' +
+    '<Contents><Key>p/a</Key><LastModified>2026-11-25T10:00:01.000Z</LastModified><ETag>&quot;x&quot;</ETag><Size>1</Size></Contents>' +
+    '</ListBucketResult>';
+  const { bucket, headers, stop } = await bucketBehind(() => ({ status: 200, body: truncated }));
+  try {
+    await assert.rejects(bucket.list('p'), (err) => err instanceof SyncError && /^list p\/: .*truncated but gives no continuation token/.test(err.message));
+    assert.deepEqual(headers.map(viaSdk), [false, true], 'refused by the direct reader, then by the SDK path');
+  } finally {
+    stop();
   }
 });

@@ -56,4 +56,6 @@ test('documents it cannot read with confidence are refused', () => {
   refused(page([entry('p/a')], { keyCount: 2 }), /KeyCount 2 but 1/);
   refused(page([entry('p/a')], { truncated: true }), /without NextContinuationToken/);
   refused(page(['<Contents><Key>p/a</Key><Size>1</Size></Contents>'], {}), /lacks/);
+  const whole = page([entry('p/a'), entry('p/b')], { keyCount: null });
+  refused(whole.slice(0, whole.indexOf('<Contents>', whole.indexOf('p/a'))), /cut off/);
 });
