@@ -37,6 +37,7 @@ import type {
   WriteResult,
 } from './types.js';
 import { DirectHttp, UseSdkInstead, type DirectResponse } from './direct-http.js';
+import { CHECKSUM_MODE_HEADERS, checkedBody } from './response-checksum.js';
 import { retryKind, translateS3Error } from './s3-errors.js';
 import { readFully, readWhole } from '../streams.js';
 import { decodeFormEncoded, parseListPage, UnreadableListingError, type ListPage } from './list-xml.js';
@@ -189,10 +190,11 @@ export class S3Bucket implements Bucket {
     try {
       return await this.#viaDirect(
         async (direct) => {
-          const headers: Record<string, string> = condition.ifMatch ? { 'if-match': quote(condition.ifMatch) } : {};
+          const headers: Record<string, string> = { ...CHECKSUM_MODE_HEADERS };
+          if (condition.ifMatch) headers['if-match'] = quote(condition.ifMatch);
           const res = await direct.send({ method: 'GET', key, headers }, this.#countAttempt);
           return {
-            body: res.body,
+            body: checkedBody(res.body, res.headers, key),
             size: contentLength(res.headers['content-length']),
             etag: unquote(res.headers.etag),
             lastModifiedMs: Date.parse(res.headers['last-modified'] ?? '') || 0,

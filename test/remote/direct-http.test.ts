@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { buffer as readAll } from 'node:stream/consumers';
 import type { IncomingMessage } from 'node:http';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { AwsOptions } from '../../src/config.js';
 import { AccessError, SyncError, TransientError } from '../../src/errors.js';
 import { createS3Client, MAX_ATTEMPTS, S3Bucket } from '../../src/remote/bucket.js';
@@ -235,5 +236,37 @@ test('a listing that says it is truncated but gives no continuation token fails,
     assert.deepEqual(headers.map(viaSdk), [false, true], 'refused by the direct reader, then by the SDK path');
   } finally {
     stop();
+  }
+});
+
+test('direct path: downloads are checked against the full-object checksum S3 stores (CRC32, CRC64NVME, SHA256)', async () => {
+  const bucket = new S3Bucket(createS3Client(awsOptions()), await s3().newBucket());
+  for (const algorithm of ['CRC32', 'CRC64NVME', 'SHA256'] as const) {
+    const body = Buffer.from(`checked with ${algorithm}`);
+    await s3().client.send(new PutObjectCommand({ Bucket: bucket.name, Key: algorithm, Body: body, ChecksumAlgorithm: algorithm }));
+    const stored = await s3().client.send(new HeadObjectCommand({ Bucket: bucket.name, Key: algorithm, ChecksumMode: 'ENABLED' }));
+    assert.ok(stored[`Checksum${algorithm}`], `the store returns the ${algorithm} checksum, so it is checked`);
+    assert.deepEqual(await readAll((await bucket.read(algorithm)).body), body, algorithm);
+  }
+});
+
+test('direct path: a body that does not match its checksum fails when read; a composite (multipart) checksum is not checked', async () => {
+  const answer = (checksum: string): CannedAnswer => ({
+    status: 200,
+    body: 'hello',
+    headers: { 'content-type': 'text/plain', etag: '"5d41402abc4b2a76b9719d911017c592"', 'last-modified': 'Wed, 25 Nov 2026 10:00:00 GMT', 'x-amz-checksum-crc32': checksum },
+  });
+  const wrong = await bucketBehind(() => answer('AAAAAA=='));
+  try {
+    const read = await wrong.bucket.read('k');
+    await assert.rejects(readAll(read.body), /^SyncError: get k: the body does not match its CRC32 checksum \(NhCmhg==, expected AAAAAA==\)/);
+  } finally {
+    wrong.stop();
+  }
+  const composite = await bucketBehind(() => answer('AAAAAA==-2'));
+  try {
+    assert.equal((await readAll((await composite.bucket.read('k')).body)).toString(), 'hello');
+  } finally {
+    composite.stop();
   }
 });
