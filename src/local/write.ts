@@ -13,7 +13,7 @@ import {
   createWriteStream,
   fchmodSync,
   fstatSync,
-  fsyncSync,
+  fsync,
   futimesSync,
   linkSync,
   lstatSync,
@@ -167,7 +167,7 @@ export async function writeAtomic(
     if (whole === undefined) await pipeline(body, createWriteStream(tmp, { flags: 'wx' }));
     // The entry describes what we wrote: a change the app makes after the rename must show up
     // as a local change in the next scan, not be taken into the baseline.
-    const written = finishTemp(ctx, tmp, whole, mode, mtimeMs);
+    const written = await finishTemp(ctx, tmp, whole, mode, mtimeMs);
     // A body cut short (a connection closed early) must never replace the file.
     if (sizeHint !== undefined && written.size !== sizeHint) {
       throw new Error(`received ${written.size} of the ${sizeHint} bytes announced`);
@@ -188,12 +188,19 @@ const WHOLE_WRITE_BYTES = 1024 * 1024;
  * Completes the temp file: writes `whole` into a new one (else it holds the streamed body), keeps
  * the replaced file's `mode`, fsyncs if asked, sets the mtime; returns its stat.
  */
-function finishTemp(ctx: WriteContext, tmp: string, whole: Buffer | undefined, mode: number | undefined, mtimeMs: number): Stats {
+async function finishTemp(
+  ctx: WriteContext,
+  tmp: string,
+  whole: Buffer | undefined,
+  mode: number | undefined,
+  mtimeMs: number,
+): Promise<Stats> {
   const fd = openSync(tmp, whole === undefined ? 'r+' : 'wx');
   try {
     for (let at = 0; whole !== undefined && at < whole.length; ) at += writeSync(fd, whole, at);
     if (mode !== undefined) fchmodSync(fd, mode);
-    if (ctx.fsync) fsyncSync(fd);
+    // An fsync waits for the disk: on the thread pool, not on the event loop.
+    if (ctx.fsync) await new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
     const time = mtimeMs / 1000;
     futimesSync(fd, time, time);
     return fstatSync(fd);

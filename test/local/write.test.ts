@@ -5,7 +5,7 @@ import { appendFile, chmod, mkdir, readdir, readFile, stat, symlink, utimes } fr
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { LocalChangedError, PathCollisionError, UnsafePathError } from '../../src/errors.js';
-import type { UploadSource } from '../../src/local/tree.js';
+import { LocalTree, type UploadSource } from '../../src/local/tree.js';
 import { tempDir } from '../helpers/tmp.js';
 import { put, tree } from './fixtures.js';
 
@@ -323,4 +323,18 @@ test('openForUpload refuses a file outside the root, or behind a symlink not fol
   const ok = await tree(root, true).openForUpload('indir/ok.txt');
   assert.equal(ok.bytes?.toString(), 'real/ok.txt');
   ok.close();
+});
+
+test('writeAtomic with fsync on writes the same result, small (whole) or streamed', async () => {
+  const root = await tempDir('write');
+  const synced = new LocalTree(root, { followSymlinks: false, skipPaths: [], fsync: true });
+  const mtimeMs = Date.UTC(2024, 0, 2, 3, 4, 5);
+  const small = await synced.writeAtomic('small.txt', Readable.from([Buffer.from('small')]), mtimeMs, null, 5);
+  const big = randomBytes(2 * 1024 * 1024);
+  const large = await synced.writeAtomic('large.bin', Readable.from([big]), mtimeMs, null, big.length);
+  assert.deepEqual(small, { size: 5, mtimeMs });
+  assert.deepEqual(large, { size: big.length, mtimeMs });
+  assert.equal(await readFile(join(root, 'small.txt'), 'utf8'), 'small');
+  assert.ok((await readFile(join(root, 'large.bin'))).equals(big));
+  assert.deepEqual(await listAll(root), ['large.bin', 'small.txt']);
 });
