@@ -414,7 +414,12 @@ export class S3Bucket implements Bucket {
    * declines the request; a redirect to another region sends every later request to the SDK.
    */
   async #viaDirect<T>(direct: (path: DirectHttp) => Promise<T>, viaSdk: () => Promise<T>): Promise<T> {
-    const path = await (this.#direct ??= DirectHttp.create(this.#client, this.name).catch(() => null));
+    // A failure to set it up (credentials or region not resolvable yet) is tried again next time;
+    // this request goes to the SDK, which reports the cause.
+    const path = await (this.#direct ??= DirectHttp.create(this.#client, this.name).catch(() => {
+      this.#direct = undefined;
+      return null;
+    }));
     if (path !== null) {
       try {
         return await direct(path);
