@@ -10,7 +10,7 @@ const dataDir = resolve('demo-data');
 const bucket = 'demo-bucket';
 const prefix = 'app/data';
 
-const moto = await startMoto();
+const moto = await startMoto({ ownProcessGroup: true });
 const httpPort = process.env.HTTP_PORT ? Number(process.env.HTTP_PORT) : await freePort();
 const env = {
   ...process.env,

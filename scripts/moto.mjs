@@ -40,13 +40,17 @@ run_simple('127.0.0.1', int(sys.argv[1]), DomainDispatcherApplication(create_bac
 
 /**
  * Starts moto; resolves `{ endpoint, stop }` once it answers HTTP. `serial` serves one request at
- * a time, for tests of races that need S3's atomic conditional writes (the distributed lock).
+ * a time, for tests of races that need S3's atomic conditional writes (the distributed lock);
+ * `ownProcessGroup` keeps a terminal's Ctrl-C from reaching it (the owner stops it).
  */
-export async function startMoto({ port, quiet = true, serial = false } = {}) {
+export async function startMoto({ port, quiet = true, serial = false, ownProcessGroup = false } = {}) {
   assertMotoInstalled();
   const chosen = port ?? (await freePort());
   const args = serial ? ['-c', SERIAL_MOTO, String(chosen)] : ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(chosen)];
   const child = spawn('python3', args, {
+    // Ctrl-C in a terminal signals the whole foreground process group: a moto in its own group
+    // keeps serving until its owner stops it (the demo's final up-sync needs it).
+    detached: ownProcessGroup,
     stdio: quiet ? 'ignore' : 'inherit',
     env: { ...process.env, PYTHONUNBUFFERED: '1' },
   });
