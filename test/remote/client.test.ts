@@ -91,25 +91,31 @@ test('--no-sign-request: unsigned requests read a public-read object and are ref
   signed.destroy();
 });
 
-test('a silent endpoint times out per attempt (--cli-read-timeout), is retried, then is a TransientError', async () => {
-  const sockets = new Set<Socket>();
-  const silent = await listening(createServer((socket) => sockets.add(socket)));
-  const client = createS3Client(awsOptions({ endpointUrl: `http://127.0.0.1:${portOf(silent)}`, readTimeoutSeconds: 0.2 }));
-  const bucket = new S3Bucket(client, 'any-bucket');
-  try {
-    await assert.rejects(bucket.head('k'), (err) => {
-      assert.ok(err instanceof TransientError, `TransientError expected, got ${String(err)}`);
-      assert.match(err.message, /^head k: .*timed out/);
-      return true;
-    });
-    assert.equal(bucket.requestCount, MAX_ATTEMPTS, 'every attempt is counted');
-    assert.equal(sockets.size, MAX_ATTEMPTS);
-  } finally {
-    client.destroy();
-    for (const socket of sockets) socket.destroy();
-    silent.close();
-  }
-});
+// HEAD goes through the SDK, GET on the direct path (bucket.ts): both keep the timeout and the retries.
+for (const [verb, call] of [
+  ['head', (bucket: S3Bucket) => bucket.head('k')],
+  ['get', (bucket: S3Bucket) => bucket.read('k')],
+] as const) {
+  test(`a silent endpoint times out per attempt (--cli-read-timeout), is retried, then is a TransientError (${verb})`, async () => {
+    const sockets = new Set<Socket>();
+    const silent = await listening(createServer((socket) => sockets.add(socket)));
+    const client = createS3Client(awsOptions({ endpointUrl: `http://127.0.0.1:${portOf(silent)}`, readTimeoutSeconds: 0.2 }));
+    const bucket = new S3Bucket(client, 'any-bucket');
+    try {
+      await assert.rejects(call(bucket), (err) => {
+        assert.ok(err instanceof TransientError, `TransientError expected, got ${String(err)}`);
+        assert.match(err.message, new RegExp(`^${verb} k: .*timed out`, 'i'));
+        return true;
+      });
+      assert.equal(bucket.requestCount, MAX_ATTEMPTS, 'every attempt is counted');
+      assert.equal(sockets.size, MAX_ATTEMPTS);
+    } finally {
+      client.destroy();
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
+  });
+}
 
 test('a refused connection is a TransientError after the retries', async () => {
   const client = createS3Client(awsOptions({ endpointUrl: `http://127.0.0.1:${await freePort()}` }));

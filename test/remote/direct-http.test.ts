@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { buffer as readAll } from 'node:stream/consumers';
 import type { IncomingMessage } from 'node:http';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { AwsOptions } from '../../src/config.js';
 import { AccessError, SyncError, TransientError } from '../../src/errors.js';
@@ -199,28 +198,6 @@ test('direct path: a listing document it cannot read is listed again through the
     assert.deepEqual(headers.map(viaSdk), [false, true]);
   } finally {
     stop();
-  }
-});
-
-test('direct path: a silent endpoint times out per attempt (--cli-read-timeout), is retried, then is a TransientError', async () => {
-  const sockets = new Set<Socket>();
-  const silent = createServer((socket) => sockets.add(socket));
-  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-  const port = (silent.address() as AddressInfo).port;
-  const client = createS3Client(awsOptions({ endpointUrl: `http://127.0.0.1:${port}`, readTimeoutSeconds: 0.2 }));
-  const bucket = new S3Bucket(client, 'any-bucket');
-  try {
-    await assert.rejects(bucket.read('k'), (err) => {
-      assert.ok(err instanceof TransientError, `TransientError expected, got ${String(err)}`);
-      assert.match(err.message, /^get k: .*timed out/i);
-      return true;
-    });
-    assert.equal(bucket.requestCount, MAX_ATTEMPTS, 'every attempt is counted');
-    assert.equal(sockets.size, MAX_ATTEMPTS);
-  } finally {
-    client.destroy();
-    for (const socket of sockets) socket.destroy();
-    silent.close();
   }
 });
 
