@@ -23,7 +23,7 @@ export const tickSummarySchema = {
   type: 'object',
   required: [
     'id', 'direction', 'trigger', 'startedAt', 'seconds', 'outcome', 'errors',
-    'uploaded', 'downloaded', 'deletedLocal', 'deletedRemote', 'conflicts', 'skipped', 'bytesUp', 'bytesDown',
+    'uploaded', 'downloaded', 'deletedLocal', 'deletedRemote', 'conflicts', 'skipped', 'bytesUp', 'bytesDown', 'dryrun',
   ],
   properties: {
     id: count,
@@ -41,6 +41,7 @@ export const tickSummarySchema = {
     skipped: count,
     bytesUp: count,
     bytesDown: count,
+    dryrun: count,
   },
 } as const;
 

@@ -11,6 +11,8 @@ export interface TickCounts {
   readonly skipped: number;
   readonly bytesUp: number;
   readonly bytesDown: number;
+  /** Transfers and deletes `--dryrun` only logged (`(dryrun) …` lines), not carried out. */
+  readonly dryrun: number;
 }
 
 /** Why a tick ran. */

@@ -64,7 +64,7 @@ type MutableResult = Omit<ExecutionResult, 'counts'> & { counts: MutableCounts }
 
 /** Zero counts. */
 export function emptyCounts(): MutableCounts {
-  return { uploaded: 0, downloaded: 0, deletedLocal: 0, deletedRemote: 0, conflicts: 0, skipped: 0, bytesUp: 0, bytesDown: 0 };
+  return { uploaded: 0, downloaded: 0, deletedLocal: 0, deletedRemote: 0, conflicts: 0, skipped: 0, bytesUp: 0, bytesDown: 0, dryrun: 0 };
 }
 
 /** Thrown inside an action when the distributed lock was lost: no more remote writes. */
@@ -159,6 +159,8 @@ export class Executor {
     const dry = isDryRun(action, this.deps.up, this.deps.down);
     if (dry) {
       logger.info({ path: action.path, action: action.kind, reason: action.reason }, `(dryrun) ${action.kind}: ${action.path}`);
+      // Baseline bookkeeping is not something a user would see done.
+      if (action.kind !== 'record' && action.kind !== 'forget') result.counts.dryrun++;
       return;
     }
     switch (action.kind) {

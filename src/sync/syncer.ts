@@ -261,7 +261,8 @@ export class Syncer implements SyncController {
     metrics.consecutiveFailures.set(0);
     metrics.lastSuccess.set(Date.parse(summary.startedAt) / 1000);
     if (!this.stopping) this.state = 'idle';
-    const changed = summary.uploaded + summary.downloaded + summary.deletedLocal + summary.deletedRemote + summary.conflicts;
+    const changed =
+      summary.uploaded + summary.downloaded + summary.deletedLocal + summary.deletedRemote + summary.conflicts + summary.dryrun;
     if (changed > 0 || summary.trigger === 'initial' || summary.trigger === 'shutdown') {
       logger.info({ tick: summary }, `sync ${summary.direction} (${summary.trigger}): ${describe(summary)}`);
     }
@@ -537,6 +538,6 @@ function describe(s: TickSummary): string {
   return (
     `${s.uploaded} up (${s.bytesUp} B), ${s.downloaded} down (${s.bytesDown} B), ` +
     `${s.deletedRemote} deleted remote, ${s.deletedLocal} deleted local, ${s.conflicts} conflicts, ` +
-    `${s.skipped} skipped in ${s.seconds.toFixed(2)} s`
+    `${s.skipped} skipped${s.dryrun > 0 ? `, ${s.dryrun} only logged (--dryrun)` : ''} in ${s.seconds.toFixed(2)} s`
   );
 }

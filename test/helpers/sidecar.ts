@@ -183,7 +183,7 @@ export async function filesUnder(root: string, { internal = false } = {}): Promi
 /** The counts of a tick summary that tests compare, with zeros left out. */
 export function counts(summary: TickSummary): Partial<Record<keyof TickSummary, number>> {
   const out: Partial<Record<keyof TickSummary, number>> = {};
-  for (const key of ['uploaded', 'downloaded', 'deletedLocal', 'deletedRemote', 'conflicts', 'skipped'] as const) {
+  for (const key of ['uploaded', 'downloaded', 'deletedLocal', 'deletedRemote', 'conflicts', 'skipped', 'dryrun'] as const) {
     if (summary[key] !== 0) out[key] = summary[key];
   }
   return out;

@@ -31,6 +31,7 @@ export function summary(overrides: Partial<TickSummary> = {}): TickSummary {
     skipped: 0,
     bytesUp: 0,
     bytesDown: 0,
+    dryrun: 0,
     ...overrides,
   };
 }
