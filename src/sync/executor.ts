@@ -43,6 +43,8 @@ export interface ExecutionResult {
   readonly raced: string[];
   /** Remote keys written or deleted (for CDN invalidation). */
   readonly changedKeys: string[];
+  /** Files each side gained (new paths) minus those it lost, so the tracked counts stay true. */
+  readonly fileDelta: { local: number; remote: number };
 }
 
 /** Collaborators and options of the executor. */
@@ -92,6 +94,7 @@ export class Executor {
       errors: [],
       raced: [],
       changedKeys: [],
+      fileDelta: { local: 0, remote: 0 },
     };
     await Promise.all(
       actions.map((action) =>
@@ -170,6 +173,7 @@ export class Executor {
         state.baseline.set(action.path, written.baseline);
         this.count(result, 'up', 'upload', written.bytes);
         result.changedKeys.push(this.key(action.path));
+        if (action.expectEtag === null) result.fileDelta.remote++;
         break;
       }
       case 'download': {
@@ -177,6 +181,7 @@ export class Executor {
         const entry = await this.download(action.path, action.path, remote, state.local.get(action.path) ?? null);
         state.baseline.set(action.path, { size: entry.size, mtimeMs: entry.mtimeMs, etag: remote.etag });
         this.count(result, 'down', 'download', entry.size);
+        if (!state.local.has(action.path)) result.fileDelta.local++;
         break;
       }
       case 'delete-remote': {
@@ -184,12 +189,14 @@ export class Executor {
         state.baseline.delete(action.path);
         this.count(result, 'up', 'delete_remote', 0);
         result.changedKeys.push(this.key(action.path));
+        result.fileDelta.remote--;
         break;
       }
       case 'delete-local': {
         await this.deps.tree.remove(action.path, state.local.get(action.path) ?? null);
         state.baseline.delete(action.path);
         this.count(result, 'down', 'delete_local', 0);
+        result.fileDelta.local--;
         break;
       }
       case 'record': {
@@ -203,6 +210,9 @@ export class Executor {
         break;
       case 'keep-both':
         await this.keepBoth(action, state, result);
+        // The loser's copy is a new file on both sides.
+        result.fileDelta.local++;
+        result.fileDelta.remote++;
         break;
     }
     if (!this.deps.up.quiet && !this.deps.up.onlyShowErrors && action.kind !== 'record' && action.kind !== 'forget') {

@@ -311,10 +311,6 @@ export class Syncer implements SyncController {
       if (skip.reason !== 'folder-marker') logger.warn({ key: skip.key, reason: skip.reason, detail: skip.detail }, 'remote key skipped');
     }
     const held = this.collisions(localScan.entries, remoteScan);
-    this.localCount = localScan.entries.size;
-    this.remoteCount = remoteScan.entries.size;
-    metrics.trackedFiles.set({ side: 'local' }, this.localCount);
-    metrics.trackedFiles.set({ side: 'remote' }, this.remoteCount);
 
     const firstSync = this.baselineEntries === null;
     // Colliding paths are left out of the plan; their baseline entries are kept for later.
@@ -329,6 +325,11 @@ export class Syncer implements SyncController {
     const unknownFolders = localScan.skipped.filter((s) => s.folder || s.reason.startsWith('unreadable')).map((s) => s.path);
     const options = this.planOptions(scope, unknownFolders);
     const total = await this.planAndExecute(working, firstSync ? null : withoutPaths(working.baseline, held), options);
+    // As the sides are after this tick: what the scans saw, plus what the tick created or deleted.
+    this.localCount = localScan.entries.size + total.fileDelta.local;
+    this.remoteCount = remoteScan.entries.size + total.fileDelta.remote;
+    metrics.trackedFiles.set({ side: 'local' }, this.localCount);
+    metrics.trackedFiles.set({ side: 'remote' }, this.remoteCount);
 
     // A first sync that only pretended (--dryrun) leaves no baseline, so the next real run still
     // uses the init mode. One with failed paths keeps what succeeded: a path that failed has no
@@ -370,7 +371,7 @@ export class Syncer implements SyncController {
   ): Promise<ExecutionResult> {
     let local: ReadonlyMap<string, LocalEntry> = state.local;
     let remote: ReadonlyMap<string, RemoteEntry> = state.remote;
-    let total: ExecutionResult = { counts: emptyCounts(), errors: [], raced: [], changedKeys: [] };
+    let total: ExecutionResult = { counts: emptyCounts(), errors: [], raced: [], changedKeys: [], fileDelta: { local: 0, remote: 0 } };
     // A re-plan sees only the raced paths, so it would take the keep-both copy names of an earlier
     // round (same second, same node) for free: reusing one overwrites a kept version or loops on 412.
     const reservedPaths = new Set([...state.local.keys(), ...state.remote.keys(), ...state.baseline.keys()]);
@@ -531,6 +532,7 @@ function mergeResults(a: ExecutionResult, b: ExecutionResult, conflicts: number)
     errors: [...a.errors, ...b.errors],
     raced: [...a.raced, ...b.raced],
     changedKeys: [...a.changedKeys, ...b.changedKeys],
+    fileDelta: { local: a.fileDelta.local + b.fileDelta.local, remote: a.fileDelta.remote + b.fileDelta.remote },
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { useS3 } from '../helpers/s3.js';
 import { counts, LEVEL, localFile, secondsFromNow, startSidecar, writeAt } from '../helpers/sidecar.js';
@@ -229,4 +230,22 @@ test('--dryrun changes nothing on either side, and the next real run is still a 
   assert.equal(await localFile(real.local('only-local.txt')), null);
   assert.equal((await localFile(real.local('only-remote.txt')))?.text, 'R');
   assert.deepEqual(await s3().keys(bucket), [dry.key('both.txt'), dry.key('only-remote.txt')]);
+});
+
+test('status and s3sync2_tracked_files count what each side holds after the tick, not what the scans saw before it', async () => {
+  const car = await startSidecar(s3(), { flags: ['--delete'] });
+  await writeAt(car.local('a.txt'), 'a', secondsFromNow(-60));
+  await writeAt(car.local('b.txt'), 'b', secondsFromNow(-60));
+  await s3().putText(car.bucket, car.key('r.txt'), 'r');
+  assert.deepEqual(counts(await car.initial()), { uploaded: 2, downloaded: 1 });
+  const status = car.app.syncer.status();
+  assert.equal(status.localFiles, 3);
+  assert.equal(status.remoteFiles, 3);
+  assert.equal(await car.metric('s3sync2_tracked_files', { side: 'remote' }), 3);
+
+  await rm(car.local('a.txt'));
+  assert.deepEqual(counts(await car.tick()), { deletedRemote: 1 });
+  assert.equal(car.app.syncer.status().localFiles, 2);
+  assert.equal(car.app.syncer.status().remoteFiles, 2);
+  assert.equal(await car.metric('s3sync2_tracked_files', { side: 'local' }), 2);
 });
