@@ -168,7 +168,7 @@ export class DirectHttp {
       const signingDate = new Date(Date.now() + (this.client.config.systemClockOffset ?? 0));
       httpRequest = (await this.signer.sign(httpRequest, { signingDate })) as HttpRequest;
     }
-    const { response } = await this.client.config.requestHandler.handle(httpRequest as never);
+    const { response } = await this.client.config.requestHandler.handle(httpRequest);
     const answer = response as HttpResponse & { body: Readable };
     if (answer.statusCode >= 200 && answer.statusCode < 300) {
       return { statusCode: answer.statusCode, headers: answer.headers, body: answer.body };
