@@ -68,7 +68,7 @@ export function createMetrics(options: { withDefaults?: boolean } = {}) {
     }),
     trackedFiles: new Gauge({
       name: `${PREFIX}tracked_files`,
-      help: 'Files seen on each side (local, remote) at the last tick.',
+      help: 'Files on each side (local, remote) after the last tick.',
       labelNames: ['side'] as const,
       registers,
     }),
