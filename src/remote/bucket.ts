@@ -38,13 +38,12 @@ import type {
 } from './types.js';
 import { DirectHttp, UseSdkInstead, type DirectResponse } from './direct-http.js';
 import { CHECKSUM_MODE_HEADERS, checkedBody } from './response-checksum.js';
-import { retryKind, translateS3Error } from './s3-errors.js';
-import { readFully, readWhole } from '../streams.js';
+import { translateS3Error } from './s3-errors.js';
+import { readFully } from '../streams.js';
 import { decodeFormEncoded, parseListPage, UnreadableListingError, type ListPage } from './list-xml.js';
 import { MAX_COPY_OBJECT_BYTES, MIN_PART_SIZE, MULTIPART_QUEUE_SIZE, MULTIPART_THRESHOLD, PART_SIZE } from './transfer-limits.js';
 
 export { createS3Client, DEFAULT_REGION, MAX_ATTEMPTS } from './client.js';
-import { MAX_ATTEMPTS } from './client.js';
 export { MULTIPART_QUEUE_SIZE, MULTIPART_THRESHOLD, PART_SIZE } from './transfer-limits.js';
 
 /** Multipart tuning of an `S3Bucket`. */
@@ -122,24 +121,12 @@ export class S3Bucket implements Bucket {
     const query: Record<string, string> = { 'list-type': '2', 'max-keys': '1000', 'encoding-type': 'url' };
     if (prefix) query.prefix = prefix;
     if (token) query['continuation-token'] = token;
-    const xml = await this.#readListing(direct, query);
+    const xml = (await direct.fetchBody({ method: 'GET', key: '', query, headers: {} }, this.#countAttempt)).toString('utf8');
     try {
       return parseListPage(xml);
     } catch (err) {
       if (err instanceof UnreadableListingError) throw new UseSdkInstead(err.message, true);
       throw err;
-    }
-  }
-
-  /** The listing document; a connection that breaks while the body is read is tried again. */
-  async #readListing(direct: DirectHttp, query: Record<string, string>): Promise<string> {
-    for (let attempt = 1; ; attempt++) {
-      const response = await direct.send({ method: 'GET', key: '', query, headers: {} }, this.#countAttempt);
-      try {
-        return (await readWhole(response.body)).toString('utf8');
-      } catch (err) {
-        if (attempt >= MAX_ATTEMPTS || retryKind(err) === null) throw err;
-      }
     }
   }
 

@@ -11,6 +11,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { HttpRequest, HttpResponse, RetryStrategyV2 } from '@smithy/types';
 import { isUnsignedClient } from './client.js';
 import { retryKind, S3ResponseError } from './s3-errors.js';
+import { readWhole } from '../streams.js';
 
 /** One object request: the key (unencoded), method, query, headers and an optional in-memory body. */
 export interface DirectRequest {
@@ -121,15 +122,28 @@ export class DirectHttp {
    * `S3ResponseError` (non-2xx), a network error, or `UseSdkInstead`. `onAttempt` runs once per
    * HTTP request actually sent.
    */
-  async send(request: DirectRequest, onAttempt: () => void): Promise<DirectResponse> {
+  send(request: DirectRequest, onAttempt: () => void): Promise<DirectResponse> {
+    return this.retrying(() => this.attempt(request), onAttempt);
+  }
+
+  /**
+   * As `send`, with the whole body read inside each attempt, so a connection that breaks while
+   * the body arrives is retried like one that breaks before (listings).
+   */
+  fetchBody(request: DirectRequest, onAttempt: () => void): Promise<Buffer> {
+    return this.retrying(async () => readWhole((await this.attempt(request)).body), onAttempt);
+  }
+
+  /** Runs `attempt` until it succeeds or the client's retry strategy gives up. */
+  private async retrying<T>(attempt: () => Promise<T>, onAttempt: () => void): Promise<T> {
     let token = await this.retries.acquireInitialRetryToken('s3-direct');
     for (;;) {
       let failure: unknown;
       try {
         onAttempt();
-        const response = await this.attempt(request);
+        const result = await attempt();
         this.retries.recordSuccess(token);
-        return response;
+        return result;
       } catch (err) {
         failure = err;
       }

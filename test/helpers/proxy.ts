@@ -27,6 +27,8 @@ export interface CannedAnswer {
   readonly status: number;
   readonly body?: string;
   readonly headers?: Readonly<Record<string, string>>;
+  /** Announce the whole body but send only its first `cutAfter` bytes, then drop the connection. */
+  readonly cutAfter?: number;
 }
 
 /** An S3 error document, as S3 sends it with a non-2xx status. */
@@ -41,7 +43,10 @@ export async function startProxy(target: string, options: ProxyOptions = {}): Pr
     const canned = options.answer?.(req, index++);
     if (canned) {
       req.resume();
-      res.writeHead(canned.status, { 'content-type': 'application/xml', ...canned.headers }).end(canned.body ?? '');
+      const body = Buffer.from(canned.body ?? '');
+      res.writeHead(canned.status, { 'content-type': 'application/xml', 'content-length': String(body.length), ...canned.headers });
+      if (canned.cutAfter === undefined) res.end(body);
+      else res.write(body.subarray(0, canned.cutAfter), () => res.destroy());
       return;
     }
     const headers = { ...req.headers };

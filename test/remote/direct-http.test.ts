@@ -247,3 +247,18 @@ test('direct path: a body that does not match its checksum fails when read; a co
     composite.stop();
   }
 });
+
+test('direct path: a listing whose connection breaks while the body arrives is fetched again', async () => {
+  const page =
+    '<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
+    '<Name>b</Name><Prefix>p/</Prefix><KeyCount>0</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated></ListBucketResult>';
+  const { bucket, headers, stop } = await bucketBehind((req, index) => (index === 0 ? { status: 200, body: page, cutAfter: 40 } : undefined));
+  try {
+    await s3().putText(bucket.name, 'p/a.txt', 'a');
+    assert.deepEqual((await bucket.list('p')).map((o) => o.key), ['p/a.txt']);
+    assert.deepEqual(headers.map(viaSdk), [false, false], 'retried on the direct path');
+    assert.equal(bucket.requestCount, 2);
+  } finally {
+    stop();
+  }
+});
