@@ -20,11 +20,10 @@ import {
 } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { pathToKey } from '../local/paths.js';
-import type { LocalTree, UploadSource } from '../local/tree.js';
+import type { LocalTree } from '../local/tree.js';
 import type { Bucket, ObjectWriteOptions, PartSource } from '../remote/types.js';
 import type { TickCounts } from './controller.js';
 import type { Action, BaselineEntry, LocalEntry, RemoteEntry } from './types.js';
-import { readFully } from '../streams.js';
 
 /** The state an execution reads and updates: snapshots of both sides and the working baseline. */
 export interface ExecutionState {
@@ -69,6 +68,11 @@ export function emptyCounts(): MutableCounts {
   return { uploaded: 0, downloaded: 0, deletedLocal: 0, deletedRemote: 0, conflicts: 0, skipped: 0, bytesUp: 0, bytesDown: 0, dryrun: 0 };
 }
 
+/** A result with nothing done yet. */
+export function emptyResult(): MutableResult {
+  return { counts: emptyCounts(), errors: [], raced: [], changedKeys: [], fileDelta: { local: 0, remote: 0 } };
+}
+
 /** Thrown inside an action when the distributed lock was lost: no more remote writes. */
 export class LockLostError extends SyncError {
   constructor() {
@@ -89,13 +93,7 @@ export class Executor {
    * Never throws for a single path; the result lists what failed.
    */
   async execute(actions: readonly Action[], state: ExecutionState, signal?: AbortSignal): Promise<ExecutionResult> {
-    const result: MutableResult = {
-      counts: emptyCounts(),
-      errors: [],
-      raced: [],
-      changedKeys: [],
-      fileDelta: { local: 0, remote: 0 },
-    };
+    const result = emptyResult();
     await Promise.all(
       actions.map((action) =>
         this.limit(async () => {
@@ -268,9 +266,9 @@ export class Executor {
 
   /**
    * Uploads `path` to the key of `keyPath` under the given precondition. Returns null when the
-   * file changed while read and nothing was written: small files are read whole and checked before
-   * the PUT; large ones are read part by part and checked after the last part, before the
-   * multipart upload completes, so a failed check aborts it and the bucket never holds a torn version.
+   * file changed while read and nothing was written: the bucket reads the file (whole for one PUT,
+   * part by part for multipart) and calls `verify` after the last byte, before the object is
+   * made visible, so a failed check sends nothing or aborts the upload: never a torn version.
    */
   private async upload(
     path: string,
@@ -279,31 +277,25 @@ export class Executor {
   ): Promise<{ baseline: BaselineEntry; bytes: number } | null> {
     const { tree, bucket } = this.deps;
     const opened = await tree.openForUpload(path);
+    let changed = false;
+    const source: PartSource = {
+      readAt: (into, position) => opened.readAt(into, position),
+      verify: async () => {
+        if (await opened.unchanged()) return;
+        changed = true;
+        throw new SyncError('file changed while being read');
+      },
+    };
     try {
       const condition = expectEtag === null ? { ifNoneMatch: true } : { ifMatch: expectEtag };
-      const options = this.writeOptions(path);
-      let changed = false;
-      let body: Buffer | PartSource;
-      if (opened.size < SMALL_FILE_BYTES) {
-        body = opened.bytes ?? (await readWholeFile(opened));
-        if (!(await opened.unchanged()) || body.length !== opened.size) return null;
-      } else {
-        body = {
-          readAt: (into, position) => opened.readAt(into, position),
-          verify: async () => {
-            if (await opened.unchanged()) return;
-            changed = true;
-            throw new SyncError('file changed while being read');
-          },
-        };
-      }
-      try {
-        const written = await bucket.write(this.key(keyPath), body, opened.size, condition, options);
-        return { baseline: { size: opened.size, mtimeMs: opened.mtimeMs, etag: written.etag }, bytes: opened.size };
-      } catch (err) {
-        if (changed) return null;
-        throw err;
-      }
+      // A small file was read whole when opened: checked here, it goes as it is.
+      if (opened.bytes !== undefined) await source.verify();
+      const body = opened.bytes ?? source;
+      const written = await bucket.write(this.key(keyPath), body, opened.size, condition, this.writeOptions(path));
+      return { baseline: { size: opened.size, mtimeMs: opened.mtimeMs, etag: written.etag }, bytes: opened.size };
+    } catch (err) {
+      if (changed) return null;
+      throw err;
     } finally {
       opened.close();
     }
@@ -357,9 +349,6 @@ export class Executor {
   }
 }
 
-/** Files below this are read whole before upload (and go single-part). */
-const SMALL_FILE_BYTES = 8 * 1024 * 1024;
-
 /** A file was modified while it was being read for upload. */
 class ChangedWhileReadError extends SyncError {
   constructor(path: string) {
@@ -396,10 +385,4 @@ function mustHave<T>(map: ReadonlyMap<string, T>, path: string, side: string): T
   const value = map.get(path);
   if (!value) throw new SyncError(`plan refers to ${path}, absent on the ${side} side (planner bug)`);
   return value;
-}
-
-/** Every byte of an opened file up to its stated size (fewer when it shrank meanwhile). */
-async function readWholeFile(opened: UploadSource): Promise<Buffer> {
-  const bytes = Buffer.allocUnsafe(opened.size);
-  return bytes.subarray(0, await readFully(opened, bytes, 0));
 }

@@ -28,7 +28,7 @@ import {
   type TickTrigger,
 } from './controller.js';
 import { findCollisions, withoutPaths } from './collisions.js';
-import { Executor, emptyCounts, writesRemote, type ExecutionResult, type ExecutionState } from './executor.js';
+import { Executor, emptyCounts, emptyResult, writesRemote, type ExecutionResult, type ExecutionState } from './executor.js';
 import { pathsToHash, reconcile, type PlanOptions } from './plan.js';
 import { TickScheduler, type TickRequest, type TickScope } from './scheduler.js';
 import type { Action, BaselineEntry, Direction, LocalEntry, RemoteEntry } from './types.js';
@@ -371,7 +371,7 @@ export class Syncer implements SyncController {
   ): Promise<ExecutionResult> {
     let local: ReadonlyMap<string, LocalEntry> = state.local;
     let remote: ReadonlyMap<string, RemoteEntry> = state.remote;
-    let total: ExecutionResult = { counts: emptyCounts(), errors: [], raced: [], changedKeys: [], fileDelta: { local: 0, remote: 0 } };
+    let total: ExecutionResult = emptyResult();
     // A re-plan sees only the raced paths, so it would take the keep-both copy names of an earlier
     // round (same second, same node) for free: reusing one overwrites a kept version or loops on 412.
     const reservedPaths = new Set([...state.local.keys(), ...state.remote.keys(), ...state.baseline.keys()]);
