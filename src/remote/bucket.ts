@@ -13,11 +13,8 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  type ObjectCannedACL,
   type PutObjectCommandInput,
   type S3Client,
-  type ServerSideEncryption,
-  type StorageClass,
 } from '@aws-sdk/client-s3';
 import {
   AccessError,
@@ -511,41 +508,45 @@ function md5Base64(body: Buffer): string {
   return createHash('md5').update(body).digest('base64');
 }
 
+/** The text options of an object: the SDK input field and the wire header of each, for both paths. */
+const TEXT_OPTIONS: readonly (readonly [option: TextOption, field: keyof PutObjectCommandInput, header: string])[] = [
+  ['acl', 'ACL', 'x-amz-acl'],
+  ['sse', 'ServerSideEncryption', 'x-amz-server-side-encryption'],
+  ['sseKmsKeyId', 'SSEKMSKeyId', 'x-amz-server-side-encryption-aws-kms-key-id'],
+  ['storageClass', 'StorageClass', 'x-amz-storage-class'],
+  ['cacheControl', 'CacheControl', 'cache-control'],
+  ['contentType', 'ContentType', 'content-type'],
+  ['contentEncoding', 'ContentEncoding', 'content-encoding'],
+  ['contentDisposition', 'ContentDisposition', 'content-disposition'],
+  ['contentLanguage', 'ContentLanguage', 'content-language'],
+];
+type TextOption = Exclude<keyof ObjectWriteOptions, 'metadata' | 'expires'>;
+
+/** The object options as SDK input (PutObject, CreateMultipartUpload). */
 function objectHeaders(o: ObjectWriteOptions): Partial<PutObjectCommandInput> {
-  return {
-    ACL: o.acl as ObjectCannedACL | undefined,
-    ServerSideEncryption: o.sse as ServerSideEncryption | undefined,
-    SSEKMSKeyId: o.sseKmsKeyId,
-    StorageClass: o.storageClass as StorageClass | undefined,
-    CacheControl: o.cacheControl,
-    ContentType: o.contentType,
-    ContentEncoding: o.contentEncoding,
-    ContentDisposition: o.contentDisposition,
-    ContentLanguage: o.contentLanguage,
+  const input: Record<string, unknown> = {
     Metadata: o.metadata ? { ...o.metadata } : undefined,
     Expires: o.expires,
   };
+  // The enum-typed fields (ACL, SSE, storage class) take the user's text as the aws CLI does.
+  for (const [option, field] of TEXT_OPTIONS) input[field] = o[option];
+  return input as Partial<PutObjectCommandInput>;
 }
 
 /** The wire headers of a single-request PUT: digest, precondition and the user's object options. */
 function putHeaders(contentMd5: string, condition: WriteCondition, o: ObjectWriteOptions): Record<string, string> {
-  const headers: Record<string, string> = { 'content-md5': contentMd5 };
-  const set = (name: string, value: string | undefined): void => {
-    if (value !== undefined) headers[name] = value;
+  const headers: Record<string, string> = {
+    'content-md5': contentMd5,
+    // As the SDK does for a body without a type (S3 would store binary/octet-stream).
+    'content-type': 'application/octet-stream',
   };
-  set('if-match', quoteOpt(condition.ifMatch));
-  set('if-none-match', condition.ifNoneMatch ? '*' : undefined);
-  set('x-amz-acl', o.acl);
-  set('x-amz-server-side-encryption', o.sse);
-  set('x-amz-server-side-encryption-aws-kms-key-id', o.sseKmsKeyId);
-  set('x-amz-storage-class', o.storageClass);
-  set('cache-control', o.cacheControl);
-  // As the SDK does for a body without a type (S3 would store binary/octet-stream).
-  set('content-type', o.contentType ?? 'application/octet-stream');
-  set('content-encoding', o.contentEncoding);
-  set('content-disposition', o.contentDisposition);
-  set('content-language', o.contentLanguage);
-  set('expires', o.expires?.toUTCString());
+  for (const [option, , header] of TEXT_OPTIONS) {
+    const value = o[option];
+    if (value !== undefined) headers[header] = value;
+  }
+  if (condition.ifMatch !== undefined) headers['if-match'] = quote(condition.ifMatch);
+  if (condition.ifNoneMatch) headers['if-none-match'] = '*';
+  if (o.expires) headers.expires = o.expires.toUTCString();
   for (const [name, value] of Object.entries(o.metadata ?? {})) headers[`x-amz-meta-${name.toLowerCase()}`] = value;
   return headers;
 }
