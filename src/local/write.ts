@@ -163,8 +163,12 @@ export async function writeAtomic(
     const whole = sizeHint !== undefined && sizeHint <= WHOLE_WRITE_BYTES ? await readWhole(body) : undefined;
     ensureParents(ctx, rel);
     const mode = checkTarget(ctx, rel, abs);
-    checkExpected(ctx, rel, abs, expected);
-    if (whole === undefined) await pipeline(body, createWriteStream(tmp, { flags: 'wx' }));
+    if (whole === undefined) {
+      // Not worth streaming a body into a target that already changed; a small one is checked
+      // once, when it is published.
+      checkExpected(ctx, rel, abs, expected);
+      await pipeline(body, createWriteStream(tmp, { flags: 'wx' }));
+    }
     // The entry describes what we wrote: a change the app makes after the rename must show up
     // as a local change in the next scan, not be taken into the baseline.
     const written = await finishTemp(ctx, tmp, whole, mode, mtimeMs);
