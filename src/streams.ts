@@ -2,6 +2,12 @@
 import type { Readable } from 'node:stream';
 
 /**
+ * Bodies up to this size are handled as one Buffer (read whole, checked whole, written in one
+ * call): for the small files most apps keep, stream machinery costs more than the bytes.
+ */
+export const WHOLE_BODY_BYTES = 1024 * 1024;
+
+/**
  * Every byte of `stream` in one Buffer. node:stream/consumers' `buffer()` goes through a Blob
  * (two extra copies and a transfer per call), which shows in profiles of thousands of small files.
  */

@@ -7,6 +7,7 @@ import { closeSync, fstatSync, openSync, read, readSync, realpathSync, statSync,
 import { lstat, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
+import { WHOLE_BODY_BYTES } from '../streams.js';
 import { LocalChangedError, SyncError, UnsafePathError } from '../errors.js';
 import type { LocalEntry } from '../sync/types.js';
 import { computeS3Etag, DEFAULT_MULTIPART_THRESHOLD, DEFAULT_PART_SIZE } from './hash.js';
@@ -123,7 +124,7 @@ export class LocalTree {
     try {
       before = fstatSync(fd);
       if (!before.isFile()) throw new SyncError(`open ${path} for upload: not a regular file`);
-      if (before.size <= WHOLE_READ_BYTES) whole = readUpTo(fd, before.size);
+      if (before.size <= WHOLE_BODY_BYTES) whole = readUpTo(fd, before.size);
     } catch (err) {
       closeSync(fd);
       throw err instanceof SyncError ? err : new SyncError(`read ${path} for upload: ${(err as Error).message}`, { cause: err });
@@ -175,7 +176,7 @@ export class LocalTree {
    */
   async writeAtomic(
     path: string,
-    body: Readable,
+    body: Readable | Buffer,
     mtimeMs: number,
     expected?: LocalEntry | null,
     sizeHint?: number,
@@ -263,9 +264,6 @@ export class LocalTree {
     };
   }
 }
-
-/** Files up to this size are read whole when opened for upload (one read, no stream machinery). */
-const WHOLE_READ_BYTES = 1024 * 1024;
 
 /** One read of up to `length` bytes at `position` into the start of `into`. */
 function readAt(fd: number, into: Buffer, length: number, position: number): Promise<number> {

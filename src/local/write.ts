@@ -34,7 +34,7 @@ import { LocalChangedError, PathCollisionError } from '../errors.js';
 import type { LocalEntry } from '../sync/types.js';
 import { TEMP_NAME_PREFIX } from './paths.js';
 import { isInside } from './scan.js';
-import { readWhole } from '../streams.js';
+import { readWhole, WHOLE_BODY_BYTES } from '../streams.js';
 
 /** Where writes go and how far symlinks are trusted. */
 export interface WriteContext {
@@ -145,13 +145,13 @@ function publish(ctx: WriteContext, rel: string, tmp: string, abs: string, expec
 }
 
 /**
- * Writes `body` to `rel` atomically with mtime `mtimeMs`; returns the entry as written. With an
- * `expected` state, a target that changed since the scan is left alone (LocalChangedError).
+ * Writes `body` (a stream, or a Buffer when the caller holds it whole) to `rel` atomically with
+ * mtime `mtimeMs`; returns the entry as written. With an `expected` state, a target that changed since the scan is left alone (LocalChangedError).
  */
 export async function writeAtomic(
   ctx: WriteContext,
   rel: string,
-  body: Readable,
+  body: Readable | Buffer,
   mtimeMs: number,
   expected?: Expectation,
   sizeHint?: number,
@@ -160,10 +160,14 @@ export async function writeAtomic(
   const tmp = tempPathFor(abs);
   try {
     // A small body is taken whole before anything is touched: one write, no stream to a file.
-    const whole = sizeHint !== undefined && sizeHint <= WHOLE_WRITE_BYTES ? await readWhole(body) : undefined;
+    const whole = Buffer.isBuffer(body)
+      ? body
+      : sizeHint !== undefined && sizeHint <= WHOLE_BODY_BYTES
+        ? await readWhole(body)
+        : undefined;
     ensureParents(ctx, rel);
     const mode = checkTarget(ctx, rel, abs);
-    if (whole === undefined) {
+    if (whole === undefined && !Buffer.isBuffer(body)) {
       // Not worth streaming a body into a target that already changed; a small one is checked
       // once, when it is published.
       checkExpected(ctx, rel, abs, expected);
@@ -184,9 +188,6 @@ export async function writeAtomic(
     throw new Error(`write ${rel}: ${(err as Error).message}`, { cause: err });
   }
 }
-
-/** Bodies up to this size are written to the temp file in one call. */
-const WHOLE_WRITE_BYTES = 1024 * 1024;
 
 /**
  * Completes the temp file: writes `whole` into a new one (else it holds the streamed body), keeps

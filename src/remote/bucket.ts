@@ -34,9 +34,9 @@ import type {
   WriteResult,
 } from './types.js';
 import { DirectHttp, UseSdkInstead, type DirectResponse } from './direct-http.js';
-import { CHECKSUM_MODE_HEADERS, checkedBody } from './response-checksum.js';
+import { CHECKSUM_MODE_HEADERS, checkedBody, checkWhole } from './response-checksum.js';
 import { translateS3Error } from './s3-errors.js';
-import { readFully } from '../streams.js';
+import { readFully, readWhole, WHOLE_BODY_BYTES } from '../streams.js';
 import { decodeFormEncoded, parseListPage, UnreadableListingError, type ListPage } from './list-xml.js';
 import { MAX_COPY_OBJECT_BYTES, MIN_PART_SIZE, MULTIPART_QUEUE_SIZE, MULTIPART_THRESHOLD, PART_SIZE } from './transfer-limits.js';
 
@@ -177,9 +177,10 @@ export class S3Bucket implements Bucket {
           const headers: Record<string, string> = { ...CHECKSUM_MODE_HEADERS };
           if (condition.ifMatch) headers['if-match'] = quote(condition.ifMatch);
           const res = await direct.send({ method: 'GET', key, headers }, this.#countAttempt);
+          const size = contentLength(res.headers['content-length']);
           return {
-            body: checkedBody(res.body, res.headers, key),
-            size: contentLength(res.headers['content-length']),
+            body: size !== undefined && size <= WHOLE_BODY_BYTES ? await wholeChecked(res, size, key) : checkedBody(res.body, res.headers, key),
+            size,
             etag: unquote(res.headers.etag),
             lastModifiedMs: Date.parse(res.headers['last-modified'] ?? '') || 0,
           };
@@ -558,6 +559,14 @@ function etagOf(response: DirectResponse): WriteResult {
 }
 
 /** The announced body length, or undefined when the answer has none (a chunked response). */
+/** A small body read whole and checked: its announced length, then its checksum. */
+async function wholeChecked(res: DirectResponse, size: number, key: string): Promise<Buffer> {
+  const bytes = await readWhole(res.body);
+  if (bytes.length !== size) throw new SyncError(`get ${key}: received ${bytes.length} of the ${size} bytes announced`);
+  await checkWhole(bytes, res.headers, key);
+  return bytes;
+}
+
 function contentLength(header: string | undefined): number | undefined {
   const value = header === undefined ? NaN : Number(header);
   return Number.isSafeInteger(value) && value >= 0 ? value : undefined;

@@ -47,7 +47,7 @@ export class PreconditionCheckingBucket implements Bucket {
     // The store may refuse the header itself: the version read is compared here instead.
     const read = await this.inner.read(key);
     if (condition.ifMatch !== undefined && read.etag !== condition.ifMatch) {
-      read.body.destroy();
+      if (!Buffer.isBuffer(read.body)) read.body.destroy();
       throw new PreconditionFailedError(key);
     }
     return read;

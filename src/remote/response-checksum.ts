@@ -35,32 +35,53 @@ const ALGORITHMS: readonly (readonly [header: string, name: string, make: () => 
 /** The header that asks S3 for the stored checksum. */
 export const CHECKSUM_MODE_HEADERS: Readonly<Record<string, string>> = { 'x-amz-checksum-mode': 'ENABLED' };
 
+/** The full-object checksum to check a body against, if S3 sent one (none for composite `…-N`). */
+interface ExpectedChecksum {
+  readonly name: string;
+  readonly expected: string;
+  readonly digest: Digest;
+}
+
+function expectedChecksum(headers: Readonly<Record<string, string | undefined>>): ExpectedChecksum | undefined {
+  for (const [header, name, make] of ALGORITHMS) {
+    const expected = headers[header];
+    if (expected === undefined || /-\d+$/.test(expected)) continue;
+    return { name, expected, digest: make() };
+  }
+  return undefined;
+}
+
+/** Resolves when the digest matches; rejects with an error naming the key and both values. */
+async function compare(check: ExpectedChecksum, key: string): Promise<void> {
+  const actual = Buffer.from(await check.digest.digest()).toString('base64');
+  if (actual !== check.expected) {
+    throw new SyncError(`get ${key}: the body does not match its ${check.name} checksum (${actual}, expected ${check.expected})`);
+  }
+}
+
 /**
  * `body`, failing at its end (before the reader sees the end) when its bytes do not match the
  * full-object checksum in `headers`; `body` itself when there is none to check.
  */
 export function checkedBody(body: Readable, headers: Readonly<Record<string, string | undefined>>, key: string): Readable {
-  for (const [header, name, make] of ALGORITHMS) {
-    const expected = headers[header];
-    if (expected === undefined || /-\d+$/.test(expected)) continue;
-    const digest = make();
-    const check = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        digest.update(chunk);
-        done(null, chunk);
-      },
-      flush(done) {
-        digest.digest().then(
-          (bytes) => {
-            const actual = Buffer.from(bytes).toString('base64');
-            if (actual === expected) done();
-            else done(new SyncError(`get ${key}: the body does not match its ${name} checksum (${actual}, expected ${expected})`));
-          },
-          (err: Error) => done(err),
-        );
-      },
-    });
-    return pipeline(body, check, () => undefined);
-  }
-  return body;
+  const check = expectedChecksum(headers);
+  if (check === undefined) return body;
+  const checking = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      check.digest.update(chunk);
+      done(null, chunk);
+    },
+    flush(done) {
+      compare(check, key).then(() => done(), (err: Error) => done(err));
+    },
+  });
+  return pipeline(body, checking, () => undefined);
+}
+
+/** Rejects when `bytes`, a whole body, do not match the full-object checksum in `headers`. */
+export async function checkWhole(bytes: Buffer, headers: Readonly<Record<string, string | undefined>>, key: string): Promise<void> {
+  const check = expectedChecksum(headers);
+  if (check === undefined) return;
+  check.digest.update(bytes);
+  await compare(check, key);
 }

@@ -35,7 +35,11 @@ export interface WriteCondition {
 
 /** An object body being read, with the metadata of the version read. */
 export interface ObjectRead {
-  readonly body: Readable;
+  /**
+   * The body: a Buffer when it was small enough to be read whole (up to `WHOLE_BODY_BYTES`), and
+   * then already checked against its checksum; otherwise a stream, checked as it ends.
+   */
+  readonly body: Readable | Buffer;
   /** The announced length; undefined when the store streamed it without one. */
   readonly size: number | undefined;
   readonly etag: string;

@@ -308,7 +308,7 @@ export class Executor {
       return await this.deps.tree.writeAtomic(path, read.body, read.lastModifiedMs, expectLocal, read.size);
     } catch (err) {
       // A body refused before it was read would hold its socket until the read timeout.
-      read.body.destroy();
+      if (!Buffer.isBuffer(read.body)) read.body.destroy();
       throw err;
     }
   }

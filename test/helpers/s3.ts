@@ -4,6 +4,7 @@
  */
 import { after, before } from 'node:test';
 import { randomBytes } from 'node:crypto';
+import { buffer } from 'node:stream/consumers';
 import {
   CreateBucketCommand,
   DeleteBucketCommand,
@@ -16,6 +17,7 @@ import {
   type HeadObjectCommandOutput,
 } from '@aws-sdk/client-s3';
 import { startMoto } from '../../scripts/moto.mjs';
+import type { ObjectRead } from '../../src/remote/types.js';
 
 /** Dummy credentials; moto accepts anything, real endpoints take theirs from the environment. */
 export const TEST_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -143,4 +145,9 @@ async function emptyAndDelete(client: S3Client, bucket: string): Promise<void> {
     await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects } }));
   }
   await client.send(new DeleteBucketCommand({ Bucket: bucket }));
+}
+
+/** Every byte of a downloaded body, whether the bucket handed it over whole or as a stream. */
+export async function bodyBytes(read: ObjectRead): Promise<Buffer> {
+  return Buffer.isBuffer(read.body) ? read.body : buffer(read.body);
 }

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buffer as readAll } from 'node:stream/consumers';
 import pLimit from 'p-limit';
 import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import type { AwsOptions } from '../../src/config.js';
@@ -19,7 +18,7 @@ import {
 import { computeS3Etag } from '../../src/local/hash.js';
 import { startProxy } from '../helpers/proxy.js';
 import { recordHeaders } from '../helpers/record-headers.js';
-import { TEST_REGION, useS3 } from '../helpers/s3.js';
+import { bodyBytes, TEST_REGION, useS3 } from '../helpers/s3.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const s3 = useS3();
@@ -129,7 +128,7 @@ test('write/read: a round trip applies the content options', async () => {
   const read = await bucket.read('a/hello.txt');
   assert.equal(read.etag, etag);
   assert.equal(read.size, body.length);
-  assert.deepEqual(await readAll(read.body), body);
+  assert.deepEqual(await bodyBytes(read), body);
   assert.deepEqual(await bucket.readSmall('a/hello.txt'), { body, etag });
   assert.deepEqual(await bucket.head('a/hello.txt'), {
     key: 'a/hello.txt',
@@ -227,7 +226,7 @@ test('write: 20 MiB goes multipart, round-trips byte-identical with the aws CLI 
   assert.deepEqual(head?.Metadata, { k: 'v' });
   const read = await bucket.read('big/file.bin', { ifMatch: etag });
   assert.equal(read.size, body.length);
-  assert.ok((await readAll(read.body)).equals(body), 'downloaded bytes equal the uploaded ones');
+  assert.ok((await bodyBytes(read)).equals(body), 'downloaded bytes equal the uploaded ones');
 });
 
 test('write: multipart parts carry Content-MD5, the precondition rides on CompleteMultipartUpload, a refused verify aborts', async () => {

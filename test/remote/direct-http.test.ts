@@ -3,7 +3,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { buffer as readAll } from 'node:stream/consumers';
 import type { IncomingMessage } from 'node:http';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { AwsOptions } from '../../src/config.js';
@@ -11,8 +10,9 @@ import { AccessError, SyncError, TransientError } from '../../src/errors.js';
 import { createS3Client, MAX_ATTEMPTS, S3Bucket } from '../../src/remote/bucket.js';
 import { s3ErrorXml, startProxy, type CannedAnswer } from '../helpers/proxy.js';
 import { recordHeaders } from '../helpers/record-headers.js';
-import { TEST_REGION, useS3 } from '../helpers/s3.js';
+import { bodyBytes, TEST_REGION, useS3 } from '../helpers/s3.js';
 import { freePort } from '../../scripts/moto.mjs';
+import { WHOLE_BODY_BYTES } from '../../src/streams.js';
 
 const s3 = useS3();
 
@@ -56,7 +56,7 @@ test('direct path: keys with reserved and non-ASCII characters round-trip throug
     const body = Buffer.from(`body of ${key}`);
     await bucket.write(key, body, body.length, { ifNoneMatch: true });
     const read = await bucket.read(key);
-    assert.deepEqual(await readAll(read.body), body, key);
+    assert.deepEqual(await bodyBytes(read), body, key);
   }
   assert.deepEqual((await bucket.list('d')).map((o) => o.key).sort(), [...keys].sort());
 });
@@ -66,7 +66,7 @@ test('direct path: PUT, GET and LIST are signed with the payload hash S3 require
   try {
     const body = Buffer.from('signed');
     await bucket.write('k', body, body.length, { ifNoneMatch: true });
-    assert.deepEqual(await readAll((await bucket.read('k')).body), body);
+    assert.deepEqual(await bodyBytes(await bucket.read('k')), body);
     await bucket.list('');
     assert.equal(headers.length, 3);
     for (const sent of headers) {
@@ -154,7 +154,7 @@ for (const { refusal, status, code, message, path } of [
     try {
       const body = Buffer.from(code);
       await bucket.write('k', body, body.length, { ifNoneMatch: true });
-      assert.deepEqual(await readAll((await bucket.read('k')).body), body);
+      assert.deepEqual(await bodyBytes(await bucket.read('k')), body);
       assert.deepEqual(headers.map(viaSdk), path, 'the PUT, its SDK retry, then the GET');
     } finally {
       stop();
@@ -226,26 +226,35 @@ test('direct path: downloads are checked against the full-object checksum S3 sto
     await s3().client.send(new PutObjectCommand({ Bucket: bucket.name, Key: algorithm, Body: body, ChecksumAlgorithm: algorithm }));
     const stored = await s3().client.send(new HeadObjectCommand({ Bucket: bucket.name, Key: algorithm, ChecksumMode: 'ENABLED' }));
     assert.ok(stored[`Checksum${algorithm}`], `the store returns the ${algorithm} checksum, so it is checked`);
-    assert.deepEqual(await readAll((await bucket.read(algorithm)).body), body, algorithm);
+    assert.deepEqual(await bodyBytes(await bucket.read(algorithm)), body, algorithm);
   }
 });
 
-test('direct path: a body that does not match its checksum fails when read; a composite (multipart) checksum is not checked', async () => {
-  const answer = (checksum: string): CannedAnswer => ({
+test('direct path: a body that does not match its checksum fails before anyone sees it; a composite (multipart) checksum is not checked', async () => {
+  const answer = (checksum: string, body = 'hello'): CannedAnswer => ({
     status: 200,
-    body: 'hello',
+    body,
     headers: { 'content-type': 'text/plain', etag: '"5d41402abc4b2a76b9719d911017c592"', 'last-modified': 'Wed, 25 Nov 2026 10:00:00 GMT', 'x-amz-checksum-crc32': checksum },
   });
+  // A small body is read whole and checked before read() returns.
   const wrong = await bucketBehind(() => answer('AAAAAA=='));
   try {
-    const read = await wrong.bucket.read('k');
-    await assert.rejects(readAll(read.body), /^SyncError: get k: the body does not match its CRC32 checksum \(NhCmhg==, expected AAAAAA==\)/);
+    await assert.rejects(wrong.bucket.read('k'), /^SyncError: get k: the body does not match its CRC32 checksum \(NhCmhg==, expected AAAAAA==\)/);
   } finally {
     wrong.stop();
   }
+  // A larger one streams, and fails at its end, before the reader sees the end.
+  const large = await bucketBehind(() => answer('AAAAAA==', 'x'.repeat(WHOLE_BODY_BYTES + 1)));
+  try {
+    const read = await large.bucket.read('k');
+    assert.ok(!Buffer.isBuffer(read.body), 'a body over WHOLE_BODY_BYTES streams');
+    await assert.rejects(bodyBytes(read), /^SyncError: get k: the body does not match its CRC32 checksum \([^)]*, expected AAAAAA==\)/);
+  } finally {
+    large.stop();
+  }
   const composite = await bucketBehind(() => answer('AAAAAA==-2'));
   try {
-    assert.equal((await readAll((await composite.bucket.read('k')).body)).toString(), 'hello');
+    assert.equal((await bodyBytes(await composite.bucket.read('k'))).toString(), 'hello');
   } finally {
     composite.stop();
   }
