@@ -36,7 +36,7 @@ async function run(config: BenchConfig, scratch: string): Promise<Row[]> {
   let proxy: CountingProxy | undefined;
   let client: ReturnType<typeof benchClient> | undefined;
   try {
-    moto = await startMoto();
+    moto = await startMoto({ routingCache: config.moto === 'routing-cached' });
     proxy = await startCountingProxy(moto.endpoint);
     client = benchClient(moto.endpoint);
     const bucket = `bench-${randomBytes(4).toString('hex')}`;
@@ -96,7 +96,7 @@ function describe(config: BenchConfig): string {
   const size = (b: number): string => (b >= 1024 * 1024 ? `${b / 1024 / 1024} MiB` : `${b / 1024} KiB`);
   return (
     `small ${config.smallFiles} × ${size(config.smallBytes)}, large ${config.largeFiles} × ${size(config.largeBytes)}, ` +
-    `idle ${config.idleFiles} × ${size(config.idleBytes)} (${config.idleTicks} ticks averaged)` +
+    `idle ${config.idleFiles} × ${size(config.idleBytes)} (${config.idleTicks} ticks averaged), moto ${config.moto}` +
     (config.quick ? ' — BENCH_QUICK' : '')
   );
 }

@@ -22,7 +22,14 @@ export interface BenchConfig {
   /** Files per generated sub-folder, so trees look like an app's, not one huge folder. */
   readonly filesPerFolder: number;
   readonly quick: boolean;
+  /** Which moto server: `routing-cached` (default) or `stock` (see scripts/moto.mjs). */
+  readonly moto: MotoMode;
 }
+
+/** The moto servers the benchmark can run against. */
+export const MOTO_MODES = ['routing-cached', 'stock'] as const;
+/** A moto server the benchmark can run against. */
+export type MotoMode = (typeof MOTO_MODES)[number];
 
 /** The benchmark's cases, in the order they run. */
 export const CASE_NAMES = ['up-small', 'up-large', 'down-small', 'down-large', 'idle'] as const;
@@ -54,6 +61,7 @@ export function loadBenchConfig(env: NodeJS.ProcessEnv = process.env): BenchConf
     tools: names(env, 'BENCH_TOOLS', TOOL_NAMES),
     filesPerFolder: 100,
     quick,
+    moto: oneOf(env, 'BENCH_MOTO', MOTO_MODES),
   };
 }
 
@@ -63,6 +71,13 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 1) throw new Error(`read ${name}: expected a positive integer, got "${raw}"`);
   return value;
+}
+
+function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: readonly [T, ...T[]]): T {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return allowed[0];
+  if (!(allowed as readonly string[]).includes(raw)) throw new Error(`read ${name}: unknown "${raw}" (allowed: ${allowed.join(', ')})`);
+  return raw as T;
 }
 
 function names<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: readonly T[]): ReadonlySet<T> {

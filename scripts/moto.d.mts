@@ -1,7 +1,13 @@
 export declare const MOTO_INSTALL_HINT: string;
 export declare function freePort(): Promise<number>;
 export declare function assertMotoInstalled(): void;
-export declare function startMoto(options?: { port?: number; quiet?: boolean; serial?: boolean }): Promise<{
+export declare function startMoto(options?: {
+  port?: number;
+  quiet?: boolean;
+  serial?: boolean;
+  routingCache?: boolean;
+  ownProcessGroup?: boolean;
+}): Promise<{
   endpoint: string;
   stop: () => Promise<void>;
   pid: number | undefined;

@@ -38,15 +38,42 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 run_simple('127.0.0.1', int(sys.argv[1]), DomainDispatcherApplication(create_backend_app), threaded=False)
 `;
 
+// moto 5.2 finds the service of every request by listing its own package folder and stat-ing
+// each of its ~180 sub-folders, then trying the URL patterns of every service in turn, all under
+// one global lock: about half of its CPU per small S3 request here, and it serializes requests.
+// The answer depends only on the host name, so this runs the same threaded server with that
+// lookup remembered per host. Responses are unchanged; only the benchmark uses it (BENCH_MOTO).
+const ROUTING_CACHED_MOTO = `
+import sys
+from werkzeug.serving import run_simple
+from moto import backends
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+modules = tuple(backends.list_of_moto_modules())
+backends.list_of_moto_modules = lambda: modules
+lookup = DomainDispatcherApplication.get_backend_for_host
+known = {}
+def get_backend_for_host(self, host):
+    if host not in known:
+        known[host] = lookup(self, host)
+    return known[host]
+DomainDispatcherApplication.get_backend_for_host = get_backend_for_host
+run_simple('127.0.0.1', int(sys.argv[1]), DomainDispatcherApplication(create_backend_app), threaded=True)
+`;
+
 /**
  * Starts moto; resolves `{ endpoint, stop }` once it answers HTTP. `serial` serves one request at
  * a time, for tests of races that need S3's atomic conditional writes (the distributed lock);
+ * `routingCache` remembers moto's per-request service lookup (the benchmark's default);
  * `ownProcessGroup` keeps a terminal's Ctrl-C from reaching it (the owner stops it).
  */
-export async function startMoto({ port, quiet = true, serial = false, ownProcessGroup = false } = {}) {
+export async function startMoto({ port, quiet = true, serial = false, routingCache = false, ownProcessGroup = false } = {}) {
   assertMotoInstalled();
   const chosen = port ?? (await freePort());
-  const args = serial ? ['-c', SERIAL_MOTO, String(chosen)] : ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(chosen)];
+  const args = serial
+    ? ['-c', SERIAL_MOTO, String(chosen)]
+    : routingCache
+      ? ['-c', ROUTING_CACHED_MOTO, String(chosen)]
+      : ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(chosen)];
   const child = spawn('python3', args, {
     // Ctrl-C in a terminal signals the whole foreground process group: a moto in its own group
     // keeps serving until its owner stops it (the demo's final up-sync needs it).
