@@ -1,6 +1,7 @@
 /** The `Bucket` interface on S3: the only module that sends S3 requests. */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { Crc32 } from '@aws-sdk/checksums/crc';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -274,7 +275,9 @@ export class S3Bucket implements Bucket {
     options: ObjectWriteOptions,
   ): Promise<WriteResult> {
     const created = await this.#client.send(
-      new CreateMultipartUploadCommand({ Bucket: this.name, Key: key, ...objectHeaders(options) }),
+      // CRC32 per part, as the aws CLI sends it: S3 checks each part against it and keeps a
+      // checksum of the object.
+      new CreateMultipartUploadCommand({ Bucket: this.name, Key: key, ChecksumAlgorithm: 'CRC32', ...objectHeaders(options) }),
     );
     const uploadId = created.UploadId;
     if (!uploadId) throw new SyncError(`put ${key}: CreateMultipartUpload returned no upload id`);
@@ -317,8 +320,8 @@ export class S3Bucket implements Bucket {
         }
         const partNumber = index + 1;
         const task: Promise<void> = this.#uploadPart(key, uploadId, partNumber, part).then(
-          (etag) => {
-            parts.push({ PartNumber: partNumber, ETag: etag });
+          (sent) => {
+            parts.push({ PartNumber: partNumber, ...sent });
             inFlight.delete(task);
           },
           (error: unknown) => {
@@ -337,24 +340,25 @@ export class S3Bucket implements Bucket {
     return parts.sort((a, b) => a.PartNumber! - b.PartNumber!);
   }
 
-  async #uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer): Promise<string> {
-    const contentMd5 = md5Base64(body);
+  /** Sends one part; resolves what CompleteMultipartUpload must name for it. */
+  async #uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer): Promise<{ ETag: string; ChecksumCRC32: string }> {
+    const crc32 = await crc32Base64(body);
     const etag = await this.#viaDirect(
       async (direct) => {
         const query = { partNumber: String(partNumber), uploadId };
-        const response = await direct.send({ method: 'PUT', key, query, headers: { 'content-md5': contentMd5 }, body }, this.#countAttempt);
+        const response = await direct.send({ method: 'PUT', key, query, headers: { 'x-amz-checksum-crc32': crc32 }, body }, this.#countAttempt);
         return etagOf(response).etag;
       },
       async () => {
         const out = await this.#client.send(
-          new UploadPartCommand({ Bucket: this.name, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentMD5: contentMd5 }),
+          new UploadPartCommand({ Bucket: this.name, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ChecksumCRC32: crc32 }),
         );
         return unquote(out.ETag);
       },
     );
     // Without it CompleteMultipartUpload would fail much later, after every other part.
     if (etag === '') throw new SyncError(`put ${key}: part ${partNumber} was accepted without an ETag`);
-    return quote(etag);
+    return { ETag: quote(etag), ChecksumCRC32: crc32 };
   }
 
   async copy(
@@ -503,6 +507,13 @@ function bufferSource(body: Buffer): PartSource {
     readAt: async (into, position) => body.copy(into, 0, position, Math.min(body.length, position + into.length)),
     verify: async () => undefined,
   };
+}
+
+/** CRC32 of `body`, base64 of its 4 big-endian bytes, as in `x-amz-checksum-crc32` (native zlib where Node has it). */
+async function crc32Base64(body: Buffer): Promise<string> {
+  const crc = new Crc32();
+  crc.update(body);
+  return Buffer.from(await crc.digest()).toString('base64');
 }
 
 function md5Base64(body: Buffer): string {

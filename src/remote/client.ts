@@ -34,8 +34,8 @@ export function createS3Client(aws: AwsOptions, concurrency = 10): S3Client {
     maxAttempts: MAX_ATTEMPTS,
     retryMode: 'standard',
     requestHandler: requestHandlerOptions(aws, maxSockets),
-    // The SDK's default CRC32 on every PUT costs CPU per request; small PUTs carry Content-MD5
-    // instead (S3 refuses a body that does not match it, as the aws CLI relies on), see bucket.ts.
+    // The SDK's default checksum middleware costs CPU per request; bucket.ts sets the checksums
+    // itself (Content-MD5 on single PUTs, CRC32 on upload parts), which S3 checks the same way.
     requestChecksumCalculation: 'WHEN_REQUIRED',
   };
   if (aws.endpointUrl) {

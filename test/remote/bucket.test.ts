@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import pLimit from 'p-limit';
-import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import type { AwsOptions } from '../../src/config.js';
 import type { PartSource } from '../../src/remote/types.js';
 import { AccessError, NotFoundError, PreconditionFailedError } from '../../src/errors.js';
@@ -33,6 +34,12 @@ async function freshBucket(): Promise<S3Bucket> {
 }
 
 const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
+/** CRC32 as S3 writes it: the 4 bytes, big-endian. */
+const crc32Bytes = (b: Buffer): Buffer => {
+  const out = Buffer.alloc(4);
+  out.writeUInt32BE(crc32(b));
+  return out;
+};
 
 /** The aws CLI's multipart ETag: md5 of the parts' md5s, then `-<parts>`. */
 function multipartEtag(body: Buffer, partSize: number): string {
@@ -229,7 +236,7 @@ test('write: 20 MiB goes multipart, round-trips byte-identical with the aws CLI 
   assert.ok((await bodyBytes(read)).equals(body), 'downloaded bytes equal the uploaded ones');
 });
 
-test('write: multipart parts carry Content-MD5, the precondition rides on CompleteMultipartUpload, a refused verify aborts', async () => {
+test('write: multipart parts carry CRC32 checksums (as the aws CLI sends them), the precondition rides on CompleteMultipartUpload, a refused verify aborts', async () => {
   const client = createS3Client(awsOptions());
   const sent = recordHeaders(client);
   const bucket = new S3Bucket(client, await s3().newBucket());
@@ -241,9 +248,14 @@ test('write: multipart parts carry Content-MD5, the precondition rides on Comple
   assert.equal(sent.length, 4, 'create, two parts, complete');
   const [create, part1, part2, complete] = sent;
   assert.equal(create!['if-match'], undefined, 'no precondition on create: nothing is visible yet');
-  assert.equal(part1!['content-md5'], createHash('md5').update(body.subarray(0, PART_SIZE)).digest('base64'));
-  assert.equal(part2!['content-md5'], createHash('md5').update(body.subarray(PART_SIZE)).digest('base64'));
+  assert.equal(create!['x-amz-checksum-algorithm'], 'CRC32');
+  const crcs = [body.subarray(0, PART_SIZE), body.subarray(PART_SIZE)].map(crc32Bytes);
+  assert.equal(part1!['x-amz-checksum-crc32'], crcs[0]!.toString('base64'));
+  assert.equal(part2!['x-amz-checksum-crc32'], crcs[1]!.toString('base64'));
   assert.equal(complete!['if-match'], `"${original.etag}"`);
+  // The object keeps the composite checksum of its parts (S3 appends the part count, `-2`).
+  const head = await client.send(new HeadObjectCommand({ Bucket: bucket.name, Key: 'big.bin', ChecksumMode: 'ENABLED' }));
+  assert.equal(head.ChecksumCRC32?.replace(/-2$/, ''), crc32Bytes(Buffer.concat(crcs)).toString('base64'));
 
   const refusing: PartSource = { ...chunked(randomBytes(body.length)), verify: async () => Promise.reject(new Error('changed while read')) };
   await assert.rejects(bucket.write('big.bin', refusing, body.length, { ifMatch: etag }), /changed while read/);
