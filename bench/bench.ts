@@ -9,7 +9,8 @@
  * BENCH_SAMPLE_FILES, BENCH_CASES (comma list), BENCH_TOOLS (aws,s3-sync2), BENCH_NODE_FLAGS
  * (extra node flags for s3-sync2 runs, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"),
  * BENCH_S3SYNC2_ARGS (extra s3-sync2 options for every s3-sync2 run, e.g. "--concurrency 10"),
- * BENCH_REPORT (also write the tables as Markdown to this file).
+ * BENCH_REPORT (also write the tables as Markdown to this file), BENCH_MOTO (routing-cached, the
+ * default, or stock: see scripts/moto.mjs).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';

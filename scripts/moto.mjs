@@ -67,6 +67,7 @@ run_simple('127.0.0.1', int(sys.argv[1]), DomainDispatcherApplication(create_bac
  * `ownProcessGroup` keeps a terminal's Ctrl-C from reaching it (the owner stops it).
  */
 export async function startMoto({ port, quiet = true, serial = false, routingCache = false, ownProcessGroup = false } = {}) {
+  if (serial && routingCache) throw new Error('startMoto: serial and routingCache are two different servers; pick one');
   assertMotoInstalled();
   const chosen = port ?? (await freePort());
   const args = serial

@@ -7,8 +7,8 @@ import { closeSync, fstatSync, openSync, read, readSync, realpathSync, statSync,
 import { lstat, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
-import { WHOLE_BODY_BYTES } from '../streams.js';
 import { LocalChangedError, SyncError, UnsafePathError } from '../errors.js';
+import { WHOLE_BODY_BYTES } from '../streams.js';
 import type { LocalEntry } from '../sync/types.js';
 import { computeS3Etag, DEFAULT_MULTIPART_THRESHOLD, DEFAULT_PART_SIZE } from './hash.js';
 import { unsafePathReason } from './paths.js';

@@ -180,7 +180,7 @@ export class S3Bucket implements Bucket {
           const res = await direct.send({ method: 'GET', key, headers }, this.#countAttempt);
           const size = contentLength(res.headers['content-length']);
           return {
-            body: size !== undefined && size <= WHOLE_BODY_BYTES ? await wholeChecked(res, size, key) : checkedBody(res.body, res.headers, key),
+            body: size !== undefined && size <= WHOLE_BODY_BYTES ? await wholeChecked(res, size, key) : checkedBody(res.body, res.headers, size, key),
             size,
             etag: unquote(res.headers.etag),
             lastModifiedMs: Date.parse(res.headers['last-modified'] ?? '') || 0,
@@ -569,7 +569,6 @@ function etagOf(response: DirectResponse): WriteResult {
   return { etag: unquote(response.headers.etag) };
 }
 
-/** The announced body length, or undefined when the answer has none (a chunked response). */
 /** A small body read whole and checked: its announced length, then its checksum. */
 async function wholeChecked(res: DirectResponse, size: number, key: string): Promise<Buffer> {
   const bytes = await readWhole(res.body);
@@ -578,6 +577,7 @@ async function wholeChecked(res: DirectResponse, size: number, key: string): Pro
   return bytes;
 }
 
+/** The announced body length, or undefined when the answer has none (a chunked response). */
 function contentLength(header: string | undefined): number | undefined {
   const value = header === undefined ? NaN : Number(header);
   return Number.isSafeInteger(value) && value >= 0 ? value : undefined;

@@ -1,13 +1,15 @@
 /**
- * Checks a downloaded body against the full-object checksum S3 returns with
- * `x-amz-checksum-mode: ENABLED` (CRC64NVME on every object written since 2025, or the algorithm
- * the writer chose), as the SDK's response checksum validation does. Bodies without one, or with
- * a composite checksum of multipart parts (`…-N`), pass unchecked, as in the SDK.
+ * Checks a downloaded body against the checksum S3 returns with `x-amz-checksum-mode: ENABLED`,
+ * as the SDK's response checksum validation does: a full-object checksum (CRC64NVME on every
+ * object written since 2025, or the algorithm the writer chose), or a composite one of multipart
+ * parts (`…-N`, the checksum of the parts' checksums) when the parts are the aws CLI's and
+ * s3-sync2's 8 MiB — the SDK skips composites; a part layout we cannot know passes unchecked.
  */
 import { createHash } from 'node:crypto';
 import { pipeline, Transform, type Readable } from 'node:stream';
 import { Crc32, Crc32c, Crc64Nvme } from '@aws-sdk/checksums/crc';
 import { SyncError } from '../errors.js';
+import { PART_SIZE } from './transfer-limits.js';
 
 interface Digest {
   update(chunk: Uint8Array): void;
@@ -35,25 +37,60 @@ const ALGORITHMS: readonly (readonly [header: string, name: string, make: () => 
 /** The header that asks S3 for the stored checksum. */
 export const CHECKSUM_MODE_HEADERS: Readonly<Record<string, string>> = { 'x-amz-checksum-mode': 'ENABLED' };
 
-/** The full-object checksum to check a body against, if S3 sent one (none for composite `…-N`). */
+/** The checksum to check a body against, if S3 sent one we can check. */
 interface ExpectedChecksum {
   readonly name: string;
   readonly expected: string;
   readonly digest: Digest;
+  /** `-N` after a composite checksum's value. */
+  readonly suffix: string;
 }
 
-function expectedChecksum(headers: Readonly<Record<string, string | undefined>>): ExpectedChecksum | undefined {
+function expectedChecksum(headers: Readonly<Record<string, string | undefined>>, size: number | undefined): ExpectedChecksum | undefined {
   for (const [header, name, make] of ALGORITHMS) {
     const expected = headers[header];
-    if (expected === undefined || /-\d+$/.test(expected)) continue;
-    return { name, expected, digest: make() };
+    if (expected === undefined) continue;
+    const composite = /-(\d+)$/.exec(expected);
+    if (composite === null) return { name, expected, digest: make(), suffix: '' };
+    const parts = Number(composite[1]);
+    if (size === undefined || size === 0 || parts !== Math.ceil(size / PART_SIZE)) return undefined;
+    return { name: `${name} (composite of ${parts} parts)`, expected, digest: compositeDigest(make, PART_SIZE), suffix: `-${parts}` };
   }
   return undefined;
 }
 
+/** A composite checksum: `make`'s digest of each `partSize` slice, then of those digests in order. */
+function compositeDigest(make: () => Digest, partSize: number): Digest {
+  const partDigests: Promise<Uint8Array>[] = [];
+  let part = make();
+  let filled = 0;
+  return {
+    update(chunk) {
+      // A chunk may straddle a part boundary.
+      for (let at = 0; at < chunk.length; ) {
+        const take = Math.min(partSize - filled, chunk.length - at);
+        part.update(chunk.subarray(at, at + take));
+        filled += take;
+        at += take;
+        if (filled === partSize) {
+          partDigests.push(part.digest());
+          part = make();
+          filled = 0;
+        }
+      }
+    },
+    async digest() {
+      if (filled > 0) partDigests.push(part.digest());
+      const whole = make();
+      whole.update(Buffer.concat(await Promise.all(partDigests)));
+      return whole.digest();
+    },
+  };
+}
+
 /** Resolves when the digest matches; rejects with an error naming the key and both values. */
 async function compare(check: ExpectedChecksum, key: string): Promise<void> {
-  const actual = Buffer.from(await check.digest.digest()).toString('base64');
+  const actual = Buffer.from(await check.digest.digest()).toString('base64') + check.suffix;
   if (actual !== check.expected) {
     throw new SyncError(`get ${key}: the body does not match its ${check.name} checksum (${actual}, expected ${check.expected})`);
   }
@@ -63,8 +100,13 @@ async function compare(check: ExpectedChecksum, key: string): Promise<void> {
  * `body`, failing at its end (before the reader sees the end) when its bytes do not match the
  * full-object checksum in `headers`; `body` itself when there is none to check.
  */
-export function checkedBody(body: Readable, headers: Readonly<Record<string, string | undefined>>, key: string): Readable {
-  const check = expectedChecksum(headers);
+export function checkedBody(
+  body: Readable,
+  headers: Readonly<Record<string, string | undefined>>,
+  size: number | undefined,
+  key: string,
+): Readable {
+  const check = expectedChecksum(headers, size);
   if (check === undefined) return body;
   const checking = new Transform({
     transform(chunk: Buffer, _encoding, done) {
@@ -80,7 +122,7 @@ export function checkedBody(body: Readable, headers: Readonly<Record<string, str
 
 /** Rejects when `bytes`, a whole body, do not match the full-object checksum in `headers`. */
 export async function checkWhole(bytes: Buffer, headers: Readonly<Record<string, string | undefined>>, key: string): Promise<void> {
-  const check = expectedChecksum(headers);
+  const check = expectedChecksum(headers, bytes.length);
   if (check === undefined) return;
   check.digest.update(bytes);
   await compare(check, key);

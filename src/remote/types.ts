@@ -36,8 +36,9 @@ export interface WriteCondition {
 /** An object body being read, with the metadata of the version read. */
 export interface ObjectRead {
   /**
-   * The body: a Buffer when it was small enough to be read whole (up to `WHOLE_BODY_BYTES`), and
-   * then already checked against its checksum; otherwise a stream, checked as it ends.
+   * The body: on the direct path, a Buffer when it was small enough to be read whole (up to
+   * `WHOLE_BODY_BYTES`), then already checked against its checksum; otherwise a stream, checked
+   * as it ends (the SDK path checks its own way).
    */
   readonly body: Readable | Buffer;
   /** The announced length; undefined when the store streamed it without one. */

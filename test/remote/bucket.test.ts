@@ -256,6 +256,10 @@ test('write: multipart parts carry CRC32 checksums (as the aws CLI sends them), 
   // The object keeps the composite checksum of its parts (S3 appends the part count, `-2`).
   const head = await client.send(new HeadObjectCommand({ Bucket: bucket.name, Key: 'big.bin', ChecksumMode: 'ENABLED' }));
   assert.equal(head.ChecksumCRC32?.replace(/-2$/, ''), crc32Bytes(Buffer.concat(crcs)).toString('base64'));
+  // A download checks that composite checksum (moto answers GETs with it, `-2` and all).
+  sent.length = 0;
+  assert.ok((await bodyBytes(await bucket.read('big.bin'))).equals(body));
+  assert.equal(sent[0]!['x-amz-checksum-mode'], 'ENABLED');
 
   const refusing: PartSource = { ...chunked(randomBytes(body.length)), verify: async () => Promise.reject(new Error('changed while read')) };
   await assert.rejects(bucket.write('big.bin', refusing, body.length, { ifMatch: etag }), /changed while read/);

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import type { IncomingMessage } from 'node:http';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { AwsOptions } from '../../src/config.js';
@@ -230,7 +231,7 @@ test('direct path: downloads are checked against the full-object checksum S3 sto
   }
 });
 
-test('direct path: a body that does not match its checksum fails before anyone sees it; a composite (multipart) checksum is not checked', async () => {
+test('direct path: a body that does not match its checksum fails before anyone sees it, composite (multipart) checksums of 8 MiB parts included', async () => {
   const answer = (checksum: string, body = 'hello'): CannedAnswer => ({
     status: 200,
     body,
@@ -252,11 +253,22 @@ test('direct path: a body that does not match its checksum fails before anyone s
   } finally {
     large.stop();
   }
-  const composite = await bucketBehind(() => answer('AAAAAA==-2'));
-  try {
-    assert.equal((await bodyBytes(await composite.bucket.read('k'))).toString(), 'hello');
-  } finally {
-    composite.stop();
+  // A composite checksum (of 8 MiB parts' checksums) is checked when the part count fits 8 MiB
+  // parts, as the aws CLI and s3-sync2 upload them; another layout cannot be checked.
+  const crc = (bytes: Buffer): Buffer => {
+    const out = Buffer.alloc(4);
+    out.writeUInt32BE(crc32(bytes));
+    return out;
+  };
+  const rightComposite = `${crc(crc(Buffer.from('hello'))).toString('base64')}-1`;
+  for (const [checksum, fails] of [['AAAAAA==-1', true], [rightComposite, false], ['AAAAAA==-2', false]] as const) {
+    const composite = await bucketBehind(() => answer(checksum));
+    try {
+      if (fails) await assert.rejects(composite.bucket.read('k'), /does not match its CRC32 \(composite of 1 parts\) checksum/);
+      else assert.equal((await bodyBytes(await composite.bucket.read('k'))).toString(), 'hello', checksum);
+    } finally {
+      composite.stop();
+    }
   }
 });
 
