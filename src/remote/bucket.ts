@@ -34,7 +34,7 @@ import type {
   WriteCondition,
   WriteResult,
 } from './types.js';
-import { DirectHttp, UseSdkInstead, type DirectResponse } from './direct-http.js';
+import { DirectHttp, UseSdkInstead, type DirectRequest, type DirectResponse } from './direct-http.js';
 import { CHECKSUM_MODE_HEADERS, checkedBody, checkWhole } from './response-checksum.js';
 import { translateS3Error } from './s3-errors.js';
 import { readFully, readWhole, WHOLE_BODY_BYTES } from '../streams.js';
@@ -119,7 +119,8 @@ export class S3Bucket implements Bucket {
     const query: Record<string, string> = { 'list-type': '2', 'max-keys': '1000', 'encoding-type': 'url' };
     if (prefix) query.prefix = prefix;
     if (token) query['continuation-token'] = token;
-    const xml = (await direct.fetchBody({ method: 'GET', key: '', query, headers: {} }, this.#countAttempt)).toString('utf8');
+    const request: DirectRequest = { method: 'GET', key: '', query, headers: {} };
+    const xml = (await direct.sendAndRead(request, this.#countAttempt, (res) => readWhole(res.body))).toString('utf8');
     try {
       return parseListPage(xml);
     } catch (err) {
@@ -177,14 +178,17 @@ export class S3Bucket implements Bucket {
         async (direct) => {
           const headers: Record<string, string> = { ...CHECKSUM_MODE_HEADERS };
           if (condition.ifMatch) headers['if-match'] = quote(condition.ifMatch);
-          const res = await direct.send({ method: 'GET', key, headers }, this.#countAttempt);
-          const size = contentLength(res.headers['content-length']);
-          return {
-            body: size !== undefined && size <= WHOLE_BODY_BYTES ? await wholeChecked(res, size, key) : checkedBody(res.body, res.headers, size, key),
-            size,
-            etag: unquote(res.headers.etag),
-            lastModifiedMs: Date.parse(res.headers['last-modified'] ?? '') || 0,
-          };
+          // A small body is read inside the attempt: a connection broken while it arrives is retried.
+          return direct.sendAndRead({ method: 'GET', key, headers }, this.#countAttempt, async (res) => {
+            const size = contentLength(res.headers['content-length']);
+            const small = size !== undefined && size <= WHOLE_BODY_BYTES;
+            return {
+              body: small ? await wholeChecked(res, size, key) : checkedBody(res.body, res.headers, size, key),
+              size,
+              etag: unquote(res.headers.etag),
+              lastModifiedMs: Date.parse(res.headers['last-modified'] ?? '') || 0,
+            };
+          });
         },
         async () => {
           const out = await this.#client.send(

@@ -11,7 +11,6 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { HttpRequest, HttpResponse, RetryStrategyV2 } from '@smithy/types';
 import { isUnsignedClient } from './client.js';
 import { retryKind, S3ResponseError } from './s3-errors.js';
-import { readWhole } from '../streams.js';
 
 /** One object request: the key (unencoded), method, query, headers and an optional in-memory body. */
 export interface DirectRequest {
@@ -127,11 +126,11 @@ export class DirectHttp {
   }
 
   /**
-   * As `send`, with the whole body read inside each attempt, so a connection that breaks while
-   * the body arrives is retried like one that breaks before (listings).
+   * As `send`, with `read` run on the response inside each attempt, so a connection that breaks
+   * while a body `read` takes whole arrives is retried like one that breaks before.
    */
-  fetchBody(request: DirectRequest, onAttempt: () => void): Promise<Buffer> {
-    return this.retrying(async () => readWhole((await this.attempt(request)).body), onAttempt);
+  sendAndRead<T>(request: DirectRequest, onAttempt: () => void, read: (response: DirectResponse) => Promise<T>): Promise<T> {
+    return this.retrying(async () => read(await this.attempt(request)), onAttempt);
   }
 
   /** Runs `attempt` until it succeeds or the client's retry strategy gives up. */

@@ -272,6 +272,19 @@ test('direct path: a body that does not match its checksum fails before anyone s
   }
 });
 
+test('direct path: a small download whose connection breaks while the body arrives is fetched again', async () => {
+  const cut: CannedAnswer = { status: 200, body: 'a body cut short', headers: { etag: '"0"' }, cutAfter: 4 };
+  const { bucket, headers, stop } = await bucketBehind((req, index) => (index === 0 ? cut : undefined));
+  try {
+    await s3().putText(bucket.name, 'k', 'the real body');
+    assert.equal((await bodyBytes(await bucket.read('k'))).toString(), 'the real body');
+    assert.deepEqual(headers.map(viaSdk), [false, false], 'retried on the direct path');
+    assert.equal(bucket.requestCount, 2);
+  } finally {
+    stop();
+  }
+});
+
 test('direct path: a listing whose connection breaks while the body arrives is fetched again', async () => {
   const page =
     '<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
