@@ -1,7 +1,7 @@
 /** S3-style ETags of local files, computed by streaming (never the whole file in memory). */
-import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { compositeDigest, cryptoDigest, type Digest } from '../digests.js';
 
 /** Part size of multipart uploads, as the uploader uses it (8 MiB, the `aws s3` default). */
 export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
@@ -30,36 +30,17 @@ export async function computeS3Etag(
   if (!(partSize > 0)) throw new RangeError(`compute ETag: part size must be positive, got ${partSize}`);
   const { size } = await stat(absPath);
   const multipart = isMultipart(size, partSize, threshold);
-  const whole = createHash('md5');
-  const partDigests: Buffer[] = [];
-  let part: Hash = createHash('md5');
-  let partFill = 0;
+  const md5 = (): Digest => cryptoDigest('md5');
+  const digest = multipart ? compositeDigest(md5, partSize) : md5();
+  let read = 0;
   try {
     for await (const chunk of createReadStream(absPath, { highWaterMark: 1024 * 1024 })) {
-      const buf = chunk as Buffer;
-      if (!multipart) {
-        whole.update(buf);
-        continue;
-      }
-      // A chunk may straddle a part boundary: split it so each part hash covers exactly partSize.
-      let offset = 0;
-      while (offset < buf.length) {
-        const take = Math.min(partSize - partFill, buf.length - offset);
-        part.update(buf.subarray(offset, offset + take));
-        partFill += take;
-        offset += take;
-        if (partFill === partSize) {
-          partDigests.push(part.digest());
-          part = createHash('md5');
-          partFill = 0;
-        }
-      }
+      digest.update(chunk as Buffer);
+      read += (chunk as Buffer).length;
     }
   } catch (err) {
     throw new Error(`compute ETag of ${absPath}: ${(err as Error).message}`, { cause: err });
   }
-  if (!multipart) return whole.digest('hex');
-  if (partFill > 0) partDigests.push(part.digest());
-  const combined = createHash('md5').update(Buffer.concat(partDigests)).digest('hex');
-  return `${combined}-${partDigests.length}`;
+  const hex = Buffer.from(await digest.digest()).toString('hex');
+  return multipart ? `${hex}-${Math.ceil(read / partSize)}` : hex;
 }

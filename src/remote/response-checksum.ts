@@ -5,25 +5,11 @@
  * parts (`…-N`, the checksum of the parts' checksums) when the parts are the aws CLI's and
  * s3-sync2's 8 MiB — the SDK skips composites; a part layout we cannot know passes unchecked.
  */
-import { createHash } from 'node:crypto';
 import { pipeline, Transform, type Readable } from 'node:stream';
 import { Crc32, Crc32c, Crc64Nvme } from '@aws-sdk/checksums/crc';
+import { compositeDigest, cryptoDigest, type Digest } from '../digests.js';
 import { SyncError } from '../errors.js';
 import { PART_SIZE } from './transfer-limits.js';
-
-interface Digest {
-  update(chunk: Uint8Array): void;
-  digest(): Promise<Uint8Array>;
-}
-
-/** A node:crypto hash behind the SDK checksums' interface. */
-function cryptoDigest(algorithm: string): Digest {
-  const hash = createHash(algorithm);
-  return {
-    update: (chunk) => void hash.update(chunk),
-    digest: async () => hash.digest(),
-  };
-}
 
 /** Response headers in the SDK's order of preference, with their digests. */
 const ALGORITHMS: readonly (readonly [header: string, name: string, make: () => Digest])[] = [
@@ -57,35 +43,6 @@ function expectedChecksum(headers: Readonly<Record<string, string | undefined>>,
     return { name: `${name} (composite of ${parts} parts)`, expected, digest: compositeDigest(make, PART_SIZE), suffix: `-${parts}` };
   }
   return undefined;
-}
-
-/** A composite checksum: `make`'s digest of each `partSize` slice, then of those digests in order. */
-function compositeDigest(make: () => Digest, partSize: number): Digest {
-  const partDigests: Promise<Uint8Array>[] = [];
-  let part = make();
-  let filled = 0;
-  return {
-    update(chunk) {
-      // A chunk may straddle a part boundary.
-      for (let at = 0; at < chunk.length; ) {
-        const take = Math.min(partSize - filled, chunk.length - at);
-        part.update(chunk.subarray(at, at + take));
-        filled += take;
-        at += take;
-        if (filled === partSize) {
-          partDigests.push(part.digest());
-          part = make();
-          filled = 0;
-        }
-      }
-    },
-    async digest() {
-      if (filled > 0) partDigests.push(part.digest());
-      const whole = make();
-      whole.update(Buffer.concat(await Promise.all(partDigests)));
-      return whole.digest();
-    },
-  };
 }
 
 /** Resolves when the digest matches; rejects with an error naming the key and both values. */

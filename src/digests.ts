@@ -1,0 +1,50 @@
+/**
+ * Digests behind one small interface (the SDK checksums' own: `update`, async `digest`), whole or
+ * composite — the digest of each part's digest, as S3 forms multipart ETags and composite
+ * checksums.
+ */
+import { createHash } from 'node:crypto';
+
+/** A running digest. */
+export interface Digest {
+  update(chunk: Uint8Array): void;
+  digest(): Promise<Uint8Array>;
+}
+
+/** A node:crypto hash (`md5`, `sha256`, …) as a Digest. */
+export function cryptoDigest(algorithm: string): Digest {
+  const hash = createHash(algorithm);
+  return {
+    update: (chunk) => void hash.update(chunk),
+    digest: async () => hash.digest(),
+  };
+}
+
+/** `make`'s digest of each `partSize` slice of the bytes, then `make`'s digest of those digests in order. */
+export function compositeDigest(make: () => Digest, partSize: number): Digest {
+  const partDigests: Promise<Uint8Array>[] = [];
+  let part = make();
+  let filled = 0;
+  return {
+    update(chunk) {
+      // A chunk may straddle a part boundary.
+      for (let at = 0; at < chunk.length; ) {
+        const take = Math.min(partSize - filled, chunk.length - at);
+        part.update(chunk.subarray(at, at + take));
+        filled += take;
+        at += take;
+        if (filled === partSize) {
+          partDigests.push(part.digest());
+          part = make();
+          filled = 0;
+        }
+      }
+    },
+    async digest() {
+      if (filled > 0) partDigests.push(part.digest());
+      const whole = make();
+      whole.update(Buffer.concat(await Promise.all(partDigests)));
+      return whole.digest();
+    },
+  };
+}
