@@ -146,7 +146,8 @@ function publish(ctx: WriteContext, rel: string, tmp: string, abs: string, expec
 
 /**
  * Writes `body` (a stream, or a Buffer when the caller holds it whole) to `rel` atomically with
- * mtime `mtimeMs`; returns the entry as written. With an `expected` state, a target that changed since the scan is left alone (LocalChangedError).
+ * mtime `mtimeMs`; returns the entry as written. With an `expected` state, a target that changed
+ * since the scan is left alone (LocalChangedError).
  */
 export async function writeAtomic(
   ctx: WriteContext,
@@ -167,6 +168,7 @@ export async function writeAtomic(
         : undefined;
     ensureParents(ctx, rel);
     const mode = checkTarget(ctx, rel, abs);
+    // (`whole` is set for every Buffer; the second test only tells the compiler `body` streams.)
     if (whole === undefined && !Buffer.isBuffer(body)) {
       // Not worth streaming a body into a target that already changed; a small one is checked
       // once, when it is published.
