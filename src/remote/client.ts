@@ -35,7 +35,7 @@ export function createS3Client(aws: AwsOptions, concurrency = 10): S3Client {
     retryMode: 'standard',
     requestHandler: requestHandlerOptions(aws, maxSockets),
     // The SDK's default checksum middleware costs CPU per request; bucket.ts sets the checksums
-    // itself (Content-MD5 on single PUTs, CRC32 on upload parts), which S3 checks the same way.
+    // itself (a CRC32 on every PUT and upload part, as the aws CLI sends it), which S3 checks the same way.
     requestChecksumCalculation: 'WHEN_REQUIRED',
   };
   if (aws.endpointUrl) {

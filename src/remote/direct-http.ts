@@ -160,7 +160,7 @@ export class DirectHttp {
   private async attempt(request: DirectRequest): Promise<DirectResponse> {
     const { endpoint } = this;
     // S3 refuses a SigV4 request without x-amz-content-sha256 (the signer only hashes a body
-    // that has none): bodies carry Content-MD5 or a CRC32 instead, GETs name the empty body's hash.
+    // that has none): bodies carry a CRC32 instead, GETs name the empty body's hash.
     const headers: Record<string, string> = {
       ...request.headers,
       host: endpoint.host,

@@ -21,6 +21,7 @@ import { startProxy } from '../helpers/proxy.js';
 import { recordHeaders } from '../helpers/record-headers.js';
 import { bodyBytes, TEST_REGION, useS3 } from '../helpers/s3.js';
 import { tempDir } from '../helpers/tmp.js';
+import { WHOLE_BODY_BYTES } from '../../src/streams.js';
 
 const s3 = useS3();
 
@@ -234,6 +235,22 @@ test('write: 20 MiB goes multipart, round-trips byte-identical with the aws CLI 
   const read = await bucket.read('big/file.bin', { ifMatch: etag });
   assert.equal(read.size, body.length);
   assert.ok((await bodyBytes(read)).equals(body), 'downloaded bytes equal the uploaded ones');
+});
+
+test('write: a single PUT carries the CRC32 of its body (as the aws CLI sends it), which S3 keeps as the object checksum', async () => {
+  const client = createS3Client(awsOptions());
+  const sent = recordHeaders(client);
+  const bucket = new S3Bucket(client, await s3().newBucket());
+  for (const body of [Buffer.from('small body'), randomBytes(WHOLE_BODY_BYTES + 1)]) {
+    const key = `single-${body.length}`;
+    sent.length = 0;
+    const { etag } = await bucket.write(key, body, body.length, { ifNoneMatch: true });
+    assert.equal(etag, createHash('md5').update(body).digest('hex'), 'a single PUT: the ETag is the MD5');
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0]!['x-amz-checksum-crc32'], crc32Bytes(body).toString('base64'), key);
+    const head = await client.send(new HeadObjectCommand({ Bucket: bucket.name, Key: key, ChecksumMode: 'ENABLED' }));
+    assert.equal(head.ChecksumCRC32, crc32Bytes(body).toString('base64'), key);
+  }
 });
 
 test('write: multipart parts carry CRC32 checksums (as the aws CLI sends them), the precondition rides on CompleteMultipartUpload, a refused verify aborts', async () => {
