@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { LocalChangedError, SyncError, UnsafePathError } from '../errors.js';
 import { WHOLE_BODY_BYTES } from '../streams.js';
 import type { LocalEntry } from '../sync/types.js';
-import { computeS3Etag, DEFAULT_MULTIPART_THRESHOLD, DEFAULT_PART_SIZE } from './hash.js';
+import { computeS3Etag } from './hash.js';
 import { unsafePathReason } from './paths.js';
 import { isInside, scanTree, type ScanResult } from './scan.js';
 import { watchTree, type LocalWatcher } from './watch.js';
@@ -98,9 +98,9 @@ export class LocalTree {
     }
   }
 
-  /** The S3-style ETag of a file (see `computeS3Etag`). */
-  async etag(path: string, partSize = DEFAULT_PART_SIZE, multipartThreshold = DEFAULT_MULTIPART_THRESHOLD): Promise<string> {
-    return computeS3Etag(await this.resolveReadable(path), partSize, multipartThreshold);
+  /** The S3-style ETag of a file, one PUT's or in parts of `partSize` (see `computeS3Etag`). */
+  async etag(path: string, partSize?: number): Promise<string> {
+    return computeS3Etag(await this.resolveReadable(path), partSize);
   }
 
   /**
@@ -292,4 +292,3 @@ function isGone(err: Error): boolean {
 
 export type { ScanResult, SkippedPath } from './scan.js';
 export type { LocalWatcher } from './watch.js';
-export { computeS3Etag, DEFAULT_MULTIPART_THRESHOLD, DEFAULT_PART_SIZE } from './hash.js';

@@ -38,14 +38,15 @@ import { CHECKSUM_MODE_HEADERS, checkedBody, checkWhole } from './response-check
 import { translateS3Error } from './s3-errors.js';
 import { readFully, readWhole, WHOLE_BODY_BYTES } from '../streams.js';
 import { decodeFormEncoded, parseListPage, UnreadableListingError, type ListPage } from './list-xml.js';
-import { MAX_COPY_OBJECT_BYTES, MIN_PART_SIZE, MULTIPART_QUEUE_SIZE, MULTIPART_THRESHOLD, PART_SIZE } from './transfer-limits.js';
+import { MAX_COPY_OBJECT_BYTES, MAX_SINGLE_PUT_BYTES, MIN_PART_SIZE, MULTIPART_QUEUE_SIZE, PART_SIZE } from './transfer-limits.js';
 
 export { createS3Client, DEFAULT_REGION, MAX_ATTEMPTS } from './client.js';
-export { MULTIPART_QUEUE_SIZE, MULTIPART_THRESHOLD, PART_SIZE } from './transfer-limits.js';
+export { KNOWN_PART_SIZES, MAX_SINGLE_PUT_BYTES, MULTIPART_QUEUE_SIZE, PART_SIZE } from './transfer-limits.js';
 
 /** Multipart tuning of an `S3Bucket`. */
 export interface S3BucketOptions {
-  readonly multipartThreshold?: number;
+  /** Largest body sent in one PUT (default `MAX_SINGLE_PUT_BYTES`). */
+  readonly maxSinglePutBytes?: number;
   readonly partSize?: number;
   readonly queueSize?: number;
   /** Largest object copied server-side in one request (default S3's 5 GiB; tests lower it). */
@@ -57,7 +58,7 @@ let counterIds = 0;
 /** `Bucket` on one S3 bucket through an injected client; SDK errors become domain errors here. */
 export class S3Bucket implements Bucket {
   readonly #client: S3Client;
-  readonly #multipartThreshold: number;
+  readonly #maxSinglePutBytes: number;
   readonly #partSize: number;
   readonly #queueSize: number;
   readonly maxCopyBytes: number;
@@ -69,7 +70,7 @@ export class S3Bucket implements Bucket {
 
   constructor(client: S3Client, readonly name: string, options: S3BucketOptions = {}) {
     this.#client = client;
-    this.#multipartThreshold = options.multipartThreshold ?? MULTIPART_THRESHOLD;
+    this.#maxSinglePutBytes = options.maxSinglePutBytes ?? MAX_SINGLE_PUT_BYTES;
     this.#partSize = options.partSize ?? PART_SIZE;
     this.#queueSize = options.queueSize ?? MULTIPART_QUEUE_SIZE;
     this.maxCopyBytes = options.maxCopyBytes ?? MAX_COPY_OBJECT_BYTES;
@@ -227,8 +228,8 @@ export class S3Bucket implements Bucket {
     options: ObjectWriteOptions = {},
   ): Promise<WriteResult> {
     try {
-      // A body that fits in one part is one PUT even above the threshold (local/hash agrees).
-      if (size < this.#multipartThreshold || size <= this.#partSize) {
+      // A body that fits in one part is one PUT whatever the limit says.
+      if (size <= this.#maxSinglePutBytes || size <= this.#partSize) {
         return await this.#putWhole(key, await wholeBody(body, size, key), condition, options);
       }
       const source: PartSource = Buffer.isBuffer(body) ? bufferSource(body) : body;

@@ -2,14 +2,22 @@
 
 const MiB = 1024 * 1024;
 
-/** Bodies of at least this size go multipart (aws CLI default, so multipart ETags are comparable). */
-export const MULTIPART_THRESHOLD = 8 * MiB;
 /**
- * Part size of multipart uploads (aws CLI default `multipart_chunksize`). A body that fits in one
- * part is sent as a single PUT even above the threshold (as lib-storage and the aws CLI do;
- * `local/hash` agrees).
+ * Bodies up to this size are one PUT; larger ones go multipart. A 16 MiB file is then one request
+ * instead of the aws CLI's four (create, two parts, complete), holds the same memory as the two
+ * parts it replaces, and a crash leaves no multipart upload behind (S3 bills unfinished parts
+ * until a lifecycle rule aborts them). The AWS SDK for Java's TransferManager uses the same
+ * threshold; rclone sends up to 200 MiB in one PUT. ETags stay comparable with other uploaders:
+ * `local/hash` hashes a file the way the object's ETag says it was sent.
  */
+export const MAX_SINGLE_PUT_BYTES = 16 * MiB;
+/** Part size of multipart uploads: the aws CLI's `multipart_chunksize`. */
 export const PART_SIZE = 8 * MiB;
+/**
+ * Part sizes other uploaders use, tried in order when an object's ETag names parts: ours and the
+ * aws CLI's, then the AWS SDKs' (lib-storage, Go) and rclone's default.
+ */
+export const KNOWN_PART_SIZES: readonly [number, ...number[]] = [PART_SIZE, 5 * MiB];
 /** Parts of one multipart upload sent in parallel (each buffers one part in memory). */
 export const MULTIPART_QUEUE_SIZE = 4;
 /** S3's largest object for a single CopyObject. */

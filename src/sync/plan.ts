@@ -54,7 +54,7 @@ export interface PlanInput {
   readonly local: LocalSnapshot;
   readonly remote: RemoteSnapshot;
   readonly baseline: BaselineSnapshot | null;
-  /** S3-style ETags of the local files `pathsToHash` named (same part size as the uploader). */
+  /** S3-style ETags of the local files `pathsToHash` named, each hashed as its object was uploaded. */
   readonly localEtags: ReadonlyMap<string, string>;
   readonly options: PlanOptions;
   /**

@@ -15,7 +15,8 @@ import type { LocalSnapshotSource } from '../local/snapshot.js';
 import type { LocalTree } from '../local/tree.js';
 import { pathToKey } from '../local/paths.js';
 import type { DistributedLock } from '../lock/types.js';
-import { MULTIPART_THRESHOLD, PART_SIZE } from '../remote/bucket.js';
+import { KNOWN_PART_SIZES } from '../remote/bucket.js';
+import { etagPartSize } from '../local/hash.js';
 import { remoteSnapshot, type RemoteScan } from '../remote/snapshot.js';
 import type { Bucket } from '../remote/types.js';
 import {
@@ -377,7 +378,7 @@ export class Syncer implements SyncController {
     const reservedPaths = new Set([...state.local.keys(), ...state.remote.keys(), ...state.baseline.keys()]);
     for (let round = 0; round < MAX_RACE_ROUNDS; round++) {
       const input = { local, remote, baseline: baselineForPlan };
-      const hashes = await this.hashLocal(pathsToHash({ ...input, options }));
+      const hashes = await this.hashLocal(pathsToHash({ ...input, options }), remote);
       // The guard weighs deletes against whole sides, also when re-planning a few raced paths.
       const sideTotals = { local: state.local.size, remote: state.remote.size };
       const plan = reconcile({ ...input, localEtags: hashes, options, sideTotals, reservedPaths });
@@ -431,14 +432,20 @@ export class Syncer implements SyncController {
     return { local, remote };
   }
 
-  private async hashLocal(paths: readonly string[]): Promise<Map<string, string>> {
+  /**
+   * S3-style ETags of local files, each hashed the way its object's ETag says it was uploaded
+   * (one PUT or parts of a known size), so a file equal to an object another tool uploaded matches.
+   */
+  private async hashLocal(paths: readonly string[], remote: ReadonlyMap<string, RemoteEntry>): Promise<Map<string, string>> {
     const hashes = new Map<string, string>();
     const limit = pLimit(Math.min(4, this.deps.config.concurrency));
     await Promise.all(
       paths.map((path) =>
         limit(async () => {
           try {
-            hashes.set(path, await this.deps.tree.etag(path, PART_SIZE, MULTIPART_THRESHOLD));
+            const object = remote.get(path);
+            if (object === undefined) return;
+            hashes.set(path, await this.deps.tree.etag(path, etagPartSize(object.etag, object.size, KNOWN_PART_SIZES)));
           } catch {
             // Vanished or unreadable since the scan: the planner treats it as a difference.
           }

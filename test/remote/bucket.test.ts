@@ -11,12 +11,13 @@ import type { PartSource } from '../../src/remote/types.js';
 import { AccessError, NotFoundError, PreconditionFailedError } from '../../src/errors.js';
 import {
   createS3Client,
-  MULTIPART_THRESHOLD,
+  KNOWN_PART_SIZES,
+  MAX_SINGLE_PUT_BYTES,
   PART_SIZE,
   probeConditionalWrites,
   S3Bucket,
 } from '../../src/remote/bucket.js';
-import { computeS3Etag } from '../../src/local/hash.js';
+import { computeS3Etag, etagPartSize } from '../../src/local/hash.js';
 import { startProxy } from '../helpers/proxy.js';
 import { recordHeaders } from '../helpers/record-headers.js';
 import { bodyBytes, TEST_REGION, useS3 } from '../helpers/s3.js';
@@ -162,14 +163,22 @@ test('write: a body of another length than declared is refused before anything i
   assert.equal(bucket.requestCount, 0);
 });
 
-test('write: the stored ETag is the one local/hash predicts around the multipart threshold', async () => {
+test('write: up to MAX_SINGLE_PUT_BYTES a file is one PUT, above it 8 MiB parts; local/hash predicts either ETag', async () => {
   const bucket = await freshBucket();
   const dir = await tempDir('etag');
-  for (const size of [MULTIPART_THRESHOLD - 1, MULTIPART_THRESHOLD, MULTIPART_THRESHOLD + 1]) {
+  for (const [size, requests] of [
+    [MAX_SINGLE_PUT_BYTES - 1, 1],
+    [MAX_SINGLE_PUT_BYTES, 1],
+    [MAX_SINGLE_PUT_BYTES + 1, 5], // create, 8 + 8 + 1 byte, complete
+  ] as const) {
     const path = join(dir, `f${size}`);
     await writeFile(path, randomBytes(size));
+    const before = bucket.requestCount;
     const { etag } = await bucket.write(`f${size}`, fileSource(path), size, { ifNoneMatch: true });
-    assert.equal(etag, await computeS3Etag(path), `ETag of a ${size}-byte file`);
+    assert.equal(bucket.requestCount - before, requests, `requests for a ${size}-byte file`);
+    const partSize = requests === 1 ? undefined : PART_SIZE;
+    assert.equal(etag, await computeS3Etag(path, partSize), `ETag of a ${size}-byte file`);
+    assert.equal(etagPartSize(etag, size, KNOWN_PART_SIZES), partSize, 'the part size its ETag implies');
   }
 });
 
@@ -258,22 +267,24 @@ test('write: multipart parts carry CRC32 checksums (as the aws CLI sends them), 
   const sent = recordHeaders(client);
   const bucket = new S3Bucket(client, await s3().newBucket());
   const original = await bucket.write('big.bin', Buffer.from('v1'), 2, { ifNoneMatch: true });
-  const body = randomBytes(PART_SIZE + 1000);
+  const body = randomBytes(MAX_SINGLE_PUT_BYTES + 1000);
   sent.length = 0;
   const { etag } = await bucket.write('big.bin', chunked(body), body.length, { ifMatch: original.etag });
   assert.equal(etag, multipartEtag(body, PART_SIZE));
-  assert.equal(sent.length, 4, 'create, two parts, complete');
-  const [create, part1, part2, complete] = sent;
+  assert.equal(sent.length, 5, 'create, three parts, complete');
+  const [create, ...rest] = sent;
+  const parts = rest.slice(0, 3);
+  const complete = rest[3];
   assert.equal(create!['if-match'], undefined, 'no precondition on create: nothing is visible yet');
   assert.equal(create!['x-amz-checksum-algorithm'], 'CRC32');
-  const crcs = [body.subarray(0, PART_SIZE), body.subarray(PART_SIZE)].map(crc32Bytes);
-  assert.equal(part1!['x-amz-checksum-crc32'], crcs[0]!.toString('base64'));
-  assert.equal(part2!['x-amz-checksum-crc32'], crcs[1]!.toString('base64'));
+  const crcs = [0, 1, 2].map((index) => crc32Bytes(body.subarray(index * PART_SIZE, (index + 1) * PART_SIZE)));
+  // Parts go out in parallel: each one's checksum must match the bytes it carried.
+  assert.deepEqual(parts.map((part) => part['x-amz-checksum-crc32']).sort(), crcs.map((crc) => crc.toString('base64')).sort());
   assert.equal(complete!['if-match'], `"${original.etag}"`);
-  // The object keeps the composite checksum of its parts (S3 appends the part count, `-2`).
+  // The object keeps the composite checksum of its parts (S3 appends the part count, `-3`).
   const head = await client.send(new HeadObjectCommand({ Bucket: bucket.name, Key: 'big.bin', ChecksumMode: 'ENABLED' }));
-  assert.equal(head.ChecksumCRC32?.replace(/-2$/, ''), crc32Bytes(Buffer.concat(crcs)).toString('base64'));
-  // A download checks that composite checksum (moto answers GETs with it, `-2` and all).
+  assert.equal(head.ChecksumCRC32?.replace(/-3$/, ''), crc32Bytes(Buffer.concat(crcs)).toString('base64'));
+  // A download checks that composite checksum (moto answers GETs with it, `-3` and all).
   sent.length = 0;
   assert.ok((await bodyBytes(await bucket.read('big.bin'))).equals(body));
   assert.equal(sent[0]!['x-amz-checksum-mode'], 'ENABLED');

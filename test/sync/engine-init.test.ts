@@ -4,12 +4,19 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
-import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { useS3 } from '../helpers/s3.js';
 import { counts, localFile, secondsFromNow, startSidecar, writeAt, type Sidecar } from '../helpers/sidecar.js';
 
 const s3 = useS3();
+const MiB = 1024 * 1024;
 
 /**
  * Both sides before any sync: `same.txt` equal, `local-newer.txt` and `remote-newer.txt` differ
@@ -120,4 +127,35 @@ test('a restart with the same state folder resumes three-way: a delete made whil
   await assertAgree(second, 'edited-while-down.txt', 'v2');
   await assertAgree(second, 'kept.txt', 'kept');
   assert.equal(second.logged('resuming from the saved baseline').length, 1);
+});
+
+/** Uploads `body` in parts of `partSize`, as another tool would (the aws CLI: 8 MiB; the SDKs: 5 MiB). */
+async function putInParts(bucket: string, key: string, body: Buffer, partSize: number): Promise<string> {
+  const { client } = s3();
+  const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+  const Parts = [];
+  for (let at = 0, PartNumber = 1; at < body.length; at += partSize, PartNumber++) {
+    const part = await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber, Body: body.subarray(at, at + partSize) }));
+    Parts.push({ PartNumber, ETag: part.ETag });
+  }
+  const done = await client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId, MultipartUpload: { Parts } }));
+  return done.ETag ?? '';
+}
+
+test('merge: a file equal to an object another tool uploaded in parts (8 MiB, 5 MiB) or in one PUT is recognised by its ETag, nothing is transferred', async () => {
+  const car = await startSidecar(s3());
+  const body = randomBytes(12 * MiB);
+  const old = secondsFromNow(-7200);
+  // Without recognising equal bytes, the newer side (the objects) would win and be downloaded.
+  assert.match(await putInParts(car.bucket, car.key('aws-cli.bin'), body, 8 * MiB), /-2"$/);
+  assert.match(await putInParts(car.bucket, car.key('sdk.bin'), body, 5 * MiB), /-3"$/);
+  await s3().putText(car.bucket, car.key('one-put.bin'), body);
+  for (const name of ['aws-cli.bin', 'sdk.bin', 'one-put.bin']) await writeAt(car.local(name), body, old);
+
+  assert.deepEqual(counts(await car.initial()), {});
+  for (const name of ['aws-cli.bin', 'sdk.bin', 'one-put.bin']) {
+    // (A download would have given it the object's LastModified, two hours later.)
+    assert.equal(Math.round((await localFile(car.local(name)))?.mtimeMs ?? 0), old.getTime(), `${name} was not downloaded`);
+  }
+  assert.deepEqual(counts(await car.tick()), {}, 'recorded as in sync');
 });
