@@ -38,7 +38,8 @@ import { CHECKSUM_MODE_HEADERS, checkedBody, checkWhole } from './response-check
 import { translateS3Error } from './s3-errors.js';
 import { readFully, readWhole, WHOLE_BODY_BYTES } from '../streams.js';
 import { decodeFormEncoded, parseListPage, UnreadableListingError, type ListPage } from './list-xml.js';
-import { MAX_COPY_OBJECT_BYTES, MAX_SINGLE_PUT_BYTES, MIN_PART_SIZE, MULTIPART_QUEUE_SIZE, PART_SIZE } from './transfer-limits.js';
+import { ByteBudget } from './byte-budget.js';
+import { MAX_COPY_OBJECT_BYTES, MAX_SINGLE_PUT_BYTES, MIN_PART_SIZE, MULTIPART_QUEUE_SIZE, PART_SIZE, UPLOAD_MEMORY_BYTES } from './transfer-limits.js';
 
 export { createS3Client, DEFAULT_REGION, MAX_ATTEMPTS } from './client.js';
 export { KNOWN_PART_SIZES, MAX_SINGLE_PUT_BYTES, MULTIPART_QUEUE_SIZE, PART_SIZE } from './transfer-limits.js';
@@ -49,6 +50,8 @@ export interface S3BucketOptions {
   readonly maxSinglePutBytes?: number;
   readonly partSize?: number;
   readonly queueSize?: number;
+  /** Upload bodies held in memory at once (default `UPLOAD_MEMORY_BYTES`). */
+  readonly uploadMemoryBytes?: number;
   /** Largest object copied server-side in one request (default S3's 5 GiB; tests lower it). */
   readonly maxCopyBytes?: number;
 }
@@ -61,6 +64,7 @@ export class S3Bucket implements Bucket {
   readonly #maxSinglePutBytes: number;
   readonly #partSize: number;
   readonly #queueSize: number;
+  readonly #uploadMemory: ByteBudget;
   readonly maxCopyBytes: number;
   #requests = 0;
   #direct: Promise<DirectHttp | null> | undefined;
@@ -73,6 +77,7 @@ export class S3Bucket implements Bucket {
     this.#maxSinglePutBytes = options.maxSinglePutBytes ?? MAX_SINGLE_PUT_BYTES;
     this.#partSize = options.partSize ?? PART_SIZE;
     this.#queueSize = options.queueSize ?? MULTIPART_QUEUE_SIZE;
+    this.#uploadMemory = new ByteBudget(options.uploadMemoryBytes ?? UPLOAD_MEMORY_BYTES);
     this.maxCopyBytes = options.maxCopyBytes ?? MAX_COPY_OBJECT_BYTES;
     if (this.#partSize < MIN_PART_SIZE) {
       throw new SyncError(`S3Bucket: partSize ${this.#partSize} is below S3's minimum of ${MIN_PART_SIZE} bytes`);
@@ -230,7 +235,13 @@ export class S3Bucket implements Bucket {
     try {
       // A body that fits in one part is one PUT whatever the limit says.
       if (size <= this.#maxSinglePutBytes || size <= this.#partSize) {
-        return await this.#putWhole(key, await wholeBody(body, size, key), condition, options);
+        // A Buffer is already in memory (a small file, read whole); a file is read here, when there is room.
+        const release = Buffer.isBuffer(body) ? undefined : await this.#uploadMemory.take(size);
+        try {
+          return await this.#putWhole(key, await wholeBody(body, size, key), condition, options);
+        } finally {
+          release?.();
+        }
       }
       const source: PartSource = Buffer.isBuffer(body) ? bufferSource(body) : body;
       return await this.#putMultipart(key, source, size, condition, options);
@@ -318,23 +329,32 @@ export class S3Bucket implements Bucket {
     try {
       for (let index = 0; index < count && failure === undefined; index++) {
         const position = index * this.#partSize;
-        // Each part gets its own buffer: a retried request must be able to send it again.
-        const part = Buffer.allocUnsafe(Math.min(this.#partSize, size - position));
-        const read = await readFully(source, part, position);
-        if (read !== part.length) {
-          throw new SyncError(`put ${key}: read ${position + read} bytes where ${size} were expected (changed while read)`);
+        const length = Math.min(this.#partSize, size - position);
+        const release = await this.#uploadMemory.take(length);
+        let part: Buffer;
+        try {
+          // Each part gets its own buffer: a retried request must be able to send it again.
+          part = Buffer.allocUnsafe(length);
+          const read = await readFully(source, part, position);
+          if (read !== part.length) {
+            throw new SyncError(`put ${key}: read ${position + read} bytes where ${size} were expected (changed while read)`);
+          }
+        } catch (err) {
+          release();
+          throw err;
         }
         const partNumber = index + 1;
         const task: Promise<void> = this.#uploadPart(key, uploadId, partNumber, part).then(
           (sent) => {
             parts.push({ PartNumber: partNumber, ...sent });
-            inFlight.delete(task);
           },
           (error: unknown) => {
             failure ??= { error };
-            inFlight.delete(task);
           },
-        );
+        ).finally(() => {
+          release();
+          inFlight.delete(task);
+        });
         inFlight.add(task);
         if (inFlight.size >= this.#queueSize) await Promise.race(inFlight);
       }

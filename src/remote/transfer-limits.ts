@@ -18,6 +18,12 @@ export const PART_SIZE = 8 * MiB;
  * aws CLI's, then the AWS SDKs' (lib-storage, Go) and rclone's default.
  */
 export const KNOWN_PART_SIZES: readonly [number, ...number[]] = [PART_SIZE, 5 * MiB];
+/**
+ * Upload bodies the bucket reads into memory (a file for one PUT, a multipart part) held at once,
+ * across all its transfers: four 16 MiB files or eight parts in flight keep a link busy, and
+ * freed buffers are reused instead of new memory being faulted in for every file.
+ */
+export const UPLOAD_MEMORY_BYTES = 64 * MiB;
 /** Parts of one multipart upload sent in parallel (each buffers one part in memory). */
 export const MULTIPART_QUEUE_SIZE = 4;
 /** S3's largest object for a single CopyObject. */

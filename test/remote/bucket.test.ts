@@ -18,10 +18,12 @@ import {
   S3Bucket,
 } from '../../src/remote/bucket.js';
 import { computeS3Etag, etagPartSize } from '../../src/local/hash.js';
+import { startGateProxy } from '../helpers/gate-proxy.js';
 import { startProxy } from '../helpers/proxy.js';
 import { recordHeaders } from '../helpers/record-headers.js';
 import { bodyBytes, TEST_REGION, useS3 } from '../helpers/s3.js';
 import { tempDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/wait.js';
 import { WHOLE_BODY_BYTES } from '../../src/streams.js';
 
 const s3 = useS3();
@@ -295,6 +297,45 @@ test('write: multipart parts carry CRC32 checksums (as the aws CLI sends them), 
   const open = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket.name }));
   assert.deepEqual(open.Uploads ?? [], [], 'the upload was aborted');
   client.destroy();
+});
+
+test('write: upload bodies read into memory wait for room in the bucket\'s upload budget (whole files and parts alike)', async () => {
+  const MiB = 1024 * 1024;
+  const gate = await startGateProxy(s3().endpoint);
+  const name = await s3().newBucket();
+  const client = createS3Client(awsOptions({ endpointUrl: gate.url }));
+  const bucket = new S3Bucket(client, name, { uploadMemoryBytes: 6 * MiB, maxSinglePutBytes: 5 * MiB, partSize: 5 * MiB });
+  const writes: Promise<unknown>[] = [];
+  /** Bodies reaching the store, once the count has had time to grow past `expected`. */
+  const heldAfterAWhile = async (expected: number): Promise<number> => {
+    await waitFor(`${expected} bodies to reach the store`, () => gate.held >= expected);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    return gate.held;
+  };
+  try {
+    // Bodies are held unanswered at the store: only what the budget lets through is sent.
+    gate.close((req) => req.method === 'PUT');
+    const files = [0, 1, 2, 3].map(() => randomBytes(2 * MiB));
+    writes.push(...files.map((body, i) => bucket.write(`whole-${i}`, chunked(body), body.length, { ifNoneMatch: true })));
+    assert.equal(await heldAfterAWhile(3), 3, 'three 2 MiB bodies fit in 6 MiB; the fourth waits');
+    gate.open();
+    await Promise.all(writes);
+
+    gate.close((req) => req.method === 'PUT');
+    const large = randomBytes(11 * MiB);
+    const multipart = bucket.write('parts', chunked(large), large.length, { ifNoneMatch: true });
+    writes.push(multipart);
+    assert.equal(await heldAfterAWhile(1), 1, 'one 5 MiB part fits in 6 MiB; the next waits for it');
+    gate.open();
+    assert.match((await multipart).etag, /-3$/);
+
+    for (const [i, body] of files.entries()) assert.ok((await s3().getBuffer(name, `whole-${i}`)).equals(body));
+    assert.ok((await s3().getBuffer(name, 'parts')).equals(large));
+  } finally {
+    gate.open();
+    await Promise.allSettled(writes);
+    client.destroy();
+  }
 });
 
 test('write: a multipart create-if-absent is refused when the key exists', async () => {
