@@ -48,3 +48,9 @@ export function compositeDigest(make: () => Digest, partSize: number): Digest {
     },
   };
 }
+
+/** The part count a composite value (`<digest>-<parts>`: multipart ETags and checksums) names; undefined for a whole one. */
+export function compositeParts(value: string): number | undefined {
+  const match = /-(\d+)$/.exec(value);
+  return match === null ? undefined : Number(match[1]);
+}

@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { LocalChangedError, SyncError, UnsafePathError } from '../errors.js';
 import { WHOLE_BODY_BYTES } from '../streams.js';
 import type { LocalEntry } from '../sync/types.js';
-import { computeS3Etag } from './hash.js';
+import { computeS3Etag, computeS3Etags, type EtagLayout } from './hash.js';
 import { unsafePathReason } from './paths.js';
 import { isInside, scanTree, type ScanResult } from './scan.js';
 import { watchTree, type LocalWatcher } from './watch.js';
@@ -101,6 +101,11 @@ export class LocalTree {
   /** The S3-style ETag of a file, one PUT's or in parts of `partSize` (see `computeS3Etag`). */
   async etag(path: string, partSize?: number): Promise<string> {
     return computeS3Etag(await this.resolveReadable(path), partSize);
+  }
+
+  /** The S3-style ETags of a file for several upload layouts, from one read (see `computeS3Etags`). */
+  async etags(path: string, layouts: readonly EtagLayout[]): Promise<string[]> {
+    return computeS3Etags(await this.resolveReadable(path), layouts);
   }
 
   /**

@@ -231,12 +231,13 @@ export class S3Bucket implements Bucket {
     size: number,
     condition: WriteCondition,
     options: ObjectWriteOptions = {},
+    signal?: AbortSignal,
   ): Promise<WriteResult> {
     try {
       // A body that fits in one part is one PUT whatever the limit says.
       if (size <= this.#maxSinglePutBytes || size <= this.#partSize) {
         // A Buffer is already in memory (a small file, read whole); a file is read here, when there is room.
-        const release = Buffer.isBuffer(body) ? undefined : await this.#uploadMemory.take(size);
+        const release = Buffer.isBuffer(body) ? undefined : await this.#uploadMemory.take(size, signal);
         try {
           return await this.#putWhole(key, await wholeBody(body, size, key), condition, options);
         } finally {
@@ -244,7 +245,7 @@ export class S3Bucket implements Bucket {
         }
       }
       const source: PartSource = Buffer.isBuffer(body) ? bufferSource(body) : body;
-      return await this.#putMultipart(key, source, size, condition, options);
+      return await this.#putMultipart(key, source, size, condition, options, signal);
     } catch (err) {
       const error = this.#error(err, 'put', key);
       // S3 answers If-Match on a missing key with 404: the version we meant to replace is gone.
@@ -290,6 +291,7 @@ export class S3Bucket implements Bucket {
     size: number,
     condition: WriteCondition,
     options: ObjectWriteOptions,
+    signal: AbortSignal | undefined,
   ): Promise<WriteResult> {
     const created = await this.#client.send(
       // CRC32 per part, as the aws CLI sends it: S3 checks each part against it and keeps a
@@ -299,7 +301,7 @@ export class S3Bucket implements Bucket {
     const uploadId = created.UploadId;
     if (!uploadId) throw new SyncError(`put ${key}: CreateMultipartUpload returned no upload id`);
     try {
-      const parts = await this.#uploadParts(key, uploadId, source, size);
+      const parts = await this.#uploadParts(key, uploadId, source, size, signal);
       await source.verify();
       const done = await this.#client.send(
         new CompleteMultipartUploadCommand({
@@ -320,8 +322,11 @@ export class S3Bucket implements Bucket {
     }
   }
 
-  /** Reads and sends every part, at most `queueSize` in flight; the first failure stops the reading. */
-  async #uploadParts(key: string, uploadId: string, source: PartSource, size: number): Promise<CompletedPart[]> {
+  /**
+   * Reads and sends every part, at most `queueSize` in flight; the first failure, or an abort of
+   * `signal` while a part waits for memory, stops the reading.
+   */
+  async #uploadParts(key: string, uploadId: string, source: PartSource, size: number, signal: AbortSignal | undefined): Promise<CompletedPart[]> {
     const count = Math.ceil(size / this.#partSize);
     const parts: CompletedPart[] = [];
     const inFlight = new Set<Promise<void>>();
@@ -330,7 +335,12 @@ export class S3Bucket implements Bucket {
       for (let index = 0; index < count && failure === undefined; index++) {
         const position = index * this.#partSize;
         const length = Math.min(this.#partSize, size - position);
-        const release = await this.#uploadMemory.take(length);
+        const release = await this.#uploadMemory.take(length, signal);
+        if (failure !== undefined) {
+          // A part failed while this one waited for memory: the upload is over.
+          release();
+          break;
+        }
         let part: Buffer;
         try {
           // Each part gets its own buffer: a retried request must be able to send it again.

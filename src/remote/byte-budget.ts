@@ -20,15 +20,34 @@ export class ByteBudget {
 
   /**
    * Waits until `bytes` are free (a request above the capacity takes all of it), takes them and
-   * resolves the function that gives them back (once; later calls do nothing).
+   * resolves the function that gives them back (once; later calls do nothing). An abort of
+   * `signal` while waiting rejects with its reason, and nothing is taken.
    */
-  async take(bytes: number): Promise<() => void> {
-    const amount = Math.min(Math.max(0, bytes), this.capacity);
+  async take(bytes: number, signal?: AbortSignal): Promise<() => void> {
+    if (!Number.isFinite(bytes) || bytes < 0) throw new RangeError(`ByteBudget: cannot take ${bytes} bytes`);
+    signal?.throwIfAborted();
+    const amount = Math.min(bytes, this.capacity);
     if (this.#waiting.length === 0 && amount <= this.#free) {
       this.#free -= amount;
     } else {
       // First come, first served: a large body is not starved by a stream of small ones.
-      await new Promise<void>((grant) => this.#waiting.push({ bytes: amount, grant }));
+      await new Promise<void>((grant, reject) => {
+        const waiter = {
+          bytes: amount,
+          grant: () => {
+            signal?.removeEventListener('abort', abandon);
+            grant();
+          },
+        };
+        const abandon = (): void => {
+          this.#waiting.splice(this.#waiting.indexOf(waiter), 1);
+          // The next in line may fit now that this one no longer blocks the queue.
+          this.#grantWaiting();
+          reject(signal?.reason);
+        };
+        signal?.addEventListener('abort', abandon, { once: true });
+        this.#waiting.push(waiter);
+      });
     }
     let given = false;
     return () => {

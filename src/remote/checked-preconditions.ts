@@ -63,9 +63,10 @@ export class PreconditionCheckingBucket implements Bucket {
     size: number,
     condition: WriteCondition,
     options?: ObjectWriteOptions,
+    signal?: AbortSignal,
   ): Promise<WriteResult> {
     await this.check(key, condition);
-    return this.inner.write(key, body, size, {}, options);
+    return this.inner.write(key, body, size, {}, options, signal);
   }
 
   async copy(sourceKey: string, sourceEtag: string, destinationKey: string): Promise<WriteResult> {

@@ -7,7 +7,7 @@
  */
 import { pipeline, Transform, type Readable } from 'node:stream';
 import { Crc32, Crc32c, Crc64Nvme } from '@aws-sdk/checksums/crc';
-import { compositeDigest, cryptoDigest, type Digest } from '../digests.js';
+import { compositeDigest, compositeParts, cryptoDigest, type Digest } from '../digests.js';
 import { SyncError } from '../errors.js';
 import { PART_SIZE } from './transfer-limits.js';
 
@@ -36,9 +36,8 @@ function expectedChecksum(headers: Readonly<Record<string, string | undefined>>,
   for (const [header, name, make] of ALGORITHMS) {
     const expected = headers[header];
     if (expected === undefined) continue;
-    const composite = /-(\d+)$/.exec(expected);
-    if (composite === null) return { name, expected, digest: make(), suffix: '' };
-    const parts = Number(composite[1]);
+    const parts = compositeParts(expected);
+    if (parts === undefined) return { name, expected, digest: make(), suffix: '' };
     if (size === undefined || size === 0 || parts !== Math.ceil(size / PART_SIZE)) return undefined;
     return { name: `${name} (composite of ${parts} parts)`, expected, digest: compositeDigest(make, PART_SIZE), suffix: `-${parts}` };
   }

@@ -14,14 +14,13 @@ export const MAX_SINGLE_PUT_BYTES = 16 * MiB;
 /** Part size of multipart uploads: the aws CLI's `multipart_chunksize`. */
 export const PART_SIZE = 8 * MiB;
 /**
- * Part sizes other uploaders use, tried in order when an object's ETag names parts: ours and the
- * aws CLI's, then the AWS SDKs' (lib-storage, Go) and rclone's default.
+ * Part sizes uploaders use, tried when an object's ETag names parts: ours and the aws CLI's, and
+ * the AWS SDKs' (lib-storage, Go) and rclone's default.
  */
-export const KNOWN_PART_SIZES: readonly [number, ...number[]] = [PART_SIZE, 5 * MiB];
+export const KNOWN_PART_SIZES: readonly number[] = [PART_SIZE, 5 * MiB];
 /**
  * Upload bodies the bucket reads into memory (a file for one PUT, a multipart part) held at once,
- * across all its transfers: four 16 MiB files or eight parts in flight keep a link busy, and
- * freed buffers are reused instead of new memory being faulted in for every file.
+ * across all its transfers: four 16 MiB files or eight parts in flight keep a link busy.
  */
 export const UPLOAD_MEMORY_BYTES = 64 * MiB;
 /** Parts of one multipart upload sent in parallel (each buffers one part in memory). */

@@ -81,7 +81,9 @@ export interface Bucket {
   readSmall(key: string): Promise<{ body: Buffer; etag: string } | null>;
   /**
    * Write an object from a buffer or a part source of known size; large bodies go multipart.
-   * `contentType` in options wins; otherwise the caller passes the guessed type there.
+   * `contentType` in options wins; otherwise the caller passes the guessed type there. An abort
+   * of `signal` (a lost lock) while the body waits for memory rejects with its reason: nothing
+   * more is sent, and a multipart upload is aborted.
    */
   write(
     key: string,
@@ -89,6 +91,7 @@ export interface Bucket {
     size: number,
     condition: WriteCondition,
     options?: ObjectWriteOptions,
+    signal?: AbortSignal,
   ): Promise<WriteResult>;
   /** Largest object `copy` can copy in one request (S3: 5 GiB); larger ones are moved through the client. */
   readonly maxCopyBytes: number;

@@ -89,7 +89,8 @@ export class Executor {
   }
 
   /**
-   * Runs `actions` concurrently. `signal` (the lock's) aborts remote writes not yet started.
+   * Runs `actions` concurrently. `signal` (the lock's) aborts remote writes not yet started, and
+   * uploads whose bodies still wait for memory.
    * Never throws for a single path; the result lists what failed.
    */
   async execute(actions: readonly Action[], state: ExecutionState, signal?: AbortSignal): Promise<ExecutionResult> {
@@ -99,7 +100,7 @@ export class Executor {
         this.limit(async () => {
           try {
             if (signal?.aborted && writesRemote(action)) throw new LockLostError();
-            await this.perform(action, state, result);
+            await this.perform(action, state, result, signal);
           } catch (err) {
             this.recordFailure(action, err, result);
           }
@@ -155,7 +156,7 @@ export class Executor {
     result.errors.push(message);
   }
 
-  private async perform(action: Action, state: ExecutionState, result: MutableResult): Promise<void> {
+  private async perform(action: Action, state: ExecutionState, result: MutableResult, signal: AbortSignal | undefined): Promise<void> {
     const { logger } = this.deps;
     const dry = isDryRun(action, this.deps.up, this.deps.down);
     if (dry) {
@@ -166,7 +167,7 @@ export class Executor {
     }
     switch (action.kind) {
       case 'upload': {
-        const written = await this.upload(action.path, action.path, action.expectEtag);
+        const written = await this.upload(action.path, action.path, action.expectEtag, signal);
         if (!written) throw new ChangedWhileReadError(action.path);
         state.baseline.set(action.path, written.baseline);
         this.count(result, 'up', 'upload', written.bytes);
@@ -207,7 +208,7 @@ export class Executor {
         state.baseline.delete(action.path);
         break;
       case 'keep-both':
-        await this.keepBoth(action, state, result);
+        await this.keepBoth(action, state, result, signal);
         // The loser's copy is a new file on both sides.
         result.fileDelta.local++;
         result.fileDelta.remote++;
@@ -226,6 +227,7 @@ export class Executor {
     action: Extract<Action, { kind: 'keep-both' }>,
     state: ExecutionState,
     result: MutableResult,
+    signal: AbortSignal | undefined,
   ): Promise<void> {
     const { bucket } = this.deps;
     const remote = mustHave(state.remote, action.path, 'remote');
@@ -239,13 +241,13 @@ export class Executor {
         state.baseline.set(action.conflictPath, { size: loser.size, mtimeMs: loser.mtimeMs, etag: copied.etag });
       } else {
         await this.download(action.conflictPath, action.path, remote, null);
-        const kept = await this.upload(action.conflictPath, action.conflictPath, null);
+        const kept = await this.upload(action.conflictPath, action.conflictPath, null, signal);
         if (!kept) throw new ChangedWhileReadError(action.conflictPath);
         state.baseline.set(action.conflictPath, kept.baseline);
         this.count(result, 'up', 'upload', kept.bytes);
       }
       result.changedKeys.push(this.key(action.conflictPath));
-      const written = await this.upload(action.path, action.path, remote.etag);
+      const written = await this.upload(action.path, action.path, remote.etag, signal);
       if (!written) throw new ChangedWhileReadError(action.path);
       state.baseline.set(action.path, written.baseline);
       this.count(result, 'up', 'upload', written.bytes);
@@ -253,7 +255,7 @@ export class Executor {
     } else {
       // Local loser: copy it aside locally, upload the copy as a new object, then download theirs.
       await this.deps.tree.copyLocal(action.path, action.conflictPath);
-      const written = await this.upload(action.conflictPath, action.conflictPath, null);
+      const written = await this.upload(action.conflictPath, action.conflictPath, null, signal);
       if (!written) throw new ChangedWhileReadError(action.conflictPath);
       state.baseline.set(action.conflictPath, written.baseline);
       this.count(result, 'up', 'upload', written.bytes);
@@ -274,6 +276,7 @@ export class Executor {
     path: string,
     keyPath: string,
     expectEtag: string | null,
+    signal: AbortSignal | undefined,
   ): Promise<{ baseline: BaselineEntry; bytes: number } | null> {
     const { tree, bucket } = this.deps;
     const opened = await tree.openForUpload(path);
@@ -291,7 +294,7 @@ export class Executor {
       // A small file was read whole when opened: checked here, it goes as it is.
       if (opened.bytes !== undefined) await source.verify();
       const body = opened.bytes ?? source;
-      const written = await bucket.write(this.key(keyPath), body, opened.size, condition, this.writeOptions(path));
+      const written = await bucket.write(this.key(keyPath), body, opened.size, condition, this.writeOptions(path), signal);
       return { baseline: { size: opened.size, mtimeMs: opened.mtimeMs, etag: written.etag }, bytes: opened.size };
     } catch (err) {
       if (changed) return null;

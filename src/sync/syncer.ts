@@ -16,7 +16,7 @@ import type { LocalTree } from '../local/tree.js';
 import { pathToKey } from '../local/paths.js';
 import type { DistributedLock } from '../lock/types.js';
 import { KNOWN_PART_SIZES } from '../remote/bucket.js';
-import { etagPartSize } from '../local/hash.js';
+import { etagLayouts } from '../local/hash.js';
 import { remoteSnapshot, type RemoteScan } from '../remote/snapshot.js';
 import type { Bucket } from '../remote/types.js';
 import {
@@ -433,8 +433,9 @@ export class Syncer implements SyncController {
   }
 
   /**
-   * S3-style ETags of local files, each hashed the way its object's ETag says it was uploaded
-   * (one PUT or parts of a known size), so a file equal to an object another tool uploaded matches.
+   * S3-style ETags of local files, each hashed the ways its object's ETag says it may have been
+   * uploaded (one PUT, or parts of a size other tools use), so a file equal to an object another
+   * tool uploaded matches.
    */
   private async hashLocal(paths: readonly string[], remote: ReadonlyMap<string, RemoteEntry>): Promise<Map<string, string>> {
     const hashes = new Map<string, string>();
@@ -444,8 +445,11 @@ export class Syncer implements SyncController {
         limit(async () => {
           try {
             const object = remote.get(path);
-            if (object === undefined) return;
-            hashes.set(path, await this.deps.tree.etag(path, etagPartSize(object.etag, object.size, KNOWN_PART_SIZES)));
+            const layouts = object === undefined ? [] : etagLayouts(object.etag, object.size, KNOWN_PART_SIZES);
+            // No layout we know: left unhashed, the planner treats it as a difference.
+            if (object === undefined || layouts.length === 0) return;
+            const etags = await this.deps.tree.etags(path, layouts);
+            hashes.set(path, etags.find((etag) => etag === object.etag) ?? etags[0]!);
           } catch {
             // Vanished or unreadable since the scan: the planner treats it as a difference.
           }

@@ -18,6 +18,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { startMoto } from '../../scripts/moto.mjs';
 import type { ObjectRead } from '../../src/remote/types.js';
+import { crc32 } from 'node:zlib';
 
 /** Dummy credentials; moto accepts anything, real endpoints take theirs from the environment. */
 export const TEST_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -150,4 +151,11 @@ async function emptyAndDelete(client: S3Client, bucket: string): Promise<void> {
 /** Every byte of a downloaded body, whether the bucket handed it over whole or as a stream. */
 export async function bodyBytes(read: ObjectRead): Promise<Buffer> {
   return Buffer.isBuffer(read.body) ? read.body : buffer(read.body);
+}
+
+/** CRC32 as S3 writes it (`x-amz-checksum-crc32`, `ChecksumCRC32`): the 4 bytes big-endian, base64. */
+export function crc32Base64(body: Buffer): string {
+  const bytes = Buffer.alloc(4);
+  bytes.writeUInt32BE(crc32(body));
+  return bytes.toString('base64');
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { computeS3Etag, etagPartSize } from '../../src/local/hash.js';
+import { computeS3Etag, computeS3Etags, etagLayouts } from '../../src/local/hash.js';
 import { LocalTree } from '../../src/local/tree.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -40,10 +40,26 @@ test('etag of a 20 MiB file in 8 MiB parts follows the multipart formula', async
   assert.equal(await tree.etag('big.bin'), md5(data).toString('hex'));
 });
 
-test('etagPartSize: the part size an ETag implies, from the sizes uploaders use', () => {
-  const known = [8 * MiB, 5 * MiB] as const;
-  assert.equal(etagPartSize('5eb63bbbe01eeed093cb22bb8f5acdc3', 12 * MiB, known), undefined, 'one PUT');
-  assert.equal(etagPartSize('5eb63bbbe01eeed093cb22bb8f5acdc3-2', 12 * MiB, known), 8 * MiB, 'the aws CLI: 8 + 4');
-  assert.equal(etagPartSize('5eb63bbbe01eeed093cb22bb8f5acdc3-3', 12 * MiB, known), 5 * MiB, 'the SDKs, rclone: 5 + 5 + 2');
-  assert.equal(etagPartSize('5eb63bbbe01eeed093cb22bb8f5acdc3-12', 12 * MiB, known), 8 * MiB, 'unknown layout: the first guess');
+test('etagLayouts: the upload layouts an ETag allows, from the part sizes uploaders use', () => {
+  const known = [8 * MiB, 5 * MiB];
+  const md5hex = '5eb63bbbe01eeed093cb22bb8f5acdc3';
+  assert.deepEqual(etagLayouts(md5hex, 12 * MiB, known), [undefined], 'one PUT');
+  assert.deepEqual(etagLayouts(`${md5hex}-2`, 12 * MiB, known), [8 * MiB], 'the aws CLI: 8 + 4');
+  assert.deepEqual(etagLayouts(`${md5hex}-3`, 12 * MiB, known), [5 * MiB], 'the SDKs, rclone: 5 + 5 + 2');
+  assert.deepEqual(etagLayouts(`${md5hex}-2`, 9 * MiB, known), [8 * MiB, 5 * MiB], '8 + 1 or 5 + 4: both are tried');
+  assert.deepEqual(etagLayouts(`${md5hex}-1`, 12 * MiB, known), [12 * MiB], 'one part of any size at least the file');
+  assert.deepEqual(etagLayouts(`${md5hex}-12`, 12 * MiB, known), [], 'an unknown layout: not comparable');
+});
+
+test('computeS3Etags: one read gives the ETag of every layout asked for', async () => {
+  const root = await tempDir('hash');
+  const data = randomBytes(9 * MiB + 7);
+  const path = join(root, 'f');
+  await writeFile(path, data);
+  assert.deepEqual(await computeS3Etags(path, [undefined, 8 * MiB, 5 * MiB, 10 * MiB]), [
+    md5(data).toString('hex'),
+    expectedMultipart(data, 8 * MiB),
+    expectedMultipart(data, 5 * MiB),
+    expectedMultipart(data, 10 * MiB),
+  ]);
 });

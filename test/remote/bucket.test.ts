@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
 import pLimit from 'p-limit';
 import { HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import type { AwsOptions } from '../../src/config.js';
@@ -17,11 +16,11 @@ import {
   probeConditionalWrites,
   S3Bucket,
 } from '../../src/remote/bucket.js';
-import { computeS3Etag, etagPartSize } from '../../src/local/hash.js';
+import { computeS3Etag, etagLayouts } from '../../src/local/hash.js';
 import { startGateProxy } from '../helpers/gate-proxy.js';
 import { startProxy } from '../helpers/proxy.js';
 import { recordHeaders } from '../helpers/record-headers.js';
-import { bodyBytes, TEST_REGION, useS3 } from '../helpers/s3.js';
+import { bodyBytes, crc32Base64, TEST_REGION, useS3 } from '../helpers/s3.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 import { WHOLE_BODY_BYTES } from '../../src/streams.js';
@@ -38,12 +37,6 @@ async function freshBucket(): Promise<S3Bucket> {
 }
 
 const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
-/** CRC32 as S3 writes it: the 4 bytes, big-endian. */
-const crc32Bytes = (b: Buffer): Buffer => {
-  const out = Buffer.alloc(4);
-  out.writeUInt32BE(crc32(b));
-  return out;
-};
 
 /** The aws CLI's multipart ETag: md5 of the parts' md5s, then `-<parts>`. */
 function multipartEtag(body: Buffer, partSize: number): string {
@@ -180,7 +173,7 @@ test('write: up to MAX_SINGLE_PUT_BYTES a file is one PUT, above it 8 MiB parts;
     assert.equal(bucket.requestCount - before, requests, `requests for a ${size}-byte file`);
     const partSize = requests === 1 ? undefined : PART_SIZE;
     assert.equal(etag, await computeS3Etag(path, partSize), `ETag of a ${size}-byte file`);
-    assert.equal(etagPartSize(etag, size, KNOWN_PART_SIZES), partSize, 'the part size its ETag implies');
+    assert.deepEqual(etagLayouts(etag, size, KNOWN_PART_SIZES), [partSize], 'the layout its ETag implies');
   }
 });
 
@@ -258,9 +251,9 @@ test('write: a single PUT carries the CRC32 of its body (as the aws CLI sends it
     const { etag } = await bucket.write(key, body, body.length, { ifNoneMatch: true });
     assert.equal(etag, createHash('md5').update(body).digest('hex'), 'a single PUT: the ETag is the MD5');
     assert.equal(sent.length, 1);
-    assert.equal(sent[0]!['x-amz-checksum-crc32'], crc32Bytes(body).toString('base64'), key);
+    assert.equal(sent[0]!['x-amz-checksum-crc32'], crc32Base64(body), key);
     const head = await client.send(new HeadObjectCommand({ Bucket: bucket.name, Key: key, ChecksumMode: 'ENABLED' }));
-    assert.equal(head.ChecksumCRC32, crc32Bytes(body).toString('base64'), key);
+    assert.equal(head.ChecksumCRC32, crc32Base64(body), key);
   }
 });
 
@@ -279,13 +272,13 @@ test('write: multipart parts carry CRC32 checksums (as the aws CLI sends them), 
   const complete = rest[3];
   assert.equal(create!['if-match'], undefined, 'no precondition on create: nothing is visible yet');
   assert.equal(create!['x-amz-checksum-algorithm'], 'CRC32');
-  const crcs = [0, 1, 2].map((index) => crc32Bytes(body.subarray(index * PART_SIZE, (index + 1) * PART_SIZE)));
+  const crcs = [0, 1, 2].map((index) => crc32Base64(body.subarray(index * PART_SIZE, (index + 1) * PART_SIZE)));
   // Parts go out in parallel: each one's checksum must match the bytes it carried.
-  assert.deepEqual(parts.map((part) => part['x-amz-checksum-crc32']).sort(), crcs.map((crc) => crc.toString('base64')).sort());
+  assert.deepEqual(parts.map((part) => part['x-amz-checksum-crc32']).sort(), [...crcs].sort());
   assert.equal(complete!['if-match'], `"${original.etag}"`);
   // The object keeps the composite checksum of its parts (S3 appends the part count, `-3`).
   const head = await client.send(new HeadObjectCommand({ Bucket: bucket.name, Key: 'big.bin', ChecksumMode: 'ENABLED' }));
-  assert.equal(head.ChecksumCRC32?.replace(/-3$/, ''), crc32Bytes(Buffer.concat(crcs)).toString('base64'));
+  assert.equal(head.ChecksumCRC32?.replace(/-3$/, ''), crc32Base64(Buffer.concat(crcs.map((crc) => Buffer.from(crc, 'base64')))));
   // A download checks that composite checksum (moto answers GETs with it, `-3` and all).
   sent.length = 0;
   assert.ok((await bodyBytes(await bucket.read('big.bin'))).equals(body));
@@ -299,7 +292,8 @@ test('write: multipart parts carry CRC32 checksums (as the aws CLI sends them), 
   client.destroy();
 });
 
-test('write: upload bodies read into memory wait for room in the bucket\'s upload budget (whole files and parts alike)', async () => {
+// A budget that leaks hangs the waiting writes: the timeout turns that into a failure.
+test('write: upload bodies read into memory wait for room in the bucket\'s upload budget (whole files and parts alike)', { timeout: 60_000 }, async () => {
   const MiB = 1024 * 1024;
   const gate = await startGateProxy(s3().endpoint);
   const name = await s3().newBucket();
@@ -318,6 +312,11 @@ test('write: upload bodies read into memory wait for room in the bucket\'s uploa
     const files = [0, 1, 2, 3].map(() => randomBytes(2 * MiB));
     writes.push(...files.map((body, i) => bucket.write(`whole-${i}`, chunked(body), body.length, { ifNoneMatch: true })));
     assert.equal(await heldAfterAWhile(3), 3, 'three 2 MiB bodies fit in 6 MiB; the fourth waits');
+    // A write still waiting for memory when its signal aborts (a lost lock) sends nothing.
+    const controller = new AbortController();
+    const abandoned = bucket.write('abandoned', chunked(files[0]!), 2 * MiB, { ifNoneMatch: true }, {}, controller.signal);
+    controller.abort(new Error('lock lost'));
+    await assert.rejects(abandoned, /lock lost/);
     gate.open();
     await Promise.all(writes);
 
@@ -329,7 +328,20 @@ test('write: upload bodies read into memory wait for room in the bucket\'s uploa
     gate.open();
     assert.match((await multipart).etag, /-3$/);
 
+    // A multipart upload whose next part waits for memory when the signal aborts is aborted.
+    gate.close((req) => req.method === 'PUT');
+    const controller2 = new AbortController();
+    const stopped = bucket.write('stopped', chunked(large), large.length, { ifNoneMatch: true }, {}, controller2.signal);
+    writes.push(stopped);
+    assert.equal(await heldAfterAWhile(1), 1);
+    controller2.abort(new Error('lock lost'));
+    gate.open();
+    await assert.rejects(stopped, /lock lost/);
+    assert.equal(await s3().head(name, 'stopped'), null);
+    assert.deepEqual((await client.send(new ListMultipartUploadsCommand({ Bucket: name }))).Uploads ?? [], [], 'the upload was aborted');
+
     for (const [i, body] of files.entries()) assert.ok((await s3().getBuffer(name, `whole-${i}`)).equals(body));
+    assert.equal(await s3().head(name, 'abandoned'), null);
     assert.ok((await s3().getBuffer(name, 'parts')).equals(large));
   } finally {
     gate.open();
@@ -338,11 +350,45 @@ test('write: upload bodies read into memory wait for room in the bucket\'s uploa
   }
 });
 
+test('write: a failed write gives its memory back (refused PUT, refused part upload, changed file)', { timeout: 60_000 }, async () => {
+  const MiB = 1024 * 1024;
+  const name = await s3().newBucket();
+  const client = createS3Client(awsOptions());
+  // Room for exactly one 6 MiB body or part: a leak would leave the last write waiting forever.
+  const bucket = new S3Bucket(client, name, { uploadMemoryBytes: 6 * MiB, maxSinglePutBytes: 6 * MiB, partSize: 5 * MiB });
+  const six = randomBytes(6 * MiB);
+  try {
+    await bucket.write('k', chunked(six), six.length, { ifNoneMatch: true });
+    await assert.rejects(bucket.write('k', chunked(six), six.length, { ifNoneMatch: true }), PreconditionFailedError);
+    const changing: PartSource = { ...chunked(six), verify: async () => Promise.reject(new Error('changed while read')) };
+    await assert.rejects(bucket.write('k2', changing, six.length, { ifNoneMatch: true }), /changed while read/);
+    const eleven = randomBytes(11 * MiB);
+    await assert.rejects(bucket.write('k', chunked(eleven), eleven.length, { ifNoneMatch: true }), PreconditionFailedError);
+    const short: PartSource = { ...chunked(eleven.subarray(0, 7 * MiB)) };
+    await assert.rejects(bucket.write('k3', short, eleven.length, { ifNoneMatch: true }), /changed while read/);
+
+    let timer: NodeJS.Timeout | undefined;
+    const leaked = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('the budget was not given back')), 10_000);
+    });
+    try {
+      await Promise.race([bucket.write('last', chunked(six), six.length, { ifNoneMatch: true }), leaked]);
+      await Promise.race([bucket.write('last-parts', chunked(eleven), eleven.length, { ifNoneMatch: true }), leaked]);
+    } finally {
+      clearTimeout(timer);
+    }
+  } finally {
+    client.destroy();
+  }
+});
+
 test('write: a multipart create-if-absent is refused when the key exists', async () => {
   const bucket = await freshBucket();
   await s3().putText(bucket.name, 'big.bin', 'small original');
-  const body = randomBytes(9 * 1024 * 1024);
+  const body = randomBytes(MAX_SINGLE_PUT_BYTES + 1);
+  const before = bucket.requestCount;
   await assert.rejects(bucket.write('big.bin', body, body.length, { ifNoneMatch: true }), PreconditionFailedError);
+  assert.ok(bucket.requestCount - before >= 5, 'it went multipart: create, three parts, complete (and the abort)');
   assert.equal(await s3().getText(bucket.name, 'big.bin'), 'small original');
 });
 

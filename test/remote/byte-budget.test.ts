@@ -35,3 +35,24 @@ test('ByteBudget: a request above the capacity takes all of it instead of waitin
   assert.equal(budget.free, 10);
   assert.throws(() => new ByteBudget(0), /capacity must be positive/);
 });
+
+test('ByteBudget: an abort while waiting rejects with its reason, takes nothing and lets the next in line through', async () => {
+  const budget = new ByteBudget(10);
+  const releaseFirst = await budget.take(8);
+  const controller = new AbortController();
+  const abandoned = budget.take(5, controller.signal);
+  const next = budget.take(2);
+  await settle();
+  const reason = new Error('lock lost');
+  controller.abort(reason);
+  await assert.rejects(abandoned, (err) => err === reason);
+  // `next` was behind the abandoned 5 bytes; 2 bytes were free all along.
+  const releaseNext = await next;
+  assert.equal(budget.free, 0);
+  releaseFirst();
+  releaseNext();
+  assert.equal(budget.free, 10);
+  await assert.rejects(budget.take(1, AbortSignal.abort(reason)), (err) => err === reason);
+  await assert.rejects(budget.take(Number.NaN), RangeError);
+  assert.equal(budget.free, 10);
+});

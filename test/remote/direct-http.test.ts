@@ -11,7 +11,7 @@ import { AccessError, SyncError, TransientError } from '../../src/errors.js';
 import { createS3Client, MAX_ATTEMPTS, S3Bucket } from '../../src/remote/bucket.js';
 import { s3ErrorXml, startProxy, type CannedAnswer } from '../helpers/proxy.js';
 import { recordHeaders } from '../helpers/record-headers.js';
-import { bodyBytes, TEST_REGION, useS3 } from '../helpers/s3.js';
+import { bodyBytes, crc32Base64, TEST_REGION, useS3 } from '../helpers/s3.js';
 import { freePort } from '../../scripts/moto.mjs';
 import { WHOLE_BODY_BYTES } from '../../src/streams.js';
 
@@ -40,11 +40,6 @@ async function bucketBehind(
 }
 
 /** Whether a recorded request went through the SDK's middleware (which adds its user agent). */
-const crc32Base64 = (body: Buffer): string => {
-  const bytes = Buffer.alloc(4);
-  bytes.writeUInt32BE(crc32(body));
-  return bytes.toString('base64');
-};
 const viaSdk = (headers: Record<string, string>): boolean => headers['x-amz-user-agent'] !== undefined;
 
 test('direct path: keys with reserved and non-ASCII characters round-trip through write, read and list', async () => {

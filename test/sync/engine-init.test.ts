@@ -145,17 +145,26 @@ async function putInParts(bucket: string, key: string, body: Buffer, partSize: n
 test('merge: a file equal to an object another tool uploaded in parts (8 MiB, 5 MiB) or in one PUT is recognised by its ETag, nothing is transferred', async () => {
   const car = await startSidecar(s3());
   const body = randomBytes(12 * MiB);
+  const nine = randomBytes(9 * MiB);
   const old = secondsFromNow(-7200);
   // Without recognising equal bytes, the newer side (the objects) would win and be downloaded.
   assert.match(await putInParts(car.bucket, car.key('aws-cli.bin'), body, 8 * MiB), /-2"$/);
   assert.match(await putInParts(car.bucket, car.key('sdk.bin'), body, 5 * MiB), /-3"$/);
+  // Two parts either way (8 + 1 or 5 + 4): both layouts are tried.
+  assert.match(await putInParts(car.bucket, car.key('sdk-9.bin'), nine, 5 * MiB), /-2"$/);
+  assert.match(await putInParts(car.bucket, car.key('one-part.bin'), nine, 16 * MiB), /-1"$/);
   await s3().putText(car.bucket, car.key('one-put.bin'), body);
-  for (const name of ['aws-cli.bin', 'sdk.bin', 'one-put.bin']) await writeAt(car.local(name), body, old);
+  // Same size, other bytes: never taken for equal.
+  assert.match(await putInParts(car.bucket, car.key('different.bin'), randomBytes(12 * MiB), 5 * MiB), /-3"$/);
+  const same = { 'aws-cli.bin': body, 'sdk.bin': body, 'sdk-9.bin': nine, 'one-part.bin': nine, 'one-put.bin': body };
+  for (const [name, bytes] of Object.entries(same)) await writeAt(car.local(name), bytes, old);
+  await writeAt(car.local('different.bin'), body, old);
 
-  assert.deepEqual(counts(await car.initial()), {});
-  for (const name of ['aws-cli.bin', 'sdk.bin', 'one-put.bin']) {
+  assert.deepEqual(counts(await car.initial()), { downloaded: 1 });
+  for (const name of Object.keys(same)) {
     // (A download would have given it the object's LastModified, two hours later.)
     assert.equal(Math.round((await localFile(car.local(name)))?.mtimeMs ?? 0), old.getTime(), `${name} was not downloaded`);
   }
+  assert.ok((await localFile(car.local('different.bin')))?.bytes.equals(await s3().getBuffer(car.bucket, car.key('different.bin'))));
   assert.deepEqual(counts(await car.tick()), {}, 'recorded as in sync');
 });
