@@ -31,6 +31,18 @@ try {
   // a start without the cache is only slower
 }
 
+/**
+ * Process warnings (a library's deprecation notice, a listener leak) as log lines at WARN: Node
+ * prints them as plain multi-line text on stderr, which a pipeline of JSON log lines (CloudWatch
+ * through awslogs) splits into fragments. Replaces Node's printer, so each appears once.
+ */
+function logProcessWarnings(logger: Logger): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (warning: Error & { code?: string }) => {
+    logger.warn({ warning: { name: warning.name, code: warning.code } }, warning.message);
+  });
+}
+
 /** Exit code for configuration errors (the seed's usage errors). */
 const EXIT_CONFIG = 2;
 
@@ -50,6 +62,7 @@ async function main(): Promise<number> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
+  logProcessWarnings(logger);
   try {
     return await run(config, logger);
   } catch (err) {

@@ -81,3 +81,21 @@ test('--debug sets what is printed: NONE prints nothing, ERROR only errors, DEBU
   const debug = await run('DEBUG');
   assert.ok(debug.lines.some((l) => l.level === 20 && String(l.msg).includes('a.txt')), 'the transfer of a.txt at DEBUG');
 });
+
+test('a process warning (a library deprecation notice) becomes one JSON log line, not text on stderr', async () => {
+  const dir = await tempDir('cli-logs');
+  const bucket = await s3().newBucket();
+  // Emitted a second in, once the sidecar runs, as the AWS SDK's NodeVersionSupportWarning is.
+  const emitter = "data:text/javascript,setTimeout(()=>process.emitWarning('s3-sync2-test-warning','TestWarning'),1000).unref()";
+  const cli = startCli([dir, `s3://${bucket}/app`, '--poll', '3600', '--http-port', '0'], {
+    ...awsEnv(s3().endpoint),
+    NODE_OPTIONS: `--import=${emitter}`,
+  });
+  const line = await cli.waitForLine('the warning', (l) => l.msg === 's3-sync2-test-warning');
+  cli.signal('SIGTERM');
+  assert.equal((await cli.exit()).code, 0, cli.stderr());
+  assert.equal(line.level, 40);
+  assert.deepEqual((line as unknown as { warning: unknown }).warning, { name: 'TestWarning' });
+  assert.doesNotMatch(cli.stderr(), /s3-sync2-test-warning/);
+  assert.deepEqual(cli.otherStdout, [], 'every stdout line is JSON');
+});
