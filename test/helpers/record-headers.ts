@@ -1,17 +1,36 @@
 /** Observes what an S3 client puts on the wire, without replacing anything it does. */
 import type { S3Client } from '@aws-sdk/client-s3';
 
+interface SentRequest {
+  readonly headers: Record<string, string>;
+  readonly body?: unknown;
+}
+
 /**
- * Records the headers of every request `client` sends (each attempt, after signing), through
- * the SDK's middleware or around it (bucket.ts's direct path): both end in the client's handler.
+ * Calls `onRequest` with every request `client` sends (each attempt, after signing), through the
+ * SDK's middleware or around it (bucket.ts's direct path): both end in the client's handler.
  */
-export function recordHeaders(client: S3Client): Record<string, string>[] {
-  const sent: Record<string, string>[] = [];
-  const handler = client.config.requestHandler as { handle: (request: { headers: Record<string, string> }, ...rest: unknown[]) => unknown };
+function tap(client: S3Client, onRequest: (request: SentRequest) => void): void {
+  const handler = client.config.requestHandler as { handle: (request: SentRequest, ...rest: unknown[]) => unknown };
   const handle = handler.handle.bind(handler);
   handler.handle = (request, ...rest) => {
-    sent.push({ ...request.headers });
+    onRequest(request);
     return handle(request, ...rest);
   };
+}
+
+/** The headers of every request `client` sends, in order. */
+export function recordHeaders(client: S3Client): Record<string, string>[] {
+  const sent: Record<string, string>[] = [];
+  tap(client, (request) => sent.push({ ...request.headers }));
   return sent;
+}
+
+/** The text bodies `client` sends (XML documents such as CompleteMultipartUpload), in order. */
+export function recordTextBodies(client: S3Client): string[] {
+  const bodies: string[] = [];
+  tap(client, (request) => {
+    if (typeof request.body === 'string') bodies.push(request.body);
+  });
+  return bodies;
 }

@@ -19,7 +19,7 @@ import {
 import { computeS3Etag, etagLayouts } from '../../src/local/hash.js';
 import { startGateProxy } from '../helpers/gate-proxy.js';
 import { startProxy } from '../helpers/proxy.js';
-import { recordHeaders } from '../helpers/record-headers.js';
+import { recordHeaders, recordTextBodies } from '../helpers/record-headers.js';
 import { bodyBytes, crc32Base64, TEST_REGION, useS3 } from '../helpers/s3.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
@@ -260,6 +260,7 @@ test('write: a single PUT carries the CRC32 of its body (as the aws CLI sends it
 test('write: multipart parts carry CRC32 checksums (as the aws CLI sends them), the precondition rides on CompleteMultipartUpload, a refused verify aborts', async () => {
   const client = createS3Client(awsOptions());
   const sent = recordHeaders(client);
+  const documents = recordTextBodies(client);
   const bucket = new S3Bucket(client, await s3().newBucket());
   const original = await bucket.write('big.bin', Buffer.from('v1'), 2, { ifNoneMatch: true });
   const body = randomBytes(MAX_SINGLE_PUT_BYTES + 1000);
@@ -276,6 +277,13 @@ test('write: multipart parts carry CRC32 checksums (as the aws CLI sends them), 
   // Parts go out in parallel: each one's checksum must match the bytes it carried.
   assert.deepEqual(parts.map((part) => part['x-amz-checksum-crc32']).sort(), [...crcs].sort());
   assert.equal(complete!['if-match'], `"${original.etag}"`);
+  // Complete names each part's CRC32 (S3 refuses it otherwise once CRC32 was declared; moto does not check).
+  const completion = documents.find((doc) => doc.includes('<CompleteMultipartUpload'));
+  const named = [...(completion ?? '').matchAll(/<Part>(.*?)<\/Part>/g)].map(([, part]) => [
+    Number(/<PartNumber>(\d+)<\/PartNumber>/.exec(part!)?.[1]),
+    /<ChecksumCRC32>([^<]+)<\/ChecksumCRC32>/.exec(part!)?.[1],
+  ]);
+  assert.deepEqual(named, crcs.map((crc, index) => [index + 1, crc]));
   // The object keeps the composite checksum of its parts (S3 appends the part count, `-3`).
   const head = await client.send(new HeadObjectCommand({ Bucket: bucket.name, Key: 'big.bin', ChecksumMode: 'ENABLED' }));
   assert.equal(head.ChecksumCRC32?.replace(/-3$/, ''), crc32Base64(Buffer.concat(crcs.map((crc) => Buffer.from(crc, 'base64')))));
