@@ -49,8 +49,19 @@ export function compositeDigest(make: () => Digest, partSize: number): Digest {
   };
 }
 
-/** The part count a composite value (`<digest>-<parts>`: multipart ETags and checksums) names; undefined for a whole one. */
-export function compositeParts(value: string): number | undefined {
+/** How a composite value was formed: the parts' size, or undefined for a whole (non-composite) one. */
+export type PartLayout = number | undefined;
+
+/**
+ * The layouts that could give `size` bytes the value `value` (`<digest>-<N>` names the part count
+ * of a multipart ETag or composite checksum, not the part size): whole for a plain value; for `-1`,
+ * one part of the whole size (any larger part size gives the same value); for `-N`, each of
+ * `partSizes` that splits `size` into N parts. Empty when none does: the value cannot be checked.
+ */
+export function compositeLayouts(value: string, size: number, partSizes: readonly number[]): PartLayout[] {
   const match = /-(\d+)$/.exec(value);
-  return match === null ? undefined : Number(match[1]);
+  if (match === null) return [undefined];
+  const parts = Number(match[1]);
+  if (parts === 1) return [Math.max(size, 1)];
+  return partSizes.filter((partSize) => Math.ceil(size / partSize) === parts);
 }

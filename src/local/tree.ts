@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { LocalChangedError, SyncError, UnsafePathError } from '../errors.js';
 import { WHOLE_BODY_BYTES } from '../streams.js';
 import type { LocalEntry } from '../sync/types.js';
-import { computeS3Etag, computeS3Etags, type EtagLayout } from './hash.js';
+import { etagInLayoutOf } from './hash.js';
 import { unsafePathReason } from './paths.js';
 import { isInside, scanTree, type ScanResult } from './scan.js';
 import { watchTree, type LocalWatcher } from './watch.js';
@@ -98,14 +98,9 @@ export class LocalTree {
     }
   }
 
-  /** The S3-style ETag of a file, one PUT's or in parts of `partSize` (see `computeS3Etag`). */
-  async etag(path: string, partSize?: number): Promise<string> {
-    return computeS3Etag(await this.resolveReadable(path), partSize);
-  }
-
-  /** The S3-style ETags of a file for several upload layouts, from one read (see `computeS3Etags`). */
-  async etags(path: string, layouts: readonly EtagLayout[]): Promise<string[]> {
-    return computeS3Etags(await this.resolveReadable(path), layouts);
+  /** The file's S3-style ETag in the upload layout of an object's `etag` (see `etagInLayoutOf`). */
+  async etagInLayoutOf(path: string, etag: string, size: number, partSizes: readonly number[]): Promise<string | undefined> {
+    return etagInLayoutOf(await this.resolveReadable(path), etag, size, partSizes);
   }
 
   /**

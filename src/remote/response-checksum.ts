@@ -2,14 +2,15 @@
  * Checks a downloaded body against the checksum S3 returns with `x-amz-checksum-mode: ENABLED`,
  * as the SDK's response checksum validation does: a full-object checksum (CRC64NVME on every
  * object written since 2025, or the algorithm the writer chose), or a composite one of multipart
- * parts (`…-N`, the checksum of the parts' checksums) when the parts are the aws CLI's and
- * s3-sync2's 8 MiB — the SDK skips composites; a part layout we cannot know passes unchecked.
+ * parts (`…-N`, the checksum of the parts' checksums) in a part size uploaders use (8 MiB: the aws
+ * CLI's and s3-sync2's; 5 MiB: the AWS SDKs' and rclone's) — the SDK skips composites; a part
+ * layout we cannot know passes unchecked.
  */
 import { pipeline, Transform, type Readable } from 'node:stream';
 import { Crc32, Crc32c, Crc64Nvme } from '@aws-sdk/checksums/crc';
-import { compositeDigest, compositeParts, cryptoDigest, type Digest } from '../digests.js';
+import { compositeDigest, compositeLayouts, cryptoDigest, type Digest } from '../digests.js';
 import { SyncError } from '../errors.js';
-import { PART_SIZE } from './transfer-limits.js';
+import { KNOWN_PART_SIZES } from './transfer-limits.js';
 
 /** Response headers in the SDK's order of preference, with their digests. */
 const ALGORITHMS: readonly (readonly [header: string, name: string, make: () => Digest])[] = [
@@ -27,7 +28,11 @@ export const CHECKSUM_MODE_HEADERS: Readonly<Record<string, string>> = { 'x-amz-
 interface ExpectedChecksum {
   readonly name: string;
   readonly expected: string;
-  readonly digest: Digest;
+  /**
+   * One digest per layout the value allows (a composite names its part count, not the part size);
+   * the body matches when any of them gives `expected`.
+   */
+  readonly digests: readonly Digest[];
   /** `-N` after a composite checksum's value. */
   readonly suffix: string;
 }
@@ -36,19 +41,22 @@ function expectedChecksum(headers: Readonly<Record<string, string | undefined>>,
   for (const [header, name, make] of ALGORITHMS) {
     const expected = headers[header];
     if (expected === undefined) continue;
-    const parts = compositeParts(expected);
-    if (parts === undefined) return { name, expected, digest: make(), suffix: '' };
-    if (size === undefined || size === 0 || parts !== Math.ceil(size / PART_SIZE)) return undefined;
-    return { name: `${name} (composite of ${parts} parts)`, expected, digest: compositeDigest(make, PART_SIZE), suffix: `-${parts}` };
+    const layouts = compositeLayouts(expected, size ?? 0, KNOWN_PART_SIZES);
+    if (layouts[0] === undefined && layouts.length === 1) return { name, expected, digests: [make()], suffix: '' };
+    // A composite of an unknown length, or of parts no uploader we know sends, cannot be checked.
+    if (size === undefined || size === 0 || layouts.length === 0) return undefined;
+    const parts = Math.ceil(size / layouts[0]!);
+    const digests = layouts.map((partSize) => compositeDigest(make, partSize!));
+    return { name: `${name} (composite of ${parts} parts)`, expected, digests, suffix: `-${parts}` };
   }
   return undefined;
 }
 
-/** Resolves when the digest matches; rejects with an error naming the key and both values. */
+/** Resolves when a digest matches; rejects with an error naming the key and both values. */
 async function compare(check: ExpectedChecksum, key: string): Promise<void> {
-  const actual = Buffer.from(await check.digest.digest()).toString('base64') + check.suffix;
-  if (actual !== check.expected) {
-    throw new SyncError(`get ${key}: the body does not match its ${check.name} checksum (${actual}, expected ${check.expected})`);
+  const actual = await Promise.all(check.digests.map(async (digest) => Buffer.from(await digest.digest()).toString('base64') + check.suffix));
+  if (!actual.includes(check.expected)) {
+    throw new SyncError(`get ${key}: the body does not match its ${check.name} checksum (${actual.join(' or ')}, expected ${check.expected})`);
   }
 }
 
@@ -66,7 +74,7 @@ export function checkedBody(
   if (check === undefined) return body;
   const checking = new Transform({
     transform(chunk: Buffer, _encoding, done) {
-      check.digest.update(chunk);
+      for (const digest of check.digests) digest.update(chunk);
       done(null, chunk);
     },
     flush(done) {
@@ -80,6 +88,6 @@ export function checkedBody(
 export async function checkWhole(bytes: Buffer, headers: Readonly<Record<string, string | undefined>>, key: string): Promise<void> {
   const check = expectedChecksum(headers, bytes.length);
   if (check === undefined) return;
-  check.digest.update(bytes);
+  for (const digest of check.digests) digest.update(bytes);
   await compare(check, key);
 }

@@ -14,8 +14,8 @@ export const MAX_SINGLE_PUT_BYTES = 16 * MiB;
 /** Part size of multipart uploads: the aws CLI's `multipart_chunksize`. */
 export const PART_SIZE = 8 * MiB;
 /**
- * Part sizes uploaders use, tried when an object's ETag names parts: ours and the aws CLI's, and
- * the AWS SDKs' (lib-storage, Go) and rclone's default.
+ * Part sizes uploaders use, tried when an object's ETag or composite checksum names parts: ours
+ * and the aws CLI's, and the AWS SDKs' (lib-storage, Go) and rclone's default.
  */
 export const KNOWN_PART_SIZES: readonly number[] = [PART_SIZE, 5 * MiB];
 /**

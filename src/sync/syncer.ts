@@ -16,7 +16,6 @@ import type { LocalTree } from '../local/tree.js';
 import { pathToKey } from '../local/paths.js';
 import type { DistributedLock } from '../lock/types.js';
 import { KNOWN_PART_SIZES } from '../remote/bucket.js';
-import { etagLayouts } from '../local/hash.js';
 import { remoteSnapshot, type RemoteScan } from '../remote/snapshot.js';
 import type { Bucket } from '../remote/types.js';
 import {
@@ -445,11 +444,10 @@ export class Syncer implements SyncController {
         limit(async () => {
           try {
             const object = remote.get(path);
-            const layouts = object === undefined ? [] : etagLayouts(object.etag, object.size, KNOWN_PART_SIZES);
+            if (object === undefined) return;
+            const etag = await this.deps.tree.etagInLayoutOf(path, object.etag, object.size, KNOWN_PART_SIZES);
             // No layout we know: left unhashed, the planner treats it as a difference.
-            if (object === undefined || layouts.length === 0) return;
-            const etags = await this.deps.tree.etags(path, layouts);
-            hashes.set(path, etags.find((etag) => etag === object.etag) ?? etags[0]!);
+            if (etag !== undefined) hashes.set(path, etag);
           } catch {
             // Vanished or unreadable since the scan: the planner treats it as a difference.
           }

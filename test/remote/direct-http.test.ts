@@ -235,7 +235,7 @@ test('direct path: downloads are checked against the full-object checksum S3 sto
   }
 });
 
-test('direct path: a body that does not match its checksum fails before anyone sees it, composite (multipart) checksums of 8 MiB parts included', async () => {
+test('direct path: a body that does not match its checksum fails before anyone sees it, composite (multipart) checksums of 8 and 5 MiB parts included', async () => {
   const answer = (checksum: string, body = 'hello'): CannedAnswer => ({
     status: 200,
     body,
@@ -257,8 +257,8 @@ test('direct path: a body that does not match its checksum fails before anyone s
   } finally {
     large.stop();
   }
-  // A composite checksum (of 8 MiB parts' checksums) is checked when the part count fits 8 MiB
-  // parts, as the aws CLI and s3-sync2 upload them; another layout cannot be checked.
+  // A composite checksum (of parts' checksums) is checked when the part count fits a part size
+  // uploaders use; another layout cannot be checked.
   const crc = (bytes: Buffer): Buffer => {
     const out = Buffer.alloc(4);
     out.writeUInt32BE(crc32(bytes));
@@ -270,6 +270,21 @@ test('direct path: a body that does not match its checksum fails before anyone s
     try {
       if (fails) await assert.rejects(composite.bucket.read('k'), /does not match its CRC32 \(composite of 1 parts\) checksum/);
       else assert.equal((await bodyBytes(await composite.bucket.read('k'))).toString(), 'hello', checksum);
+    } finally {
+      composite.stop();
+    }
+  }
+  // Two parts of a 9 MiB body are 8 + 1 MiB (aws CLI) or 5 + 4 MiB (AWS SDKs, rclone): both are
+  // tried, so an SDK upload's composite is checked too.
+  const nine = Buffer.alloc(9 * 1024 * 1024, 'y');
+  const fiveMiB = 5 * 1024 * 1024;
+  const sdkComposite = `${crc(Buffer.concat([crc(nine.subarray(0, fiveMiB)), crc(nine.subarray(fiveMiB))])).toString('base64')}-2`;
+  for (const [checksum, fails] of [[sdkComposite, false], ['AAAAAA==-2', true]] as const) {
+    const composite = await bucketBehind(() => answer(checksum, nine.toString()));
+    try {
+      const read = composite.bucket.read('k').then(bodyBytes);
+      if (fails) await assert.rejects(read, /does not match its CRC32 \(composite of 2 parts\) checksum/);
+      else assert.ok((await read).equals(nine), checksum);
     } finally {
       composite.stop();
     }
