@@ -153,9 +153,14 @@ export async function bodyBytes(read: ObjectRead): Promise<Buffer> {
   return Buffer.isBuffer(read.body) ? read.body : buffer(read.body);
 }
 
-/** CRC32 as S3 writes it (`x-amz-checksum-crc32`, `ChecksumCRC32`): the 4 bytes big-endian, base64. */
-export function crc32Base64(body: Buffer): string {
+/** CRC32 as S3 writes it: the 4 bytes, big-endian. */
+export function crc32Bytes(body: Buffer): Buffer {
   const bytes = Buffer.alloc(4);
   bytes.writeUInt32BE(crc32(body));
-  return bytes.toString('base64');
+  return bytes;
+}
+
+/** CRC32 as S3 names it in `x-amz-checksum-crc32` and `ChecksumCRC32`: the 4 bytes in base64. */
+export function crc32Base64(body: Buffer): string {
+  return crc32Bytes(body).toString('base64');
 }
