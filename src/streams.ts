@@ -32,3 +32,58 @@ export async function readFully(source: ReadableAt, into: Buffer, position: numb
   }
   return filled;
 }
+
+/**
+ * What a `ChunkSource` hands its bytes to. A chunk is valid only until the sink returns or, when
+ * it returns a promise, until that settles: the next bytes may be read into the same memory.
+ */
+export type ChunkSink = (chunk: Buffer) => void | Promise<void>;
+
+/**
+ * A body read once, chunk by chunk, into the reader's sink: a download read into one reused
+ * buffer (see remote/raw-http.ts), or any stream.
+ */
+export interface ChunkSource {
+  /**
+   * Hands every byte to `sink`, in order, and resolves after the last; rejects when the body
+   * breaks off, fails a check, or the sink throws (the rest is then dropped).
+   */
+  pour(sink: ChunkSink): Promise<void>;
+  /** Gives the body up unread or half read (its connection is closed). */
+  destroy(): void;
+}
+
+/** `stream` as a ChunkSource (the SDK's and the http module's bodies). */
+export function streamSource(stream: Readable): ChunkSource {
+  return {
+    async pour(sink) {
+      for await (const chunk of stream) await sink(chunk as Buffer);
+    },
+    destroy: () => stream.destroy(),
+  };
+}
+
+/**
+ * Every byte of `source` in one Buffer (copied: its chunks are only lent), up to `limit` bytes
+ * kept — the rest is read and dropped. `size`, when known, is allocated at once.
+ */
+export async function collect(source: ChunkSource, size?: number, limit = Infinity): Promise<Buffer> {
+  if (size !== undefined && size <= limit) {
+    const whole = Buffer.allocUnsafe(size);
+    let filled = 0;
+    await source.pour((chunk) => {
+      if (filled + chunk.length > size) throw new Error(`the body is longer than the ${size} bytes announced`);
+      filled += chunk.copy(whole, filled);
+    });
+    return whole.subarray(0, filled);
+  }
+  const chunks: Buffer[] = [];
+  let kept = 0;
+  await source.pour((chunk) => {
+    if (kept >= limit) return;
+    const part = chunk.subarray(0, limit - kept);
+    chunks.push(Buffer.from(part));
+    kept += part.length;
+  });
+  return Buffer.concat(chunks, kept);
+}

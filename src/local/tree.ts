@@ -6,9 +6,8 @@
 import { closeSync, fstatSync, openSync, read, readSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { lstat, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Readable } from 'node:stream';
 import { LocalChangedError, SyncError, UnsafePathError } from '../errors.js';
-import { WHOLE_BODY_BYTES } from '../streams.js';
+import { WHOLE_BODY_BYTES, type ChunkSource } from '../streams.js';
 import type { LocalEntry } from '../sync/types.js';
 import { etagInLayoutOf } from './hash.js';
 import { unsafePathReason } from './paths.js';
@@ -176,7 +175,7 @@ export class LocalTree {
    */
   async writeAtomic(
     path: string,
-    body: Readable | Buffer,
+    body: ChunkSource | Buffer,
     mtimeMs: number,
     expected?: LocalEntry | null,
     sizeHint?: number,

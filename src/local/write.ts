@@ -4,13 +4,12 @@
  *
  * The checks and metadata calls are synchronous on purpose: on task storage each takes
  * microseconds, where an async call costs a thread-pool round trip; a download of thousands of
- * small files spent most of its CPU on those. Only large bodies are streamed asynchronously.
+ * small files spent most of its CPU on those. Only large bodies are written asynchronously.
  */
 import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   constants,
-  createWriteStream,
   fchmodSync,
   fstatSync,
   fsync,
@@ -23,18 +22,17 @@ import {
   renameSync,
   statSync,
   unlinkSync,
+  write,
   writeSync,
   type Stats,
 } from 'node:fs';
 import { copyFile, readdir, stat, unlink, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { LocalChangedError, PathCollisionError } from '../errors.js';
 import type { LocalEntry } from '../sync/types.js';
 import { TEMP_NAME_PREFIX } from './paths.js';
 import { isInside } from './scan.js';
-import { readWhole, WHOLE_BODY_BYTES } from '../streams.js';
+import { collect, WHOLE_BODY_BYTES, type ChunkSource } from '../streams.js';
 
 /** Where writes go and how far symlinks are trusted. */
 export interface WriteContext {
@@ -152,7 +150,7 @@ function publish(ctx: WriteContext, rel: string, tmp: string, abs: string, expec
 export async function writeAtomic(
   ctx: WriteContext,
   rel: string,
-  body: Readable | Buffer,
+  body: ChunkSource | Buffer,
   mtimeMs: number,
   expected?: Expectation,
   sizeHint?: number,
@@ -164,16 +162,16 @@ export async function writeAtomic(
     const whole = Buffer.isBuffer(body)
       ? body
       : sizeHint !== undefined && sizeHint <= WHOLE_BODY_BYTES
-        ? await readWhole(body)
+        ? await collect(body, sizeHint)
         : undefined;
     ensureParents(ctx, rel);
     const mode = checkTarget(ctx, rel, abs);
-    // (`whole` is set for every Buffer; the second test only tells the compiler `body` streams.)
+    // (`whole` is set for every Buffer; the second test only tells the compiler `body` is poured.)
     if (whole === undefined && !Buffer.isBuffer(body)) {
-      // Not worth streaming a body into a target that already changed; a small one is checked
+      // Not worth downloading a body into a target that already changed; a small one is checked
       // once, when it is published.
       checkExpected(ctx, rel, abs, expected);
-      await pipeline(body, createWriteStream(tmp, { flags: 'wx' }));
+      await pourIntoFile(body, tmp);
     }
     // The entry describes what we wrote: a change the app makes after the rename must show up
     // as a local change in the next scan, not be taken into the baseline.
@@ -214,6 +212,36 @@ async function finishTemp(
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Writes `body` into a new file at `path`. Each chunk is written before the next is taken: the
+ * source may read the next bytes into the same memory.
+ */
+async function pourIntoFile(body: ChunkSource, path: string): Promise<void> {
+  const fd = openSync(path, 'wx');
+  try {
+    let position = 0;
+    await body.pour(async (chunk) => {
+      await writeAll(fd, chunk, position);
+      position += chunk.length;
+    });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Writes all of `bytes` at `position` on the thread pool (a large body must not hold the event loop). */
+function writeAll(fd: number, bytes: Buffer, position: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const from = (at: number): void =>
+      write(fd, bytes, at, bytes.length - at, position + at, (err, written) => {
+        if (err) reject(err);
+        else if (at + written < bytes.length) from(at + written);
+        else resolve();
+      });
+    from(0);
+  });
 }
 
 function unlinkQuietly(path: string): void {

@@ -36,7 +36,7 @@ import type {
 import { DirectHttp, UseSdkInstead, type DirectRequest, type DirectResponse } from './direct-http.js';
 import { CHECKSUM_MODE_HEADERS, checkedBody, checkWhole } from './response-checksum.js';
 import { translateS3Error } from './s3-errors.js';
-import { readFully, readWhole, WHOLE_BODY_BYTES } from '../streams.js';
+import { collect, readFully, streamSource, WHOLE_BODY_BYTES } from '../streams.js';
 import { decodeFormEncoded, parseListPage, UnreadableListingError, type ListPage } from './list-xml.js';
 import { ByteBudget } from './byte-budget.js';
 import { MAX_COPY_OBJECT_BYTES, MAX_SINGLE_PUT_BYTES, MIN_PART_SIZE, MULTIPART_QUEUE_SIZE, PART_SIZE, UPLOAD_MEMORY_BYTES } from './transfer-limits.js';
@@ -125,7 +125,7 @@ export class S3Bucket implements Bucket {
     if (prefix) query.prefix = prefix;
     if (token) query['continuation-token'] = token;
     const request: DirectRequest = { method: 'GET', key: '', query, headers: {} };
-    const xml = (await direct.sendAndRead(request, this.#countAttempt, (res) => readWhole(res.body))).toString('utf8');
+    const xml = (await direct.sendAndRead(request, this.#countAttempt, (res) => collect(res.body))).toString('utf8');
     try {
       return parseListPage(xml);
     } catch (err) {
@@ -201,7 +201,7 @@ export class S3Bucket implements Bucket {
           );
           if (!(out.Body instanceof Readable)) throw new SyncError(`get ${key}: the response body is not a Node stream`);
           return {
-            body: out.Body,
+            body: streamSource(out.Body),
             size: out.ContentLength,
             etag: unquote(out.ETag),
             lastModifiedMs: out.LastModified?.getTime() ?? 0,
@@ -599,13 +599,13 @@ function putHeaders(crc32: string, condition: WriteCondition, o: ObjectWriteOpti
 
 /** The new version's ETag from a PUT answer, its (empty) body released for the next request. */
 function etagOf(response: DirectResponse): WriteResult {
-  response.body.resume();
+  response.body.pour(() => undefined).catch(() => undefined);
   return { etag: unquote(response.headers.etag) };
 }
 
 /** A small body read whole and checked: its announced length, then its checksum. */
 async function wholeChecked(res: DirectResponse, size: number, key: string): Promise<Buffer> {
-  const bytes = await readWhole(res.body);
+  const bytes = await collect(res.body, size);
   if (bytes.length !== size) throw new SyncError(`get ${key}: received ${bytes.length} of the ${size} bytes announced`);
   await checkWhole(bytes, res.headers, key);
   return bytes;

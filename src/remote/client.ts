@@ -1,7 +1,8 @@
 /** Builds the one S3 client of the process from the `aws` global options (aws CLI semantics). */
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { AwsOptions } from '../config.js';
-import { requestHandlerOptions } from '../aws/http-handler.js';
+import { requestHandlerOptions, type RequestHandlerOptions } from '../aws/http-handler.js';
+import type { RawHttpSettings } from './raw-http.js';
 import { MULTIPART_QUEUE_SIZE } from './transfer-limits.js';
 
 /** Region used when neither `--region`, the environment nor the profile names one. */
@@ -16,6 +17,14 @@ const SPARE_SOCKETS = 8;
 /** Clients built for `--no-sign-request`: requests sent around the SDK must stay unsigned too. */
 const unsignedClients = new WeakSet<S3Client>();
 
+/** The connection settings of the clients built here, for requests sent without the SDK's handler. */
+const connectionSettings = new WeakMap<S3Client, RawHttpSettings>();
+
+/** The TLS and timeout settings `client` was built with; undefined for a client built elsewhere. */
+export function connectionSettingsOf(client: S3Client): RawHttpSettings | undefined {
+  return connectionSettings.get(client);
+}
+
 /** Whether `client` was built to send anonymous (unsigned) requests. */
 export function isUnsignedClient(client: S3Client): boolean {
   return unsignedClients.has(client);
@@ -29,11 +38,12 @@ export function isUnsignedClient(client: S3Client): boolean {
  */
 export function createS3Client(aws: AwsOptions, concurrency = 10): S3Client {
   const maxSockets = Math.max(1, concurrency) * MULTIPART_QUEUE_SIZE + SPARE_SOCKETS;
+  const handler = requestHandlerOptions(aws, maxSockets);
   const config: S3ClientConfig = {
     region: aws.region ?? regionWithFallback(aws.profile),
     maxAttempts: MAX_ATTEMPTS,
     retryMode: 'standard',
-    requestHandler: requestHandlerOptions(aws, maxSockets),
+    requestHandler: handler,
     // The SDK's default checksum middleware costs CPU per request; bucket.ts sets the checksums
     // itself (a CRC32 on every PUT and upload part, as the aws CLI sends it), which S3 checks the same way.
     requestChecksumCalculation: 'WHEN_REQUIRED',
@@ -55,6 +65,7 @@ export function createS3Client(aws: AwsOptions, concurrency = 10): S3Client {
   }
   const client = new S3Client(config);
   if (!aws.signRequest) unsignedClients.add(client);
+  connectionSettings.set(client, rawSettings(handler));
   return client;
 }
 
@@ -66,4 +77,13 @@ function regionWithFallback(profile: string | undefined): () => Promise<string> 
   const probe = new S3Client(profile ? { profile } : {});
   let resolved: Promise<string> | undefined;
   return () => (resolved ??= probe.config.region().catch(() => DEFAULT_REGION));
+}
+
+function rawSettings(handler: RequestHandlerOptions): RawHttpSettings {
+  return {
+    connectTimeoutMs: handler.connectionTimeout,
+    readTimeoutMs: handler.socketTimeout,
+    rejectUnauthorized: handler.httpsAgent.rejectUnauthorized,
+    ca: handler.httpsAgent.ca,
+  };
 }

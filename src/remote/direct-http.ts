@@ -5,11 +5,14 @@
  * request itself; for thousands of small files that is most of a sync's CPU. Only `bucket.ts`
  * uses this, for single-request PUTs and GETs; everything unusual goes back to the SDK.
  */
+import { channel } from 'node:diagnostics_channel';
 import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { HttpRequest, HttpResponse, RetryStrategyV2 } from '@smithy/types';
-import { isUnsignedClient } from './client.js';
+import { collect, streamSource, type ChunkSource } from '../streams.js';
+import { connectionSettingsOf, isUnsignedClient } from './client.js';
+import { RawHttp, RawHttpUnsupported } from './raw-http.js';
 import { retryKind, S3ResponseError } from './s3-errors.js';
 
 /** One object request: the key (unencoded), method, query, headers and an optional in-memory body. */
@@ -22,11 +25,11 @@ export interface DirectRequest {
   readonly body?: Buffer;
 }
 
-/** A 2xx answer; the body is the live response stream (the caller consumes or destroys it). */
+/** A 2xx answer; the body is the live response (the caller pours or destroys it). */
 export interface DirectResponse {
   readonly statusCode: number;
   readonly headers: Readonly<Record<string, string | undefined>>;
-  readonly body: Readable;
+  readonly body: ChunkSource;
 }
 
 /**
@@ -40,6 +43,12 @@ export class UseSdkInstead extends Error {
     this.name = 'UseSdkInstead';
   }
 }
+
+/**
+ * Every GET sent without the SDK's request handler, signed, as `{ client, request }` (the S3Client
+ * and the HttpRequest): what tracing and the tests see of requests the handler never gets.
+ */
+export const directGetChannel = channel('s3-sync2:direct-get');
 
 /** Error codes that mean "the bucket is elsewhere": the SDK's region redirect handling follows them. */
 const REGION_CODES = new Set(['PermanentRedirect', 'AuthorizationHeaderMalformed', 'IllegalLocationConstraintException', 'TemporaryRedirect']);
@@ -68,6 +77,8 @@ export class DirectHttp {
     private readonly endpoint: Endpoint,
     private readonly signer: SignatureV4 | null,
     private readonly retries: RetryStrategyV2,
+    /** GETs go here when the client's connection settings are known (see raw-http.ts). */
+    private readonly raw: RawHttp | null,
   ) {}
 
   /**
@@ -113,7 +124,8 @@ export class DirectHttp {
         });
     const retries = (await config.retryStrategy()) as RetryStrategyV2;
     if (typeof retries.acquireInitialRetryToken !== 'function') return null;
-    return new DirectHttp(client, endpoint, signer, retries);
+    const settings = connectionSettingsOf(client);
+    return new DirectHttp(client, endpoint, signer, retries, settings ? new RawHttp(settings) : null);
   }
 
   /**
@@ -181,17 +193,41 @@ export class DirectHttp {
       const signingDate = new Date(Date.now() + (this.client.config.systemClockOffset ?? 0));
       httpRequest = (await this.signer.sign(httpRequest, { signingDate })) as HttpRequest;
     }
-    const { response } = await this.client.config.requestHandler.handle(httpRequest);
-    const answer = response as HttpResponse & { body: Readable };
-    if (answer.statusCode >= 200 && answer.statusCode < 300) {
-      return { statusCode: answer.statusCode, headers: answer.headers, body: answer.body };
-    }
+    const answer = this.raw !== null && request.method === 'GET' ? await this.rawGet(this.raw, httpRequest) : await this.viaHandler(httpRequest);
+    if (answer.statusCode >= 200 && answer.statusCode < 300) return answer;
     throw await this.failure(answer);
   }
 
+  private async rawGet(raw: RawHttp, request: HttpRequest): Promise<DirectResponse> {
+    if (directGetChannel.hasSubscribers) directGetChannel.publish({ client: this.client, request });
+    const query = Object.entries(request.query ?? {})
+      .map(([name, value]) => `${escapeUri(name)}=${escapeUri(String(value))}`)
+      .join('&');
+    try {
+      return await raw.get({
+        protocol: request.protocol,
+        hostname: request.hostname,
+        port: request.port,
+        path: query ? `${request.path}?${query}` : request.path,
+        headers: request.headers,
+      });
+    } catch (err) {
+      if (err instanceof RawHttpUnsupported) throw new UseSdkInstead(err.message, false);
+      throw err;
+    }
+  }
+
+  private async viaHandler(request: HttpRequest): Promise<DirectResponse> {
+    const { response } = await this.client.config.requestHandler.handle(request);
+    const answer = response as HttpResponse & { body: Readable };
+    return { statusCode: answer.statusCode, headers: answer.headers, body: streamSource(answer.body) };
+  }
+
   /** The error of a non-2xx answer, its body read (and so released) first. */
-  private async failure(response: HttpResponse & { body: Readable }): Promise<Error> {
-    const text = await readCapped(response.body, MAX_ERROR_BODY).catch(() => '');
+  private async failure(response: DirectResponse): Promise<Error> {
+    const text = await collect(response.body, undefined, MAX_ERROR_BODY)
+      .then((bytes) => bytes.toString('utf8'))
+      .catch(() => '');
     const code = xmlField(text, 'Code');
     const status = response.statusCode;
     if (status === 301 || status === 307 || (code !== undefined && REGION_CODES.has(code))) {
@@ -209,20 +245,12 @@ async function resolveFlag(value: boolean | (() => Promise<boolean | undefined>)
 
 /** Key path for the URL: every segment percent-encoded as the SDK does (RFC 3986 unreserved kept). */
 function encodeKey(key: string): string {
-  return key
-    .split('/')
-    .map((segment) => encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
-    .join('/');
+  return key.split('/').map(escapeUri).join('/');
 }
 
-async function readCapped(body: Readable, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let length = 0;
-  for await (const chunk of body) {
-    if (length < limit) chunks.push(chunk as Buffer);
-    length += (chunk as Buffer).length;
-  }
-  return Buffer.concat(chunks).toString('utf8', 0, Math.min(length, limit));
+/** Percent-encoding as the SDK's signer and request handler do it. */
+function escapeUri(text: string): string {
+  return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 /** The text of `<name>` in an S3 error document, entities decoded. */

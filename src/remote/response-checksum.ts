@@ -6,10 +6,10 @@
  * CLI's and s3-sync2's; 5 MiB: the AWS SDKs' and rclone's) — the SDK skips composites; a part
  * layout we cannot know passes unchecked.
  */
-import { pipeline, Transform, type Readable } from 'node:stream';
 import { Crc32, Crc32c, Crc64Nvme } from '@aws-sdk/checksums/crc';
 import { compositeDigest, compositeLayouts, cryptoDigest, type Digest } from '../digests.js';
 import { SyncError } from '../errors.js';
+import type { ChunkSource } from '../streams.js';
 import { KNOWN_PART_SIZES } from './transfer-limits.js';
 
 /** Response headers in the SDK's order of preference, with their digests. */
@@ -61,27 +61,27 @@ async function compare(check: ExpectedChecksum, key: string): Promise<void> {
 }
 
 /**
- * `body`, failing at its end (before the reader sees the end) when its bytes do not match the
- * full-object checksum in `headers`; `body` itself when there is none to check.
+ * `body`, whose pour rejects at its end (before the reader is told it ended) when its bytes do
+ * not match the checksum in `headers`; `body` itself when there is none to check.
  */
 export function checkedBody(
-  body: Readable,
+  body: ChunkSource,
   headers: Readonly<Record<string, string | undefined>>,
   size: number | undefined,
   key: string,
-): Readable {
+): ChunkSource {
   const check = expectedChecksum(headers, size);
   if (check === undefined) return body;
-  const checking = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      for (const digest of check.digests) digest.update(chunk);
-      done(null, chunk);
+  return {
+    async pour(sink) {
+      await body.pour((chunk) => {
+        for (const digest of check.digests) digest.update(chunk);
+        return sink(chunk);
+      });
+      await compare(check, key);
     },
-    flush(done) {
-      compare(check, key).then(() => done(), (err: Error) => done(err));
-    },
-  });
-  return pipeline(body, checking, () => undefined);
+    destroy: () => body.destroy(),
+  };
 }
 
 /** Rejects when `bytes`, a whole body, do not match the full-object checksum in `headers`. */

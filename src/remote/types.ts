@@ -1,5 +1,5 @@
 /** The narrow, domain-worded interface to object storage; `remote/bucket.ts` implements it on S3. */
-import type { Readable } from 'node:stream';
+import type { ChunkSource } from '../streams.js';
 
 /** An object as listed: full key, size, unquoted ETag, LastModified in ms. */
 export interface RemoteObject {
@@ -37,10 +37,10 @@ export interface WriteCondition {
 export interface ObjectRead {
   /**
    * The body: on the direct path, a Buffer when it was small enough to be read whole (up to
-   * `WHOLE_BODY_BYTES`), then already checked against its checksum; otherwise a stream, checked
-   * as it ends (the SDK path checks its own way).
+   * `WHOLE_BODY_BYTES`), then already checked against its checksum; otherwise poured chunk by
+   * chunk, checked as it ends (the SDK path checks its own way).
    */
-  readonly body: Readable | Buffer;
+  readonly body: ChunkSource | Buffer;
   /** The announced length; undefined when the store streamed it without one. */
   readonly size: number | undefined;
   readonly etag: string;

@@ -4,7 +4,7 @@
  */
 import { after, before } from 'node:test';
 import { randomBytes } from 'node:crypto';
-import { buffer } from 'node:stream/consumers';
+import { collect } from '../../src/streams.js';
 import {
   CreateBucketCommand,
   DeleteBucketCommand,
@@ -150,7 +150,7 @@ async function emptyAndDelete(client: S3Client, bucket: string): Promise<void> {
 
 /** Every byte of a downloaded body, whether the bucket handed it over whole or as a stream. */
 export async function bodyBytes(read: ObjectRead): Promise<Buffer> {
-  return Buffer.isBuffer(read.body) ? read.body : buffer(read.body);
+  return Buffer.isBuffer(read.body) ? read.body : collect(read.body);
 }
 
 /** CRC32 as S3 writes it: the 4 bytes, big-endian. */

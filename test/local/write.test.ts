@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFile, chmod, mkdir, readdir, readFile, stat, symlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { streamSource, type ChunkSource } from '../../src/streams.js';
 import { LocalChangedError, PathCollisionError, UnsafePathError } from '../../src/errors.js';
 import { LocalTree, type UploadSource } from '../../src/local/tree.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -14,9 +15,14 @@ async function listAll(dir: string): Promise<string[]> {
   return ((await readdir(dir, { recursive: true })) as string[]).sort();
 }
 
+/** A body of `chunks`, as a download hands them over. */
+function bodyOf(chunks: Iterable<Buffer> | AsyncIterable<Buffer>): ChunkSource {
+  return streamSource(Readable.from(chunks));
+}
+
 /** A body that yields `chunks` one at a time, pausing on the event loop between them. */
-function slowBody(chunks: Buffer[]): Readable {
-  return Readable.from(
+function slowBody(chunks: Buffer[]): ChunkSource {
+  return bodyOf(
     (async function* () {
       for (const c of chunks) {
         await new Promise((r) => setImmediate(r));
@@ -36,12 +42,12 @@ for (const [label, whole] of [['streamed', false], ['whole', true]] as const) {
     const t = tree(root);
     // S3 LastModified has whole seconds: those are set exactly.
     const mtimeMs = Date.UTC(2024, 0, 2, 3, 4, 5);
-    const entry = await t.writeAtomic('new/deep/file.txt', Readable.from([Buffer.from('content')]), mtimeMs, undefined, hint(7));
+    const entry = await t.writeAtomic('new/deep/file.txt', bodyOf([Buffer.from('content')]), mtimeMs, undefined, hint(7));
     assert.equal(await readFile(join(root, 'new/deep/file.txt'), 'utf8'), 'content');
     assert.equal((await stat(join(root, 'new/deep/file.txt'))).mtimeMs, mtimeMs);
     assert.deepEqual(entry, { size: 7, mtimeMs });
     // Fractional milliseconds land within a microsecond, and the entry is what the scan reports.
-    const fractional = await t.writeAtomic('frac.txt', Readable.from([Buffer.from('x')]), mtimeMs + 678, undefined, hint(1));
+    const fractional = await t.writeAtomic('frac.txt', bodyOf([Buffer.from('x')]), mtimeMs + 678, undefined, hint(1));
     assert.ok(Math.abs(fractional.mtimeMs - (mtimeMs + 678)) < 0.001, String(fractional.mtimeMs));
     const { entries } = await t.scan();
     assert.deepEqual(entries.get('new/deep/file.txt'), entry);
@@ -53,7 +59,7 @@ for (const [label, whole] of [['streamed', false], ['whole', true]] as const) {
     const root = await tempDir('write');
     await put(root, 'run.sh', 'echo old');
     await chmod(join(root, 'run.sh'), 0o750);
-    await tree(root).writeAtomic('run.sh', Readable.from([Buffer.from('echo new')]), Date.now(), undefined, hint(8));
+    await tree(root).writeAtomic('run.sh', bodyOf([Buffer.from('echo new')]), Date.now(), undefined, hint(8));
     assert.equal((await stat(join(root, 'run.sh'))).mode & 0o777, 0o750);
   });
 }
@@ -81,10 +87,27 @@ test('writeAtomic never exposes a partial file to a concurrent reader', async ()
   assert.ok((await readFile(join(root, 'target.bin'))).equals(full));
 });
 
+test('writeAtomic writes each chunk before taking the next: a download reads them all into one buffer', async () => {
+  const root = await tempDir('write');
+  const chunks = Array.from({ length: 40 }, () => randomBytes(64 * 1024));
+  const reused = Buffer.alloc(64 * 1024);
+  const source: ChunkSource = {
+    async pour(sink) {
+      for (const chunk of chunks) {
+        chunk.copy(reused);
+        await sink(reused);
+      }
+    },
+    destroy: () => undefined,
+  };
+  await tree(root).writeAtomic('big.bin', source, Date.now(), undefined, 40 * 64 * 1024);
+  assert.ok((await readFile(join(root, 'big.bin'))).equals(Buffer.concat(chunks)));
+});
+
 test('writeAtomic removes its temp file and keeps the old content when the body fails', async () => {
   const root = await tempDir('write');
   await put(root, 'dir/f.txt', 'old');
-  const failing = Readable.from(
+  const failing = bodyOf(
     (async function* () {
       yield Buffer.from('half');
       throw new Error('connection reset');
@@ -94,7 +117,7 @@ test('writeAtomic removes its temp file and keeps the old content when the body 
   assert.equal(await readFile(join(root, 'dir/f.txt'), 'utf8'), 'old');
   assert.deepEqual(await listAll(root), ['dir', 'dir/f.txt']);
   // The same with the size announced (the body is taken whole before any file is made).
-  const failingWhole = Readable.from(
+  const failingWhole = bodyOf(
     (async function* () {
       yield Buffer.from('half');
       throw new Error('connection reset');
@@ -106,7 +129,7 @@ test('writeAtomic removes its temp file and keeps the old content when the body 
   // A body that ends early without an error, small or streamed, never replaces the file.
   for (const announced of [8, 2 * 1024 * 1024]) {
     await assert.rejects(
-      tree(root).writeAtomic('dir/f.txt', Readable.from([Buffer.from('half')]), Date.now(), undefined, announced),
+      tree(root).writeAtomic('dir/f.txt', bodyOf([Buffer.from('half')]), Date.now(), undefined, announced),
       new RegExp(`write dir/f\\.txt: received 4 of the ${announced} bytes announced`),
     );
   }
@@ -119,7 +142,7 @@ test('key/folder collisions throw PathCollisionError and leave nothing behind', 
   await put(root, 'a', 'a file');
   await put(root, 'folder/inside.txt');
   const t = tree(root);
-  const body = (): Readable => Readable.from([Buffer.from('x')]);
+  const body = (): ChunkSource => bodyOf([Buffer.from('x')]);
   await assert.rejects(t.writeAtomic('a/b', body(), 0), (err: unknown) => err instanceof PathCollisionError && /"a" is a file/.test(err.message));
   await assert.rejects(t.writeAtomic('a/b/c', body(), 0), PathCollisionError);
   await assert.rejects(t.writeAtomic('folder', body(), 0), (err: unknown) => err instanceof PathCollisionError && err.path === 'folder');
@@ -132,7 +155,7 @@ test('writes never go through a symlink out of the root, nor through one not fol
   await mkdir(join(root, 'real'));
   await symlink(outside, join(root, 'out'));
   await symlink(join(root, 'real'), join(root, 'in'));
-  const body = (): Readable => Readable.from([Buffer.from('x')]);
+  const body = (): ChunkSource => bodyOf([Buffer.from('x')]);
   await assert.rejects(tree(root, true).writeAtomic('out/evil.txt', body(), 0), PathCollisionError);
   await assert.rejects(tree(root, false).writeAtomic('in/f.txt', body(), 0), PathCollisionError);
   assert.deepEqual(await readdir(outside), []);
@@ -144,7 +167,7 @@ test('writes never go through a symlink out of the root, nor through one not fol
 test('writeAtomic with an expected state never replaces a change the app made since the scan', async () => {
   const root = await tempDir('write');
   const t = tree(root);
-  const body = (text: string): Readable => Readable.from([Buffer.from(text)]);
+  const body = (text: string): ChunkSource => bodyOf([Buffer.from(text)]);
   await put(root, 'edited.txt', 'scanned');
   const scanned = await t.stat('edited.txt');
   assert.ok(scanned);
@@ -158,7 +181,7 @@ test('writeAtomic with an expected state never replaces a change the app made si
   assert.equal(await readFile(join(root, 'created.txt'), 'utf8'), 'by the app');
 
   // Created by the app while the download streams: still kept, and no temp file is left.
-  const racing = Readable.from(
+  const racing = bodyOf(
     (async function* () {
       yield Buffer.from('remote part 1 ');
       await put(root, 'raced.txt', 'by the app, mid-download');
@@ -182,7 +205,7 @@ test('a symlink that is not followed is never replaced by a download', async () 
   const root = await tempDir('write');
   await put(root, 'real.txt', 'real');
   await symlink(join(root, 'real.txt'), join(root, 'link.txt'));
-  await assert.rejects(tree(root).writeAtomic('link.txt', Readable.from([Buffer.from('x')]), 0, null), PathCollisionError);
+  await assert.rejects(tree(root).writeAtomic('link.txt', bodyOf([Buffer.from('x')]), 0, null), PathCollisionError);
   await assert.rejects(tree(root).remove('link.txt'), PathCollisionError);
   assert.equal(await readFile(join(root, 'link.txt'), 'utf8'), 'real');
 });
@@ -303,7 +326,7 @@ test('openForUpload: no more than the stated size is read; unchanged() is false 
   await put(root, 'swap.txt', 'aaaa');
   const swap = await tree(root).openForUpload('swap.txt');
   const { mtimeMs } = await stat(join(root, 'swap.txt'));
-  await tree(root).writeAtomic('swap.txt', Readable.from([Buffer.from('bbbb')]), mtimeMs);
+  await tree(root).writeAtomic('swap.txt', bodyOf([Buffer.from('bbbb')]), mtimeMs);
   assert.equal(await swap.unchanged(), false, 'same size and mtime but another file');
   assert.equal(swap.bytes?.toString(), 'aaaa', 'what was read when opened');
 });
@@ -329,9 +352,9 @@ test('writeAtomic with fsync on writes the same result, small (whole) or streame
   const root = await tempDir('write');
   const synced = new LocalTree(root, { followSymlinks: false, skipPaths: [], fsync: true });
   const mtimeMs = Date.UTC(2024, 0, 2, 3, 4, 5);
-  const small = await synced.writeAtomic('small.txt', Readable.from([Buffer.from('small')]), mtimeMs, null, 5);
+  const small = await synced.writeAtomic('small.txt', bodyOf([Buffer.from('small')]), mtimeMs, null, 5);
   const big = randomBytes(2 * 1024 * 1024);
-  const large = await synced.writeAtomic('large.bin', Readable.from([big]), mtimeMs, null, big.length);
+  const large = await synced.writeAtomic('large.bin', bodyOf([big]), mtimeMs, null, big.length);
   assert.deepEqual(small, { size: 5, mtimeMs });
   assert.deepEqual(large, { size: big.length, mtimeMs });
   assert.equal(await readFile(join(root, 'small.txt'), 'utf8'), 'small');

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import { AccessError, ConfigError, SyncError, TransientError } from '../../src/e
 import { createS3Client, DEFAULT_REGION, MAX_ATTEMPTS, S3Bucket } from '../../src/remote/bucket.js';
 import { startProxy } from '../helpers/proxy.js';
 import { recordHeaders } from '../helpers/record-headers.js';
-import { TEST_REGION, useS3 } from '../helpers/s3.js';
+import { bodyBytes, TEST_REGION, useS3 } from '../helpers/s3.js';
 import { tempDir } from '../helpers/tmp.js';
 import { freePort } from '../../scripts/moto.mjs';
 
@@ -58,8 +59,15 @@ test('TLS: a self-signed endpoint is refused unless --no-verify-ssl or --ca-bund
       assert.match(err.message, /^list \(bucket root\): .*self[- ]signed/i);
       return true;
     });
+    await assert.rejects(bucketWith({}).read('k'), /^SyncError: get k: .*self[- ]signed/i);
     assert.deepEqual((await bucketWith({ verifySsl: false }).list('')).map((o) => o.key), ['k']);
-    assert.deepEqual((await bucketWith({ caBundle: tls.certPath }).list('')).map((o) => o.key), ['k']);
+    const trusted = bucketWith({ caBundle: tls.certPath });
+    assert.deepEqual((await trusted.list('')).map((o) => o.key), ['k']);
+    // Object bodies over TLS, small (read whole) and large (poured through the reused read buffer).
+    const large = randomBytes(3 * 1024 * 1024 + 5);
+    await trusted.write('large', large, large.length, {});
+    assert.equal((await bodyBytes(await trusted.read('k'))).toString(), 'v');
+    assert.ok((await bodyBytes(await trusted.read('large'))).equals(large), 'the large body arrives intact over TLS');
     assert.throws(
       () => createS3Client(awsOptions({ caBundle: join(tls.certPath, 'missing') })),
       (err) => err instanceof ConfigError && err.option === '--ca-bundle',

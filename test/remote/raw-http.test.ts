@@ -1,0 +1,193 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { RawHttp, RawHttpUnsupported, type RawGet } from '../../src/remote/raw-http.js';
+import { collect, type ChunkSource } from '../../src/streams.js';
+
+const SETTINGS = { connectTimeoutMs: 2000, readTimeoutMs: 2000, rejectUnauthorized: true };
+
+/**
+ * A TCP server that answers each request head it reads with `respond(requestNumber, socket)`
+ * (raw bytes, so any framing can be sent), counting the connections it accepted.
+ */
+async function rawServer(respond: (index: number, socket: Socket, head: string) => void): Promise<{
+  get: (path?: string) => RawGet;
+  connections: () => number;
+  close: () => void;
+}> {
+  const sockets = new Set<Socket>();
+  let index = 0;
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    let pending = '';
+    socket.on('data', (data) => {
+      pending += data.toString('latin1');
+      for (let end = pending.indexOf('\r\n\r\n'); end >= 0; end = pending.indexOf('\r\n\r\n')) {
+        const head = pending.slice(0, end);
+        pending = pending.slice(end + 4);
+        respond(index++, socket, head);
+      }
+    });
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  let accepted = 0;
+  server.on('connection', () => accepted++);
+  return {
+    get: (path = '/b/k') => ({ protocol: 'http:', hostname: '127.0.0.1', port, path, headers: { host: `127.0.0.1:${port}` } }),
+    connections: () => accepted,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
+}
+
+const ok = (body: Buffer | string, extra = ''): Buffer =>
+  Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n`), Buffer.from(body)]);
+
+/** Every byte of a response body, read through a sink that takes its time (a file write). */
+async function slowly(body: ChunkSource): Promise<Buffer> {
+  const copies: Buffer[] = [];
+  await body.pour(async (chunk) => {
+    const copy = Buffer.from(chunk);
+    await new Promise((resolve) => setImmediate(resolve));
+    // The chunk must still hold the same bytes: the next read waits for the sink.
+    assert.ok(chunk.equals(copy), 'a chunk changed while the sink was busy with it');
+    copies.push(copy);
+  });
+  return Buffer.concat(copies);
+}
+
+test('raw GET: bodies arrive intact through the reused read buffer, and one kept-alive connection serves request after request', async () => {
+  const bodies = [randomBytes(5 * 1024 * 1024 + 3), Buffer.from('small'), randomBytes(700 * 1024)];
+  const server = await rawServer((index, socket) => socket.write(ok(bodies[index % bodies.length]!)));
+  const raw = new RawHttp(SETTINGS);
+  try {
+    for (const [index, body] of bodies.entries()) {
+      const response = await raw.get(server.get());
+      assert.equal(response.statusCode, 200);
+      assert.equal(response.headers['content-length'], String(body.length));
+      const received = index === 1 ? await collect(response.body) : await slowly(response.body);
+      assert.ok(received.equals(body), `body ${index} intact`);
+    }
+    assert.equal(server.connections(), 1, 'one connection for the three requests');
+  } finally {
+    raw.close();
+    server.close();
+  }
+});
+
+test('raw GET: a kept-alive connection the server closed is replaced without failing the request', async () => {
+  // The server closes after each answer without saying so (as idle S3 connections end).
+  const server = await rawServer((index, socket) => socket.end(ok(`answer ${index}`)));
+  const raw = new RawHttp(SETTINGS);
+  try {
+    assert.equal((await collect((await raw.get(server.get())).body)).toString(), 'answer 0');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal((await collect((await raw.get(server.get())).body)).toString(), 'answer 1');
+    assert.equal(server.connections(), 2);
+  } finally {
+    raw.close();
+    server.close();
+  }
+  // Closed just as the next request arrives, unanswered: sent again on a new connection.
+  const dropping = await rawServer((index, socket) => (index === 1 ? socket.destroy() : socket.write(ok(`answer ${index}`))));
+  const again = new RawHttp(SETTINGS);
+  try {
+    assert.equal((await collect((await again.get(dropping.get())).body)).toString(), 'answer 0');
+    assert.equal((await collect((await again.get(dropping.get())).body)).toString(), 'answer 2');
+    assert.equal(dropping.connections(), 2);
+    // A new connection that fails unanswered is an error of the request (the caller's retries decide).
+    const refusing = await rawServer((_index, socket) => socket.destroy());
+    try {
+      await assert.rejects(again.get(refusing.get()), (err: NodeJS.ErrnoException) => err.code === 'ECONNRESET');
+    } finally {
+      refusing.close();
+    }
+  } finally {
+    again.close();
+    dropping.close();
+  }
+});
+
+test('raw GET: heads split across reads, interim 1xx answers and repeated headers are read as HTTP says', async () => {
+  const server = await rawServer((_index, socket) => {
+    socket.write('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nX-Amz-Meta-A: 1\r\n');
+    setTimeout(() => socket.write('x-amz-meta-a: 2\r\nContent-Length: 5\r\n\r\nhel'), 20);
+    setTimeout(() => socket.write('lo'), 40);
+  });
+  const raw = new RawHttp(SETTINGS);
+  try {
+    const response = await raw.get(server.get());
+    assert.equal(response.statusCode, 200);
+    assert.equal(response.headers['x-amz-meta-a'], '1, 2');
+    assert.equal((await collect(response.body)).toString(), 'hello');
+  } finally {
+    raw.close();
+    server.close();
+  }
+});
+
+test('raw GET: a body framed without Content-Length is left to the http module; a malformed answer is a network error', async () => {
+  const answers = [
+    'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
+    'HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nhello',
+    'SSH-2.0-OpenSSH\r\n\r\n',
+    `HTTP/1.1 200 OK\r\nX-Long: ${'x'.repeat(70 * 1024)}\r\n\r\n`,
+  ];
+  const server = await rawServer((index, socket) => socket.write(answers[index]!));
+  const raw = new RawHttp(SETTINGS);
+  try {
+    await assert.rejects(raw.get(server.get()), (err) => err instanceof RawHttpUnsupported && /Transfer-Encoding: chunked/.test(err.message));
+    await assert.rejects(raw.get(server.get()), (err) => err instanceof RawHttpUnsupported && /no Content-Length/.test(err.message));
+    await assert.rejects(raw.get(server.get()), (err: NodeJS.ErrnoException) => err.code === 'ECONNRESET' && /not an HTTP\/1\.x response/.test(err.message));
+    await assert.rejects(raw.get(server.get()), (err: NodeJS.ErrnoException) => err.code === 'ECONNRESET' && /head longer than/.test(err.message));
+  } finally {
+    raw.close();
+    server.close();
+  }
+});
+
+test('raw GET: a body cut short fails its reader with how far it got; bytes beyond Content-Length are not passed on', async () => {
+  const server = await rawServer((index, socket) => {
+    if (index === 0) socket.end('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly forty bytes of the hundred announced');
+    else socket.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloEXTRA BYTES');
+  });
+  const raw = new RawHttp(SETTINGS);
+  try {
+    const cut = await raw.get(server.get());
+    await assert.rejects(collect(cut.body), (err: NodeJS.ErrnoException) => err.code === 'ECONNRESET' && /after 41 of 100 body bytes/.test(err.message));
+    assert.equal((await collect((await raw.get(server.get())).body)).toString(), 'hello');
+    // The connection that sent extra bytes is not trusted again.
+    assert.equal((await collect((await raw.get(server.get())).body)).toString(), 'hello');
+    assert.equal(server.connections(), 3);
+  } finally {
+    raw.close();
+    server.close();
+  }
+});
+
+test('raw GET: a silent server is a read timeout (ETIMEDOUT), a sink that throws stops the body and drops the connection', async () => {
+  const server = await rawServer((index, socket) => {
+    if (index === 1) socket.write(ok(randomBytes(1024 * 1024)));
+    // index 0: never answers
+  });
+  const raw = new RawHttp({ ...SETTINGS, readTimeoutMs: 200 });
+  try {
+    await assert.rejects(raw.get(server.get()), (err: NodeJS.ErrnoException) => err.code === 'ETIMEDOUT' && /read timed out.*--cli-read-timeout/.test(err.message));
+    const response = await raw.get(server.get());
+    await assert.rejects(
+      response.body.pour(() => {
+        throw new Error('disk full');
+      }),
+      /disk full/,
+    );
+    await assert.rejects(response.body.pour(() => undefined), /can be read once/);
+  } finally {
+    raw.close();
+    server.close();
+  }
+});
