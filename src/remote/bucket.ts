@@ -39,6 +39,7 @@ import { translateS3Error } from './s3-errors.js';
 import { collect, readFully, streamSource, WHOLE_BODY_BYTES } from '../streams.js';
 import { decodeFormEncoded, parseListPage, UnreadableListingError, type ListPage } from './list-xml.js';
 import { ByteBudget } from './byte-budget.js';
+import { fileBody, fileCrc32 } from './file-body.js';
 import { MAX_COPY_OBJECT_BYTES, MAX_SINGLE_PUT_BYTES, MIN_PART_SIZE, MULTIPART_QUEUE_SIZE, PART_SIZE, UPLOAD_MEMORY_BYTES } from './transfer-limits.js';
 
 export { createS3Client, DEFAULT_REGION, MAX_ATTEMPTS } from './client.js';
@@ -236,16 +237,13 @@ export class S3Bucket implements Bucket {
     try {
       // A body that fits in one part is one PUT whatever the limit says.
       if (size <= this.#maxSinglePutBytes || size <= this.#partSize) {
-        // A Buffer is already in memory (a small file, read whole); a file is read here, when there is room.
-        const release = Buffer.isBuffer(body) ? undefined : await this.#uploadMemory.take(size, signal);
-        try {
-          return await this.#putWhole(key, await wholeBody(body, size, key), condition, options);
-        } finally {
-          release?.();
-        }
+        // A Buffer is already in memory (a small file, read whole); a file is sent from the file.
+        if (!Buffer.isBuffer(body)) return await this.#putFile({ key, source: body, size, condition, options, signal });
+        if (body.length !== size) throw new SyncError(`put ${key}: read ${body.length} bytes where ${size} were expected (changed while read)`);
+        return await this.#putWhole(key, body, condition, options);
       }
       const source: PartSource = Buffer.isBuffer(body) ? bufferSource(body) : body;
-      return await this.#putMultipart(key, source, size, condition, options, signal);
+      return await this.#putMultipart({ key, source, size, condition, options, signal });
     } catch (err) {
       const error = this.#error(err, 'put', key);
       // S3 answers If-Match on a missing key with 404: the version we meant to replace is gone.
@@ -263,21 +261,50 @@ export class S3Bucket implements Bucket {
         const headers = putHeaders(crc32, condition, options);
         return etagOf(await direct.send({ method: 'PUT', key, headers, body }, this.#countAttempt));
       },
+      () => this.#putViaSdk(key, body, crc32, condition, options),
+    );
+  }
+
+  /**
+   * One PUT of a file, sent from the file (file-body.ts): no copy of it in memory, and a file
+   * changed while read is never stored. The SDK, when it has to take over, wants the body whole:
+   * that copy waits for room in the upload memory.
+   */
+  async #putFile({ key, source, size, condition, options, signal }: Upload): Promise<WriteResult> {
+    // Nothing is sent for a caller that gave up (a lost lock).
+    signal?.throwIfAborted();
+    const crc32 = await fileCrc32(source, size, key);
+    return this.#viaDirect(
+      async (direct) => {
+        const headers = putHeaders(crc32, condition, options);
+        const body = fileBody(source, size, crc32, key);
+        return etagOf(await direct.send({ method: 'PUT', key, headers, body }, this.#countAttempt));
+      },
       async () => {
-        const input: PutObjectCommandInput = {
-          Bucket: this.name,
-          Key: key,
-          Body: body,
-          ContentLength: body.length,
-          ChecksumAlgorithm: 'CRC32',
-          ChecksumCRC32: crc32,
-          IfMatch: quoteOpt(condition.ifMatch),
-          IfNoneMatch: condition.ifNoneMatch ? '*' : undefined,
-          ...objectHeaders(options),
-        };
-        return { etag: unquote((await this.#client.send(new PutObjectCommand(input))).ETag) };
+        const release = await this.#uploadMemory.take(size, signal);
+        try {
+          const bytes = await wholeBody(source, size, key);
+          return await this.#putViaSdk(key, bytes, await crc32Base64(bytes), condition, options);
+        } finally {
+          release();
+        }
       },
     );
+  }
+
+  async #putViaSdk(key: string, body: Buffer, crc32: string, condition: WriteCondition, options: ObjectWriteOptions): Promise<WriteResult> {
+    const input: PutObjectCommandInput = {
+      Bucket: this.name,
+      Key: key,
+      Body: body,
+      ContentLength: body.length,
+      ChecksumAlgorithm: 'CRC32',
+      ChecksumCRC32: crc32,
+      IfMatch: quoteOpt(condition.ifMatch),
+      IfNoneMatch: condition.ifNoneMatch ? '*' : undefined,
+      ...objectHeaders(options),
+    };
+    return { etag: unquote((await this.#client.send(new PutObjectCommand(input))).ETag) };
   }
 
   /**
@@ -285,14 +312,7 @@ export class S3Bucket implements Bucket {
    * `queueSize` at a time, the precondition on CompleteMultipartUpload (the moment the object
    * appears), `source.verify()` just before it. Any failure aborts the upload.
    */
-  async #putMultipart(
-    key: string,
-    source: PartSource,
-    size: number,
-    condition: WriteCondition,
-    options: ObjectWriteOptions,
-    signal: AbortSignal | undefined,
-  ): Promise<WriteResult> {
+  async #putMultipart({ key, source, size, condition, options, signal }: Upload): Promise<WriteResult> {
     const created = await this.#client.send(
       // CRC32 per part, as the aws CLI sends it: S3 checks each part against it and keeps a
       // checksum of the object.
@@ -501,6 +521,19 @@ export async function probeConditionalWrites(bucket: Bucket, probeKey: string): 
   }
 }
 
+/**
+ * One upload from a source read at offsets: the key, the bytes and their length, the precondition,
+ * the object's headers, and the caller's signal (a lost lock) that stops it before it sends.
+ */
+interface Upload {
+  readonly key: string;
+  readonly source: PartSource;
+  readonly size: number;
+  readonly condition: WriteCondition;
+  readonly options: ObjectWriteOptions;
+  readonly signal: AbortSignal | undefined;
+}
+
 /** An error that says the store refused the request itself (e.g. 400/501 on the header). */
 function rejectsConditions(err: unknown): boolean {
   return (
@@ -514,23 +547,15 @@ function rejectsConditions(err: unknown): boolean {
   );
 }
 
-/**
- * The body in memory, exactly `size` bytes long (a mismatch would hang or corrupt the PUT); a part
- * source is read whole and verified.
- */
-async function wholeBody(body: Buffer | PartSource, size: number, key: string): Promise<Buffer> {
-  let bytes: Buffer;
-  if (Buffer.isBuffer(body)) {
-    bytes = body;
-  } else {
-    bytes = Buffer.allocUnsafe(size);
-    try {
-      bytes = bytes.subarray(0, await readFully(body, bytes, 0));
-    } catch (err) {
-      throw new SyncError(`put ${key}: reading the body failed: ${(err as Error).message}`, { cause: err });
-    }
-    await body.verify();
+/** `source` read whole and verified, exactly `size` bytes long (a mismatch would hang or corrupt the PUT). */
+async function wholeBody(source: PartSource, size: number, key: string): Promise<Buffer> {
+  let bytes = Buffer.allocUnsafe(size);
+  try {
+    bytes = bytes.subarray(0, await readFully(source, bytes, 0));
+  } catch (err) {
+    throw new SyncError(`put ${key}: reading the body failed: ${(err as Error).message}`, { cause: err });
   }
+  await source.verify();
   if (bytes.length !== size) {
     throw new SyncError(`put ${key}: read ${bytes.length} bytes where ${size} were expected (changed while read)`);
   }

@@ -1,28 +1,34 @@
 /**
- * Object requests sent around the SDK's middleware pipeline: SigV4-signed and handed straight to
- * the client's own HTTP handler (same keep-alive sockets, TLS settings and timeouts), with the
- * client's own retry strategy. The pipeline costs 2–4 ms of CPU per request, several times the
- * request itself; for thousands of small files that is most of a sync's CPU. Only `bucket.ts`
- * uses this, for single-request PUTs and GETs; everything unusual goes back to the SDK.
+ * Object requests sent around the SDK's middleware pipeline: SigV4-signed and sent on
+ * raw-http.ts's connections (the client's TLS settings and timeouts, bodies read into one reused
+ * buffer per connection), with the client's own retry strategy. The pipeline costs 2–4 ms of CPU
+ * per request, several times the request itself; for thousands of small files that is most of a
+ * sync's CPU. Only `bucket.ts` uses this, for single-request PUTs and GETs, upload parts and
+ * listings; everything unusual goes back to the SDK.
  */
 import { channel } from 'node:diagnostics_channel';
-import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { HttpRequest, HttpResponse, RetryStrategyV2 } from '@smithy/types';
-import { collect, streamSource, type ChunkSource } from '../streams.js';
+import type { HttpRequest, RetryStrategyV2 } from '@smithy/types';
+import { collect, type ChunkSource } from '../streams.js';
 import { connectionSettingsOf, isUnsignedClient } from './client.js';
-import { RawHttp, RawHttpUnsupported } from './raw-http.js';
+import { RawHttp, RawHttpUnsupported, type StreamedBody } from './raw-http.js';
 import { retryKind, S3ResponseError } from './s3-errors.js';
 
-/** One object request: the key (unencoded), method, query, headers and an optional in-memory body. */
+/** One object request: the key (unencoded), method, query, headers and an optional body. */
 export interface DirectRequest {
   readonly method: 'GET' | 'PUT';
   readonly key: string;
   /** Query parameters (an upload's part number and id). */
   readonly query?: Readonly<Record<string, string>>;
   readonly headers: Readonly<Record<string, string>>;
-  readonly body?: Buffer;
+  /** In memory, or written from elsewhere (a file) chunk by chunk. */
+  readonly body?: Buffer | SizedBody;
+}
+
+/** A body written chunk by chunk, of a length known before it is sent. */
+export interface SizedBody extends StreamedBody {
+  readonly length: number;
 }
 
 /** A 2xx answer; the body is the live response (the caller pours or destroys it). */
@@ -45,10 +51,10 @@ export class UseSdkInstead extends Error {
 }
 
 /**
- * Every GET sent without the SDK's request handler, signed, as `{ client, request }` (the S3Client
- * and the HttpRequest): what tracing and the tests see of requests the handler never gets.
+ * Every direct request, signed, as `{ client, request }` (the S3Client and the HttpRequest, its
+ * body left out): what tracing and the tests see of requests the SDK's handler never gets.
  */
-export const directGetChannel = channel('s3-sync2:direct-get');
+export const directRequestChannel = channel('s3-sync2:direct-request');
 
 /** Error codes that mean "the bucket is elsewhere": the SDK's region redirect handling follows them. */
 const REGION_CODES = new Set(['PermanentRedirect', 'AuthorizationHeaderMalformed', 'IllegalLocationConstraintException', 'TemporaryRedirect']);
@@ -77,16 +83,18 @@ export class DirectHttp {
     private readonly endpoint: Endpoint,
     private readonly signer: SignatureV4 | null,
     private readonly retries: RetryStrategyV2,
-    /** GETs go here when the client's connection settings are known (see raw-http.ts). */
-    private readonly raw: RawHttp | null,
+    private readonly raw: RawHttp,
   ) {}
 
   /**
    * The direct path for `bucket`, or null when the SDK must keep every request: a bucket name
-   * that is not a plain one, or an endpoint that does not sign with plain SigV4 for `s3`.
+   * that is not a plain one, an endpoint that does not sign with plain SigV4 for `s3`, or a
+   * client not built by `createS3Client` (its connection settings are unknown).
    */
   static async create(client: S3Client, bucket: string): Promise<DirectHttp | null> {
     if (!PLAIN_BUCKET.test(bucket) || bucket.endsWith('--x-s3') || bucket.endsWith('--ol-s3')) return null;
+    const settings = connectionSettingsOf(client);
+    if (settings === undefined) return null;
     const config = client.config;
     const region = await config.region();
     const custom = config.isCustomEndpoint ? await config.endpoint?.() : undefined;
@@ -124,8 +132,7 @@ export class DirectHttp {
         });
     const retries = (await config.retryStrategy()) as RetryStrategyV2;
     if (typeof retries.acquireInitialRetryToken !== 'function') return null;
-    const settings = connectionSettingsOf(client);
-    return new DirectHttp(client, endpoint, signer, retries, settings ? new RawHttp(settings) : null);
+    return new DirectHttp(client, endpoint, signer, retries, new RawHttp(settings));
   }
 
   /**
@@ -187,40 +194,35 @@ export class DirectHttp {
       path: `${endpoint.basePath}/${encodeKey(request.key)}`,
       query: { ...request.query },
       headers,
-      body: request.body,
     };
     if (this.signer) {
       const signingDate = new Date(Date.now() + (this.client.config.systemClockOffset ?? 0));
       httpRequest = (await this.signer.sign(httpRequest, { signingDate })) as HttpRequest;
     }
-    const answer = this.raw !== null && request.method === 'GET' ? await this.rawGet(this.raw, httpRequest) : await this.viaHandler(httpRequest);
+    const answer = await this.sendSigned(httpRequest, request.body);
     if (answer.statusCode >= 200 && answer.statusCode < 300) return answer;
     throw await this.failure(answer);
   }
 
-  private async rawGet(raw: RawHttp, request: HttpRequest): Promise<DirectResponse> {
-    if (directGetChannel.hasSubscribers) directGetChannel.publish({ client: this.client, request });
+  private async sendSigned(request: HttpRequest, body: Buffer | SizedBody | undefined): Promise<DirectResponse> {
+    if (directRequestChannel.hasSubscribers) directRequestChannel.publish({ client: this.client, request });
     const query = Object.entries(request.query ?? {})
       .map(([name, value]) => `${escapeUri(name)}=${escapeUri(String(value))}`)
       .join('&');
     try {
-      return await raw.get({
+      return await this.raw.request({
+        method: request.method as DirectRequest['method'],
         protocol: request.protocol,
         hostname: request.hostname,
         port: request.port,
         path: query ? `${request.path}?${query}` : request.path,
         headers: request.headers,
+        body: Buffer.isBuffer(body) ? { send: (write) => write(body) } : body,
       });
     } catch (err) {
       if (err instanceof RawHttpUnsupported) throw new UseSdkInstead(err.message, false);
       throw err;
     }
-  }
-
-  private async viaHandler(request: HttpRequest): Promise<DirectResponse> {
-    const { response } = await this.client.config.requestHandler.handle(request);
-    const answer = response as HttpResponse & { body: Readable };
-    return { statusCode: answer.statusCode, headers: answer.headers, body: streamSource(answer.body) };
   }
 
   /** The error of a non-2xx answer, its body read (and so released) first. */

@@ -268,9 +268,10 @@ export class Executor {
 
   /**
    * Uploads `path` to the key of `keyPath` under the given precondition. Returns null when the
-   * file changed while read and nothing was written: the bucket reads the file (whole for one PUT,
-   * part by part for multipart) and calls `verify` after the last byte, before the object is
-   * made visible, so a failed check sends nothing or aborts the upload: never a torn version.
+   * file changed while read and nothing was written: the bucket reads the file (streamed for one
+   * PUT, part by part for multipart) and calls `verify` after reading the last byte, before the
+   * object can appear (a PUT's last byte is held back until then), so a failed check cuts the PUT
+   * short or aborts the upload: never a torn version.
    */
   private async upload(
     path: string,

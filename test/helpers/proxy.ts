@@ -56,6 +56,10 @@ export async function startProxy(target: string, options: ProxyOptions = {}): Pr
       up.pipe(res);
     });
     upstream.on('error', () => res.destroy());
+    // A client that gives up mid-body (a cut upload) must not leave the target waiting for the rest.
+    req.on('close', () => {
+      if (!req.complete) upstream.destroy();
+    });
     req.pipe(upstream);
   };
   const server = options.tls ? https.createServer(options.tls, forward) : http.createServer(forward);

@@ -1,7 +1,7 @@
 /** Observes what an S3 client puts on the wire, without replacing anything it does. */
 import { subscribe } from 'node:diagnostics_channel';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { directGetChannel } from '../../src/remote/direct-http.js';
+import { directRequestChannel } from '../../src/remote/direct-http.js';
 
 interface SentRequest {
   readonly headers: Record<string, string>;
@@ -11,7 +11,7 @@ interface SentRequest {
 /**
  * Calls `onRequest` with every request `client` sends (each attempt, after signing), through the
  * SDK's middleware or around it (bucket.ts's direct path): those end in the client's handler,
- * except the direct GETs, which are published on `directGetChannel`.
+ * except the direct GETs, which are published on `directRequestChannel`.
  */
 function tap(client: S3Client, onRequest: (request: SentRequest) => void): void {
   const handler = client.config.requestHandler as { handle: (request: SentRequest, ...rest: unknown[]) => unknown };
@@ -20,7 +20,7 @@ function tap(client: S3Client, onRequest: (request: SentRequest) => void): void 
     onRequest(request);
     return handle(request, ...rest);
   };
-  subscribe(directGetChannel.name, (message) => {
+  subscribe(directRequestChannel.name, (message) => {
     const sent = message as { client: S3Client; request: SentRequest };
     if (sent.client === client) onRequest(sent.request);
   });

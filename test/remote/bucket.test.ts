@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { open, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
@@ -159,6 +160,72 @@ test('write: a body of another length than declared is refused before anything i
   assert.equal(bucket.requestCount, 0);
 });
 
+test('write: a file that changes between its checksum and its last byte is cut short and never stored, even where the store ignores the checksum', async () => {
+  const MiB = 1024 * 1024;
+  const name = await s3().newBucket();
+  // The checksum header removed on the way: only the client's own check stands between a changed
+  // file and a stored object.
+  const proxy = await startProxy(s3().endpoint, { dropHeaders: ['x-amz-checksum-crc32', 'x-amz-sdk-checksum-algorithm'] });
+  const client = createS3Client(awsOptions({ endpointUrl: proxy.url }));
+  const bucket = new S3Bucket(client, name);
+  try {
+    const before = randomBytes(3 * MiB);
+    const after = Buffer.from(before);
+    after.writeUInt8(after.readUInt8(after.length - 10) ^ 0xff, after.length - 10);
+    // Read once for the checksum, then again to be sent: the file changed in between.
+    let passes = 0;
+    const changing: PartSource = {
+      readAt: async (into, position) => {
+        if (position === 0) passes++;
+        return (passes === 1 ? before : after).copy(into, 0, position, Math.min(before.length, position + into.length));
+      },
+      verify: async () => undefined,
+    };
+    await assert.rejects(bucket.write('changed', changing, before.length, { ifNoneMatch: true }), /^SyncError: put changed: the file changed while it was read/);
+    assert.equal(await s3().head(name, 'changed'), null, 'nothing stored');
+    // A file whose stat changed (verify) is refused the same way, before its last byte.
+    const touched: PartSource = { ...chunked(before), verify: async () => Promise.reject(new Error('changed since the scan')) };
+    await assert.rejects(bucket.write('touched', touched, before.length, { ifNoneMatch: true }), /changed since the scan/);
+    assert.equal(await s3().head(name, 'touched'), null, 'nothing stored');
+    // An unchanged file goes through the same proxy.
+    await bucket.write('same', chunked(before), before.length, { ifNoneMatch: true });
+    assert.ok((await s3().getBuffer(name, 'same')).equals(before));
+  } finally {
+    client.destroy();
+    proxy.stop();
+  }
+  // What reaches the wire: a listener that never answers counts the body bytes it gets.
+  let received = 0;
+  const listener = createServer((socket) => {
+    // The request head, until it is complete.
+    let head: Buffer | null = Buffer.alloc(0);
+    socket.on('data', (data: Buffer) => {
+      if (head === null) {
+        received += data.length;
+        return;
+      }
+      const sofar: Buffer = Buffer.concat([head, data]);
+      const end = sofar.indexOf('\r\n\r\n');
+      head = end < 0 ? sofar : null;
+      if (end >= 0) received += sofar.length - end - 4;
+    });
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  const silent = createS3Client(awsOptions({ endpointUrl: `http://127.0.0.1:${(listener.address() as AddressInfo).port}` }));
+  try {
+    const size = 3 * MiB;
+    const refused: PartSource = { ...chunked(randomBytes(size)), verify: async () => Promise.reject(new Error('changed since the scan')) };
+    await assert.rejects(new S3Bucket(silent, name).write('k', refused, size, { ifNoneMatch: true }), /changed since the scan/);
+    await waitFor('the connection to close', () => listener.listening && received > 0);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.ok(received < size, `the last byte was never sent (${received} of ${size} arrived)`);
+  } finally {
+    silent.destroy();
+    listener.close();
+  }
+});
+
 test('write: up to MAX_SINGLE_PUT_BYTES a file is one PUT, above it 8 MiB parts; local/hash predicts either ETag', async () => {
   const bucket = await freshBucket();
   const dir = await tempDir('etag');
@@ -302,7 +369,7 @@ test('write: multipart parts carry CRC32 checksums (as the aws CLI sends them), 
 });
 
 // A budget that leaks hangs the waiting writes: the timeout turns that into a failure.
-test('write: upload bodies read into memory wait for room in the bucket\'s upload budget (whole files and parts alike)', { timeout: 60_000 }, async () => {
+test('write: multipart parts wait for room in the bucket\'s upload budget; files sent in one PUT stream from the file and do not', { timeout: 60_000 }, async () => {
   const MiB = 1024 * 1024;
   const gate = await startGateProxy(s3().endpoint);
   const name = await s3().newBucket();
@@ -320,12 +387,11 @@ test('write: upload bodies read into memory wait for room in the bucket\'s uploa
     gate.close((req) => req.method === 'PUT');
     const files = [0, 1, 2, 3].map(() => randomBytes(2 * MiB));
     writes.push(...files.map((body, i) => bucket.write(`whole-${i}`, chunked(body), body.length, { ifNoneMatch: true })));
-    assert.equal(await heldAfterAWhile(3), 3, 'three 2 MiB bodies fit in 6 MiB; the fourth waits');
-    // A write still waiting for memory when its signal aborts (a lost lock) sends nothing.
+    assert.equal(await heldAfterAWhile(4), 4, 'four 2 MiB files in flight at once, beyond the 6 MiB budget: none is held in memory');
+    // A write whose signal was aborted (a lost lock) sends nothing.
     const controller = new AbortController();
-    const abandoned = bucket.write('abandoned', chunked(files[0]!), 2 * MiB, { ifNoneMatch: true }, {}, controller.signal);
     controller.abort(new Error('lock lost'));
-    await assert.rejects(abandoned, /lock lost/);
+    await assert.rejects(bucket.write('abandoned', chunked(files[0]!), 2 * MiB, { ifNoneMatch: true }, {}, controller.signal), /lock lost/);
     gate.open();
     await Promise.all(writes);
 

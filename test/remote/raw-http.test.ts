@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { RawHttp, RawHttpUnsupported, type RawGet } from '../../src/remote/raw-http.js';
+import { RawHttp, RawHttpUnsupported, type RawRequest } from '../../src/remote/raw-http.js';
 import { collect, type ChunkSource } from '../../src/streams.js';
 
 const SETTINGS = { connectTimeoutMs: 2000, readTimeoutMs: 2000, rejectUnauthorized: true };
@@ -12,7 +12,7 @@ const SETTINGS = { connectTimeoutMs: 2000, readTimeoutMs: 2000, rejectUnauthoriz
  * (raw bytes, so any framing can be sent), counting the connections it accepted.
  */
 async function rawServer(respond: (index: number, socket: Socket, head: string) => void): Promise<{
-  get: (path?: string) => RawGet;
+  get: (path?: string) => RawRequest;
   connections: () => number;
   close: () => void;
 }> {
@@ -36,7 +36,7 @@ async function rawServer(respond: (index: number, socket: Socket, head: string) 
   let accepted = 0;
   server.on('connection', () => accepted++);
   return {
-    get: (path = '/b/k') => ({ protocol: 'http:', hostname: '127.0.0.1', port, path, headers: { host: `127.0.0.1:${port}` } }),
+    get: (path = '/b/k') => ({ method: 'GET', protocol: 'http:', hostname: '127.0.0.1', port, path, headers: { host: `127.0.0.1:${port}` } }),
     connections: () => accepted,
     close: () => {
       for (const socket of sockets) socket.destroy();
@@ -67,7 +67,7 @@ test('raw GET: bodies arrive intact through the reused read buffer, and one kept
   const raw = new RawHttp(SETTINGS);
   try {
     for (const [index, body] of bodies.entries()) {
-      const response = await raw.get(server.get());
+      const response = await raw.request(server.get());
       assert.equal(response.statusCode, 200);
       assert.equal(response.headers['content-length'], String(body.length));
       const received = index === 1 ? await collect(response.body) : await slowly(response.body);
@@ -85,9 +85,9 @@ test('raw GET: a kept-alive connection the server closed is replaced without fai
   const server = await rawServer((index, socket) => socket.end(ok(`answer ${index}`)));
   const raw = new RawHttp(SETTINGS);
   try {
-    assert.equal((await collect((await raw.get(server.get())).body)).toString(), 'answer 0');
+    assert.equal((await collect((await raw.request(server.get())).body)).toString(), 'answer 0');
     await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.equal((await collect((await raw.get(server.get())).body)).toString(), 'answer 1');
+    assert.equal((await collect((await raw.request(server.get())).body)).toString(), 'answer 1');
     assert.equal(server.connections(), 2);
   } finally {
     raw.close();
@@ -97,13 +97,13 @@ test('raw GET: a kept-alive connection the server closed is replaced without fai
   const dropping = await rawServer((index, socket) => (index === 1 ? socket.destroy() : socket.write(ok(`answer ${index}`))));
   const again = new RawHttp(SETTINGS);
   try {
-    assert.equal((await collect((await again.get(dropping.get())).body)).toString(), 'answer 0');
-    assert.equal((await collect((await again.get(dropping.get())).body)).toString(), 'answer 2');
+    assert.equal((await collect((await again.request(dropping.get())).body)).toString(), 'answer 0');
+    assert.equal((await collect((await again.request(dropping.get())).body)).toString(), 'answer 2');
     assert.equal(dropping.connections(), 2);
     // A new connection that fails unanswered is an error of the request (the caller's retries decide).
     const refusing = await rawServer((_index, socket) => socket.destroy());
     try {
-      await assert.rejects(again.get(refusing.get()), (err: NodeJS.ErrnoException) => err.code === 'ECONNRESET');
+      await assert.rejects(again.request(refusing.get()), (err: NodeJS.ErrnoException) => err.code === 'ECONNRESET');
     } finally {
       refusing.close();
     }
@@ -121,7 +121,7 @@ test('raw GET: heads split across reads, interim 1xx answers and repeated header
   });
   const raw = new RawHttp(SETTINGS);
   try {
-    const response = await raw.get(server.get());
+    const response = await raw.request(server.get());
     assert.equal(response.statusCode, 200);
     assert.equal(response.headers['x-amz-meta-a'], '1, 2');
     assert.equal((await collect(response.body)).toString(), 'hello');
@@ -141,10 +141,10 @@ test('raw GET: a body framed without Content-Length is left to the http module; 
   const server = await rawServer((index, socket) => socket.write(answers[index]!));
   const raw = new RawHttp(SETTINGS);
   try {
-    await assert.rejects(raw.get(server.get()), (err) => err instanceof RawHttpUnsupported && /Transfer-Encoding: chunked/.test(err.message));
-    await assert.rejects(raw.get(server.get()), (err) => err instanceof RawHttpUnsupported && /no Content-Length/.test(err.message));
-    await assert.rejects(raw.get(server.get()), (err: NodeJS.ErrnoException) => err.code === 'ECONNRESET' && /not an HTTP\/1\.x response/.test(err.message));
-    await assert.rejects(raw.get(server.get()), (err: NodeJS.ErrnoException) => err.code === 'ECONNRESET' && /head longer than/.test(err.message));
+    await assert.rejects(raw.request(server.get()), (err) => err instanceof RawHttpUnsupported && /Transfer-Encoding: chunked/.test(err.message));
+    await assert.rejects(raw.request(server.get()), (err) => err instanceof RawHttpUnsupported && /no Content-Length/.test(err.message));
+    await assert.rejects(raw.request(server.get()), (err: NodeJS.ErrnoException) => err.code === 'ECONNRESET' && /not an HTTP\/1\.x response/.test(err.message));
+    await assert.rejects(raw.request(server.get()), (err: NodeJS.ErrnoException) => err.code === 'ECONNRESET' && /head longer than/.test(err.message));
   } finally {
     raw.close();
     server.close();
@@ -158,11 +158,11 @@ test('raw GET: a body cut short fails its reader with how far it got; bytes beyo
   });
   const raw = new RawHttp(SETTINGS);
   try {
-    const cut = await raw.get(server.get());
+    const cut = await raw.request(server.get());
     await assert.rejects(collect(cut.body), (err: NodeJS.ErrnoException) => err.code === 'ECONNRESET' && /after 41 of 100 body bytes/.test(err.message));
-    assert.equal((await collect((await raw.get(server.get())).body)).toString(), 'hello');
+    assert.equal((await collect((await raw.request(server.get())).body)).toString(), 'hello');
     // The connection that sent extra bytes is not trusted again.
-    assert.equal((await collect((await raw.get(server.get())).body)).toString(), 'hello');
+    assert.equal((await collect((await raw.request(server.get())).body)).toString(), 'hello');
     assert.equal(server.connections(), 3);
   } finally {
     raw.close();
@@ -177,8 +177,8 @@ test('raw GET: a silent server is a read timeout (ETIMEDOUT), a sink that throws
   });
   const raw = new RawHttp({ ...SETTINGS, readTimeoutMs: 200 });
   try {
-    await assert.rejects(raw.get(server.get()), (err: NodeJS.ErrnoException) => err.code === 'ETIMEDOUT' && /read timed out.*--cli-read-timeout/.test(err.message));
-    const response = await raw.get(server.get());
+    await assert.rejects(raw.request(server.get()), (err: NodeJS.ErrnoException) => err.code === 'ETIMEDOUT' && /read timed out.*--cli-read-timeout/.test(err.message));
+    const response = await raw.request(server.get());
     await assert.rejects(
       response.body.pour(() => {
         throw new Error('disk full');
