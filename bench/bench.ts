@@ -69,16 +69,17 @@ async function run(config: BenchConfig, scratch: string): Promise<Row[]> {
       const [count, bytes] = size === 'small' ? [config.smallFiles, config.smallBytes] : [config.largeFiles, config.largeBytes];
       const up = `up-${size}` as const;
       const down = `down-${size}` as const;
+      const runs = size === 'large' ? config.largeRuns : 1;
       let prefix = '';
       if (config.cases.has(up)) {
         log(`${up}: ${count} × ${bytes} B`);
-        const result = await uploadCase(ctx, up, await tree(size, count, bytes));
+        const result = await uploadCase(ctx, up, await tree(size, count, bytes), runs);
         rows.push(...result.rows);
         prefix = result.prefix;
       }
       if (config.cases.has(down)) {
         log(`${down}: ${count} × ${bytes} B`);
-        rows.push(...(await downloadCase(ctx, down, await tree(size, count, bytes), prefix)));
+        rows.push(...(await downloadCase(ctx, down, await tree(size, count, bytes), prefix, runs)));
       }
     }
     if (config.cases.has('idle')) {
@@ -96,7 +97,8 @@ async function run(config: BenchConfig, scratch: string): Promise<Row[]> {
 function describe(config: BenchConfig): string {
   const size = (b: number): string => (b >= 1024 * 1024 ? `${b / 1024 / 1024} MiB` : `${b / 1024} KiB`);
   return (
-    `small ${config.smallFiles} × ${size(config.smallBytes)}, large ${config.largeFiles} × ${size(config.largeBytes)}, ` +
+    `small ${config.smallFiles} × ${size(config.smallBytes)}, large ${config.largeFiles} × ${size(config.largeBytes)} ` +
+    `(median of ${config.largeRuns} runs), ` +
     `idle ${config.idleFiles} × ${size(config.idleBytes)} (${config.idleTicks} ticks averaged), moto ${config.moto}` +
     (config.quick ? ' — BENCH_QUICK' : '')
   );

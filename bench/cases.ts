@@ -59,19 +59,47 @@ function freshStateDir(ctx: BenchContext): string {
   return join(ctx.scratch, `state-${++stateDirs}`);
 }
 
-/** Upload of `source` by each tool into its own empty prefix; returns the rows and a verified prefix. */
-export async function uploadCase(ctx: BenchContext, caseName: CaseName, source: Tree): Promise<{ rows: Row[]; prefix: string }> {
+/**
+ * The run with the median wall time of each tool's `runs` (they alternate tools, so a slow moment
+ * of the machine does not fall on one tool's runs only).
+ */
+async function medianRuns(runs: number, measureRun: (run: number) => Promise<Row[]>): Promise<Row[]> {
+  const byTool = new Map<string, Row[]>();
+  for (let run = 1; run <= runs; run++) {
+    for (const row of await measureRun(run)) byTool.set(row.tool, [...(byTool.get(row.tool) ?? []), row]);
+  }
+  return [...byTool.values()].map((rows) => {
+    const sorted = [...rows].sort((a, b) => a.wallSeconds - b.wallSeconds);
+    return sorted[Math.floor((sorted.length - 1) / 2)]!;
+  });
+}
+
+/**
+ * Upload of `source` by each tool into its own empty prefix, `runs` times; returns the median
+ * rows and a verified prefix.
+ */
+export async function uploadCase(ctx: BenchContext, caseName: CaseName, source: Tree, runs: number): Promise<{ rows: Row[]; prefix: string }> {
+  let verified = '';
+  const rows = await medianRuns(runs, async (run) => {
+    const once = await uploadOnce(ctx, caseName, source, runs > 1 ? `-${run}` : '');
+    verified ||= once.prefix;
+    return once.rows;
+  });
+  return { rows, prefix: verified };
+}
+
+async function uploadOnce(ctx: BenchContext, caseName: CaseName, source: Tree, suffix: string): Promise<{ rows: Row[]; prefix: string }> {
   const rows: Row[] = [];
   let verified = '';
   const { bucket, config } = ctx;
   if (config.tools.has('aws')) {
-    const prefix = `${caseName}-aws`;
+    const prefix = `${caseName}-aws${suffix}`;
     rows.push(await measureCommand(ctx, caseName, TOOLS.aws, awsSync(ctx.proxy.endpoint, source.root, `s3://${bucket}/${prefix}`)));
     await verifyUploaded(ctx.client, bucket, prefix, source, config.sampleFiles);
     verified = prefix;
   }
   if (config.tools.has('s3-sync2')) {
-    const prefix = `${caseName}-s3sync2`;
+    const prefix = `${caseName}-s3sync2${suffix}`;
     const script = s3sync2Once({
       endpoint: ctx.proxy.endpoint,
       dir: source.root,
@@ -90,25 +118,30 @@ export async function uploadCase(ctx: BenchContext, caseName: CaseName, source: 
 
 /**
  * Download of the objects under `prefix` (holding exactly `source`) by each tool into its own
- * empty folder. Without a prefix from an upload case, the objects are put there first (untimed).
+ * empty folder, `runs` times; returns the median rows. Without a prefix from an upload case, the
+ * objects are put there first (untimed).
  */
-export async function downloadCase(ctx: BenchContext, caseName: CaseName, source: Tree, prefix: string): Promise<Row[]> {
-  const { bucket, config } = ctx;
+export async function downloadCase(ctx: BenchContext, caseName: CaseName, source: Tree, prefix: string, runs: number): Promise<Row[]> {
   if (!prefix) {
     prefix = `${caseName}-source`;
     ctx.log(`  ${caseName}: putting ${source.files.size} objects under ${prefix}/ (setup, not timed)`);
-    await putTree(ctx.client, bucket, prefix, source);
+    await putTree(ctx.client, ctx.bucket, prefix, source);
   }
-  const uri = `s3://${bucket}/${prefix}`;
+  const uri = `s3://${ctx.bucket}/${prefix}`;
+  return medianRuns(runs, (run) => downloadOnce(ctx, caseName, source, uri, runs > 1 ? `-${run}` : ''));
+}
+
+async function downloadOnce(ctx: BenchContext, caseName: CaseName, source: Tree, uri: string, suffix: string): Promise<Row[]> {
+  const { config } = ctx;
   const rows: Row[] = [];
   if (config.tools.has('aws')) {
-    const dir = join(ctx.scratch, `${caseName}-aws`);
+    const dir = join(ctx.scratch, `${caseName}-aws${suffix}`);
     await mkdir(dir);
     rows.push(await measureCommand(ctx, caseName, TOOLS.aws, awsSync(ctx.proxy.endpoint, uri, dir)));
     await verifyDownloaded(dir, source, config.sampleFiles);
   }
   if (config.tools.has('s3-sync2')) {
-    const dir = join(ctx.scratch, `${caseName}-s3sync2`);
+    const dir = join(ctx.scratch, `${caseName}-s3sync2${suffix}`);
     await mkdir(dir);
     const script = s3sync2Once({ endpoint: ctx.proxy.endpoint, dir, uri, init: 'down', stateDir: freshStateDir(ctx), nodeFlags: ctx.nodeFlags, extraArgs: ctx.s3sync2Args });
     rows.push(await measureCommand(ctx, caseName, TOOLS.s3sync2, script));

@@ -13,6 +13,11 @@ export interface BenchConfig {
   readonly idleBytes: number;
   /** Idle ticks averaged per idle measurement of s3-sync2. */
   readonly idleTicks: number;
+  /**
+   * Runs of each large case per tool, alternating tools; the run with the median wall time is
+   * reported. A large case takes seconds, so one slow moment of the server moves one run a lot.
+   */
+  readonly largeRuns: number;
   /** Files whose bytes are compared after each transfer (besides counts and sizes of all). */
   readonly sampleFiles: number;
   /** Which cases to run (all by default). */
@@ -56,6 +61,7 @@ export function loadBenchConfig(env: NodeJS.ProcessEnv = process.env): BenchConf
     idleFiles: int(env, 'BENCH_IDLE_FILES', scale(10_000)),
     idleBytes: int(env, 'BENCH_IDLE_BYTES', 4 * 1024),
     idleTicks: int(env, 'BENCH_IDLE_TICKS', quick ? 3 : 5),
+    largeRuns: int(env, 'BENCH_LARGE_RUNS', 3),
     sampleFiles: int(env, 'BENCH_SAMPLE_FILES', 25),
     cases: names(env, 'BENCH_CASES', CASE_NAMES),
     tools: names(env, 'BENCH_TOOLS', TOOL_NAMES),
