@@ -161,6 +161,8 @@ class Connection {
   #onBroken: ((err: Error) => void) | null = null;
   /** Set while parked: takes the connection out of the idle list when it closes. */
   #onIdleClose: (() => void) | null = null;
+  /** Why the socket failed or closed, once it did: told to whoever asks to read on. */
+  #brokenBy: Error | null = null;
   #reusable = true;
   #idleTimer: NodeJS.Timeout | undefined;
 
@@ -276,6 +278,12 @@ class Connection {
 
   /** Hands the bytes of the next reads to `receiver` (told `onBroken` if the connection breaks), reading again. */
   receive(receiver: Receiver, onBroken: (err: Error) => void): void {
+    const brokenBy = this.#brokenBy;
+    if (brokenBy !== null) {
+      // It broke while nobody was reading (a body not poured yet): no byte will come.
+      queueMicrotask(() => onBroken(brokenBy));
+      return;
+    }
     this.#receiver = receiver;
     this.#onBroken = onBroken;
     this.#socket.resume();
@@ -313,6 +321,7 @@ class Connection {
   }
 
   #fail(err: Error): void {
+    this.#brokenBy ??= err;
     const onBroken = this.#onBroken;
     this.finish();
     this.destroy();

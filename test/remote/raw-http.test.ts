@@ -153,26 +153,31 @@ test('raw GET: a body framed without Content-Length is left to the http module; 
 
 test('raw GET: a body cut short fails its reader with how far it got; bytes beyond Content-Length are not passed on', async () => {
   const server = await rawServer((index, socket) => {
-    if (index === 0) socket.end('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly forty bytes of the hundred announced');
+    if (index <= 1) socket.end('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly forty bytes of the hundred announced');
     else socket.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloEXTRA BYTES');
   });
   const raw = new RawHttp(SETTINGS);
   try {
     const cut = await raw.request(server.get());
     await assert.rejects(collect(cut.body), (err: NodeJS.ErrnoException) => err.code === 'ECONNRESET' && /after 41 of 100 body bytes/.test(err.message));
+    // Cut before the reader even started: it is told when it starts.
+    const early = await raw.request(server.get());
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await assert.rejects(collect(early.body), (err: NodeJS.ErrnoException) => err.code === 'ECONNRESET' && /after 41 of 100 body bytes/.test(err.message));
     assert.equal((await collect((await raw.request(server.get())).body)).toString(), 'hello');
     // The connection that sent extra bytes is not trusted again.
     assert.equal((await collect((await raw.request(server.get())).body)).toString(), 'hello');
-    assert.equal(server.connections(), 3);
+    assert.equal(server.connections(), 4);
   } finally {
     raw.close();
     server.close();
   }
 });
 
-test('raw GET: a silent server is a read timeout (ETIMEDOUT), a sink that throws stops the body and drops the connection', async () => {
+test('raw GET: a silent server is a read timeout (ETIMEDOUT), a sink that throws stops the body and drops the connection', { timeout: 10_000 }, async () => {
   const server = await rawServer((index, socket) => {
     if (index === 1) socket.write(ok(randomBytes(1024 * 1024)));
+    if (index === 2) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nforty-one bytes, then nothing for a while');
     // index 0: never answers
   });
   const raw = new RawHttp({ ...SETTINGS, readTimeoutMs: 200 });
@@ -186,6 +191,10 @@ test('raw GET: a silent server is a read timeout (ETIMEDOUT), a sink that throws
       /disk full/,
     );
     await assert.rejects(response.body.pour(() => undefined), /can be read once/);
+    // Timed out while the body waited for its reader: the reader is told, not left waiting.
+    const stalled = await raw.request(server.get());
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await assert.rejects(collect(stalled.body), (err: NodeJS.ErrnoException) => err.code === 'ETIMEDOUT' && /after 41 of 100 body bytes/.test(err.message));
   } finally {
     raw.close();
     server.close();
