@@ -46,7 +46,8 @@ export type ChunkSink = (chunk: Buffer) => void | Promise<void>;
 export interface ChunkSource {
   /**
    * Hands every byte to `sink`, in order, and resolves after the last; rejects when the body
-   * breaks off, fails a check, or the sink throws (the rest is then dropped).
+   * breaks off, fails a check, or the sink throws (the rest is then dropped). It never settles
+   * while a promise the sink returned is pending (the sink may still be using the chunk).
    */
   pour(sink: ChunkSink): Promise<void>;
   /** Gives the body up unread or half read (its connection is closed). */

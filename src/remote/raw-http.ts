@@ -101,6 +101,7 @@ export class RawHttp {
   async request(request: RawRequest): Promise<RawResponse> {
     const head = requestHead(request);
     const origin = `${request.protocol}//${request.hostname}:${request.port ?? ''}`;
+    let resent = false;
     for (;;) {
       const idle = this.#takeIdle(origin);
       const connection = idle ?? new Connection(this.settings, request);
@@ -108,7 +109,9 @@ export class RawHttp {
         return await connection.exchange(head, request.body, (done) => this.#release(origin, done));
       } catch (err) {
         if (!(err instanceof Unanswered)) throw err;
-        if (idle === undefined) throw err.error;
+        // Once: more failures are the caller's retry strategy's to count and space out.
+        if (idle === undefined || resent) throw err.error;
+        resent = true;
       }
     }
   }
@@ -142,7 +145,10 @@ export class RawHttp {
   }
 }
 
-/** The connection failed before a byte of the response came: on a kept-alive one, the server had closed it. */
+/**
+ * The connection closed or broke before a byte of the response came and before the whole request
+ * was written: on a kept-alive connection, the server had closed it.
+ */
 class Unanswered extends Error {
   constructor(readonly error: Error) {
     super(error.message);
@@ -155,10 +161,27 @@ type Receiver = (bytes: Buffer) => boolean;
 /** One socket and the exchange going on over it. */
 class Connection {
   readonly #socket: net.Socket;
-  readonly #readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  /**
+   * Two read buffers: a chunk handed to a reader that is still busy with it stays in its buffer,
+   * and reads go to the other one meanwhile (node:tls may decrypt more records right after the
+   * reader asked to stop). Reads alternate between them, both staying warm in the caches.
+   */
+  readonly #readBuffers = [Buffer.allocUnsafe(READ_BUFFER_BYTES), Buffer.allocUnsafe(READ_BUFFER_BYTES)] as const;
+  #current: 0 | 1 = 0;
+  /** The current read buffer holds a chunk its reader is still busy with. */
+  #lent = false;
   #receiver: Receiver | null = null;
   /** Told why, when the socket fails or closes while an exchange waits on it. */
   #onBroken: ((err: Error) => void) | null = null;
+  /** The receiver asked for no more bytes for now (or none is set during an exchange). */
+  #held = false;
+  /**
+   * Bytes that came while held: node:tls hands over the records it already decrypted even after
+   * reading was stopped, into the same read buffer, so they are copied and kept for the reader.
+   */
+  #pending: Buffer[] = [];
+  /** Kept alive between exchanges; any byte now is out of step. */
+  #parked = false;
   /** Set while parked: takes the connection out of the idle list when it closes. */
   #onIdleClose: (() => void) | null = null;
   /** Why the socket failed or closed, once it did: told to whoever asks to read on. */
@@ -168,7 +191,7 @@ class Connection {
 
   constructor(settings: RawHttpSettings, first: RawRequest) {
     const host = first.hostname.replace(/^\[(.*)\]$/, '$1');
-    const onread = { buffer: this.#readBuffer, callback: (length: number) => this.#read(length) };
+    const onread = { buffer: () => this.#nextReadBuffer(), callback: (length: number, buffer: Buffer) => this.#read(buffer.subarray(0, length)) };
     const secure = first.protocol === 'https:';
     // node:tls takes `onread` as node:net does (Node 15+); its typings do not say so.
     const tlsOptions: tls.ConnectionOptions & { onread: typeof onread } = {
@@ -182,10 +205,14 @@ class Connection {
     };
     this.#socket = secure ? tls.connect(tlsOptions) : net.connect({ host, port: first.port ?? 80, onread });
     this.#socket.setNoDelay(true);
-    const connectTimer = setTimeout(
-      () => this.#fail(new TimeoutError(`connect timed out: ${first.hostname} did not answer within ${settings.connectTimeoutMs} ms (--cli-connect-timeout)`)),
-      settings.connectTimeoutMs,
-    );
+    // 0 means no limit, as for the SDK (--cli-connect-timeout 0).
+    const connectTimer =
+      settings.connectTimeoutMs > 0
+        ? setTimeout(
+            () => this.#fail(new TimeoutError(`connect timed out: ${first.hostname} did not answer within ${settings.connectTimeoutMs} ms (--cli-connect-timeout)`)),
+            settings.connectTimeoutMs,
+          )
+        : undefined;
     this.#socket.once(secure ? 'secureConnect' : 'connect', () => {
       clearTimeout(connectTimer);
       this.#socket.setTimeout(settings.readTimeoutMs);
@@ -214,48 +241,58 @@ class Connection {
   exchange(head: string, body: StreamedBody | undefined, done: (connection: Connection) => void): Promise<RawResponse> {
     clearTimeout(this.#idleTimer);
     this.#onIdleClose = null;
+    this.#parked = false;
     this.#socket.ref();
     return new Promise<RawResponse>((resolve, reject) => {
       let received = 0;
       let sending = body !== undefined;
       let answered = false;
       const reader = new HeadReader();
-      this.#onBroken = (err) => reject(received === 0 ? new Unanswered(err) : err);
-      this.#receiver = (bytes) => {
+      const onBroken = (err: Error): void => {
+        // A request written whole may have been carried out: not resent here.
+        const resendable = received === 0 && !(body !== undefined && !sending) && (err as NetworkError).code !== 'ETIMEDOUT';
+        reject(resendable ? new Unanswered(err) : err);
+      };
+      const onHead = (bytes: Buffer): boolean => {
         received += bytes.length;
         let parsed: ParsedHead | null;
         try {
           parsed = reader.push(bytes);
         } catch (err) {
-          this.#onBroken = null;
+          this.finish();
           this.destroy();
           reject(err);
           return false;
         }
         if (parsed === null) return true;
         answered = true;
+        this.finish();
         // Unsent body bytes would be read as the next request.
         if (!parsed.keepAlive || sending) this.#reusable = false;
-        this.#receiver = null;
-        this.#onBroken = null;
-        const length = bodyLength(parsed);
+        let length = bodyLength(parsed);
         if (typeof length === 'string') {
-          this.destroy();
-          reject(new RawHttpUnsupported(length));
-          return false;
+          const ok = parsed.statusCode >= 200 && parsed.statusCode < 300;
+          if (body === undefined || !ok) {
+            this.destroy();
+            reject(new RawHttpUnsupported(length));
+            return false;
+          }
+          // A PUT that succeeded must not be sent again another way: its head says all we need.
+          this.#reusable = false;
+          length = 0;
         }
-        let early = reader.rest;
+        // A copy: the read buffer is written again by the next read (with TLS, maybe at once).
+        let early = Buffer.from(reader.rest);
         if (early.length > length) {
           // More than the response announced: whatever follows, this connection is out of step.
           this.destroy();
           early = early.subarray(0, length);
         }
         resolve({ statusCode: parsed.statusCode, headers: parsed.headers, body: new ConnectionBody(this, length, early, done) });
-        // Reading stops until the body is poured: `early` lives in the read buffer.
         return false;
       };
       this.#socket.write(head);
-      this.#socket.resume();
+      this.receive(onHead, onBroken);
       if (body === undefined) return;
       const write = (chunk: Buffer): Promise<void> =>
         new Promise((written, failed) => {
@@ -266,9 +303,10 @@ class Connection {
         () => (sending = false),
         (err: unknown) => {
           sending = false;
-          if (err === ANSWERED) return;
+          // After an answer, the rest of the body is not wanted; the answer is read as it is.
+          if (err === ANSWERED || answered) return;
           // Cut before its last byte: the server cannot take the body.
-          this.#onBroken = null;
+          this.finish();
           this.destroy();
           reject(err);
         },
@@ -276,34 +314,53 @@ class Connection {
     });
   }
 
-  /** Hands the bytes of the next reads to `receiver` (told `onBroken` if the connection breaks), reading again. */
+  /**
+   * Hands bytes to `receiver` (told `onBroken` if the connection breaks): first those kept while
+   * held, then those of the next reads.
+   */
   receive(receiver: Receiver, onBroken: (err: Error) => void): void {
+    this.#receiver = receiver;
+    this.#onBroken = onBroken;
+    this.#held = false;
+    while (this.#pending.length > 0) {
+      const more = receiver(this.#pending.shift()!);
+      // The exchange ended or failed on these bytes.
+      if (this.#receiver !== receiver) return;
+      if (!more) {
+        this.#held = true;
+        return;
+      }
+    }
     const brokenBy = this.#brokenBy;
     if (brokenBy !== null) {
       // It broke while nobody was reading (a body not poured yet): no byte will come.
+      this.finish();
       queueMicrotask(() => onBroken(brokenBy));
       return;
     }
-    this.#receiver = receiver;
-    this.#onBroken = onBroken;
     this.#socket.resume();
   }
 
-  /** Stops handing bytes out: the exchange is over. */
+  /** Stops handing bytes out: the exchange is over, or waits for its reader. */
   finish(): void {
     this.#receiver = null;
     this.#onBroken = null;
+    this.#held = true;
   }
 
   /** Kept alive for the next request without holding the process open; `forget` when it closes. */
   park(forget: () => void): void {
     this.finish();
-    // Reading on while idle notices at once when the server closes the connection.
-    this.#socket.resume();
+    this.#parked = true;
     this.#socket.unref();
     this.#onIdleClose = forget;
     this.#idleTimer = setTimeout(() => this.destroy(), IDLE_MS);
     this.#idleTimer.unref();
+    // Reading on while idle notices at once when the server closes the connection. Not from
+    // inside a read callback, whose `false` would stop the reading again right after.
+    setImmediate(() => {
+      if (this.#parked) this.#socket.resume();
+    });
   }
 
   destroy(): void {
@@ -312,11 +369,30 @@ class Connection {
     this.#socket.destroy();
   }
 
-  #read(length: number): boolean {
+  /** The buffer for the next read (called by Node after every read): the other one if this one is lent. */
+  #nextReadBuffer(): Buffer {
+    if (this.#lent) {
+      this.#current = this.#current === 0 ? 1 : 0;
+      this.#lent = false;
+    }
+    return this.#readBuffers[this.#current];
+  }
+
+  #read(bytes: Buffer): boolean {
+    if (this.#parked) {
+      // Bytes nobody asked for: the connection is out of step with its requests.
+      this.destroy();
+      return false;
+    }
     const receiver = this.#receiver;
-    if (receiver !== null) return receiver(this.#readBuffer.subarray(0, length));
-    // Bytes nobody asked for: the connection is out of step with its requests.
-    this.destroy();
+    if (receiver === null || this.#held) {
+      this.#pending.push(Buffer.from(bytes));
+      return false;
+    }
+    if (receiver(bytes)) return true;
+    // The receiver may still be using `bytes` (a write in progress).
+    this.#held = true;
+    this.#lent = true;
     return false;
   }
 
@@ -332,7 +408,7 @@ class Connection {
 /** The body of one response, read from its connection as the reader pours it. */
 class ConnectionBody implements ChunkSource {
   #remaining: number;
-  /** Body bytes that came with the head, in the read buffer until the reader takes them. */
+  /** Body bytes that came with the head (a copy), until the reader takes them. */
   #early: Buffer;
   #state: 'waiting' | 'pouring' | 'done' = 'waiting';
 
@@ -350,27 +426,32 @@ class ConnectionBody implements ChunkSource {
     if (this.#state !== 'waiting') return Promise.reject(new Error('a response body can be read once'));
     this.#state = 'pouring';
     return new Promise<void>((resolve, reject) => {
+      /** The sink's unfinished write: a failure waits for it (its memory may still be in use). */
+      let inFlight: Promise<unknown> = Promise.resolve();
       const fail = (err: unknown): void => {
+        if (this.#state !== 'pouring') return;
         this.#state = 'done';
         this.connection.finish();
         this.connection.destroy();
         reject(err);
       };
       const end = (): void => {
+        if (this.#state !== 'pouring') return;
         this.#state = 'done';
         this.done(this.connection);
         resolve();
       };
       const broken = (err: Error): void => {
-        if (this.#state !== 'pouring') return;
-        err.message = `${err.message} after ${this.length - this.#remaining} of ${this.length} body bytes`;
-        fail(err);
+        const read = this.length - this.#remaining;
+        void inFlight.then(() => fail(Object.assign(err, { message: `${err.message} after ${read} of ${this.length} body bytes` })));
       };
       const listen = (): void => this.connection.receive(take, broken);
       /** Gives `bytes` to the sink; true when the connection may read on at once. */
       const take = (bytes: Buffer): boolean => {
+        if (this.#state !== 'pouring') return false;
         if (bytes.length > this.#remaining) {
           // More than announced: the extra bytes are not ours; keep ours, drop the connection.
+          this.connection.finish();
           this.connection.destroy();
           bytes = bytes.subarray(0, this.#remaining);
         }
@@ -383,6 +464,7 @@ class ConnectionBody implements ChunkSource {
           return false;
         }
         if (pending !== undefined) {
+          inFlight = pending.catch(() => undefined);
           pending.then(() => (this.#remaining === 0 ? end() : listen()), fail);
           return false;
         }

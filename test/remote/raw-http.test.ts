@@ -1,9 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { RawHttp, RawHttpUnsupported, type RawRequest } from '../../src/remote/raw-http.js';
 import { collect, type ChunkSource } from '../../src/streams.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const SETTINGS = { connectTimeoutMs: 2000, readTimeoutMs: 2000, rejectUnauthorized: true };
 
@@ -95,7 +100,8 @@ test('raw GET: a kept-alive connection the server closed is replaced without fai
   }
   // Closed just as the next request arrives, unanswered: sent again on a new connection.
   const dropping = await rawServer((index, socket) => (index === 1 ? socket.destroy() : socket.write(ok(`answer ${index}`))));
-  const again = new RawHttp(SETTINGS);
+  // (--cli-connect-timeout 0 means no limit, not an immediate timeout.)
+  const again = new RawHttp({ ...SETTINGS, connectTimeoutMs: 0 });
   try {
     assert.equal((await collect((await again.request(dropping.get())).body)).toString(), 'answer 0');
     assert.equal((await collect((await again.request(dropping.get())).body)).toString(), 'answer 2');
@@ -137,6 +143,7 @@ test('raw GET: a body framed without Content-Length is left to the http module; 
     'HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nhello',
     'SSH-2.0-OpenSSH\r\n\r\n',
     `HTTP/1.1 200 OK\r\nX-Long: ${'x'.repeat(70 * 1024)}\r\n\r\n`,
+    'HTTP/1.1 200 OK\r\nETag: "put"\r\nConnection: close\r\n\r\n',
   ];
   const server = await rawServer((index, socket) => socket.write(answers[index]!));
   const raw = new RawHttp(SETTINGS);
@@ -145,6 +152,12 @@ test('raw GET: a body framed without Content-Length is left to the http module; 
     await assert.rejects(raw.request(server.get()), (err) => err instanceof RawHttpUnsupported && /no Content-Length/.test(err.message));
     await assert.rejects(raw.request(server.get()), (err: NodeJS.ErrnoException) => err.code === 'ECONNRESET' && /not an HTTP\/1\.x response/.test(err.message));
     await assert.rejects(raw.request(server.get()), (err: NodeJS.ErrnoException) => err.code === 'ECONNRESET' && /head longer than/.test(err.message));
+    // A PUT the server took must not be sent again another way, however its answer is framed.
+    const put: RawRequest = { ...server.get(), method: 'PUT', headers: { ...server.get().headers, 'content-length': '4' }, body: { send: (write) => write(Buffer.from('body')) } };
+    const taken = await raw.request(put);
+    assert.equal(taken.statusCode, 200);
+    assert.equal(taken.headers.etag, '"put"');
+    assert.equal((await collect(taken.body)).length, 0);
   } finally {
     raw.close();
     server.close();
@@ -197,6 +210,37 @@ test('raw GET: a silent server is a read timeout (ETIMEDOUT), a sink that throws
     await assert.rejects(collect(stalled.body), (err: NodeJS.ErrnoException) => err.code === 'ETIMEDOUT' && /after 41 of 100 body bytes/.test(err.message));
   } finally {
     raw.close();
+    server.close();
+  }
+});
+
+test('raw GET over TLS: records decrypted after the reader paused are kept for it, not written over (slow sink, many records per read)', { timeout: 30_000 }, async () => {
+  const dir = await tempDir('raw-tls');
+  const keyPath = join(dir, 'key.pem');
+  const certPath = join(dir, 'cert.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyPath, '-out', certPath], { stdio: 'ignore' });
+  const body = randomBytes(3 * 1024 * 1024 + 11);
+  const sockets = new Set<TLSSocket>();
+  // Head and body in one write: TLS records of 16 KiB, many to each TCP read.
+  const server = createTlsServer({ key: readFileSync(keyPath), cert: readFileSync(certPath) }, (socket) => {
+    sockets.add(socket);
+    socket.on('data', () => socket.write(ok(body)));
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const raw = new RawHttp({ ...SETTINGS, ca: readFileSync(certPath) });
+  const get: RawRequest = { method: 'GET', protocol: 'https:', hostname: '127.0.0.1', port, path: '/b/k', headers: { host: `127.0.0.1:${port}` } };
+  try {
+    for (let round = 0; round < 3; round++) {
+      const response = await raw.request(get);
+      assert.equal(response.statusCode, 200);
+      const received = round === 1 ? await collect(response.body) : await slowly(response.body);
+      assert.ok(received.equals(body), `round ${round}: the body arrives intact`);
+    }
+  } finally {
+    raw.close();
+    for (const socket of sockets) socket.destroy();
     server.close();
   }
 });
