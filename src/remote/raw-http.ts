@@ -230,7 +230,8 @@ class Connection {
   }
 
   get usable(): boolean {
-    return this.#reusable && !this.#socket.destroyed;
+    // Bytes left over after a response belong to no request.
+    return this.#reusable && !this.#socket.destroyed && this.#pending.length === 0;
   }
 
   /**
@@ -398,7 +399,9 @@ class Connection {
 
   #fail(err: Error): void {
     this.#brokenBy ??= err;
-    const onBroken = this.#onBroken;
+    // A held reader (a write in flight) hears of it when it asks for more, after the bytes kept
+    // for it: the body may well be complete.
+    const onBroken = this.#held ? null : this.#onBroken;
     this.finish();
     this.destroy();
     onBroken?.(err);
@@ -411,6 +414,8 @@ class ConnectionBody implements ChunkSource {
   /** Body bytes that came with the head (a copy), until the reader takes them. */
   #early: Buffer;
   #state: 'waiting' | 'pouring' | 'done' = 'waiting';
+  /** Ends a pour in progress with an error (the reader gave the body up). */
+  #abandon: ((err: Error) => void) | null = null;
 
   constructor(
     private readonly connection: Connection,
@@ -426,8 +431,6 @@ class ConnectionBody implements ChunkSource {
     if (this.#state !== 'waiting') return Promise.reject(new Error('a response body can be read once'));
     this.#state = 'pouring';
     return new Promise<void>((resolve, reject) => {
-      /** The sink's unfinished write: a failure waits for it (its memory may still be in use). */
-      let inFlight: Promise<unknown> = Promise.resolve();
       const fail = (err: unknown): void => {
         if (this.#state !== 'pouring') return;
         this.#state = 'done';
@@ -435,15 +438,17 @@ class ConnectionBody implements ChunkSource {
         this.connection.destroy();
         reject(err);
       };
+      this.#abandon = fail;
       const end = (): void => {
         if (this.#state !== 'pouring') return;
         this.#state = 'done';
         this.done(this.connection);
         resolve();
       };
+      // Only called when no write is in flight (the connection waits for the sink to ask again).
       const broken = (err: Error): void => {
         const read = this.length - this.#remaining;
-        void inFlight.then(() => fail(Object.assign(err, { message: `${err.message} after ${read} of ${this.length} body bytes` })));
+        fail(Object.assign(new Error(`${err.message} after ${read} of ${this.length} body bytes`), { name: err.name, code: (err as NetworkError).code }));
       };
       const listen = (): void => this.connection.receive(take, broken);
       /** Gives `bytes` to the sink; true when the connection may read on at once. */
@@ -464,7 +469,6 @@ class ConnectionBody implements ChunkSource {
           return false;
         }
         if (pending !== undefined) {
-          inFlight = pending.catch(() => undefined);
           pending.then(() => (this.#remaining === 0 ? end() : listen()), fail);
           return false;
         }
@@ -480,6 +484,7 @@ class ConnectionBody implements ChunkSource {
   }
 
   destroy(): void {
+    if (this.#state === 'pouring') return this.#abandon?.(new Error('the body was given up while it was read'));
     if (this.#state === 'done') return;
     this.#state = 'done';
     this.connection.finish();
