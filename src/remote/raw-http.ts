@@ -14,6 +14,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { ChunkSource, ChunkSink } from '../streams.js';
+import { bodyLength, HeadReader, NetworkError, requestHead, type ParsedHead } from './http1-message.js';
 
 /** Connection settings, those of the SDK's request handler (see aws/http-handler.ts). */
 export interface RawHttpSettings {
@@ -62,13 +63,6 @@ export class RawHttpUnsupported extends Error {
   }
 }
 
-/** A network failure, with the code the retry logic knows (ECONNRESET, ETIMEDOUT, …). */
-class NetworkError extends Error {
-  constructor(message: string, readonly code: string) {
-    super(message);
-  }
-}
-
 /** A connection or read timeout, named as the SDK's own. */
 class TimeoutError extends NetworkError {
   constructor(message: string) {
@@ -79,8 +73,6 @@ class TimeoutError extends NetworkError {
 
 /** Large enough that a fast sender fills few reads; small enough to stay in the CPU's caches. */
 const READ_BUFFER_BYTES = 256 * 1024;
-/** S3 heads are a few hundred bytes; this bounds a broken or hostile peer. */
-const MAX_HEAD_BYTES = 64 * 1024;
 /** An idle connection is closed after this, before servers drop it (S3 waits about 20 s). */
 const IDLE_MS = 10_000;
 /** Idle connections kept for reuse; more are closed when they become idle. */
@@ -99,7 +91,7 @@ export class RawHttp {
    * and the request sent again on another (a GET can be).
    */
   async request(request: RawRequest): Promise<RawResponse> {
-    const head = requestHead(request);
+    const head = requestHead(request.method, request.path, request.headers);
     const origin = `${request.protocol}//${request.hostname}:${request.port ?? ''}`;
     let resent = false;
     for (;;) {
@@ -494,75 +486,5 @@ class ConnectionBody implements ChunkSource {
 
 const EMPTY = Buffer.alloc(0);
 
-interface ParsedHead {
-  readonly statusCode: number;
-  readonly headers: Record<string, string | undefined>;
-  readonly keepAlive: boolean;
-}
-
-/** Collects a response head across reads (copying it out of the reused buffer) and parses it. */
-class HeadReader {
-  #bytes: Buffer = EMPTY;
-  /** After a complete head: the bytes of the read that follow it. */
-  rest: Buffer = EMPTY;
-
-  /** The parsed head once complete (interim 1xx heads skipped), else null. Throws on a malformed one. */
-  push(bytes: Buffer): ParsedHead | null {
-    let data: Buffer = this.#bytes.length === 0 ? bytes : Buffer.concat([this.#bytes, bytes]);
-    for (;;) {
-      const end = data.indexOf('\r\n\r\n');
-      if ((end < 0 ? data.length : end) > MAX_HEAD_BYTES) throw new NetworkError(`a response head longer than ${MAX_HEAD_BYTES} bytes`, 'ECONNRESET');
-      if (end < 0) {
-        // A copy: `bytes` is the connection's read buffer, overwritten by the next read.
-        this.#bytes = Buffer.from(data);
-        return null;
-      }
-      const head = parseHead(data.toString('latin1', 0, end));
-      data = data.subarray(end + 4);
-      if (head.statusCode >= 100 && head.statusCode < 200) continue;
-      this.rest = data;
-      this.#bytes = EMPTY;
-      return head;
-    }
-  }
-}
-
-function parseHead(text: string): ParsedHead {
-  const lines = text.split('\r\n');
-  const status = /^HTTP\/1\.([01]) (\d{3})(?: |$)/.exec(lines[0] ?? '');
-  if (status === null) throw new NetworkError(`not an HTTP/1.x response: ${JSON.stringify((lines[0] ?? '').slice(0, 80))}`, 'ECONNRESET');
-  const headers: Record<string, string | undefined> = {};
-  for (const line of lines.slice(1)) {
-    const colon = line.indexOf(':');
-    if (colon <= 0) throw new NetworkError(`a malformed response header line: ${JSON.stringify(line.slice(0, 80))}`, 'ECONNRESET');
-    const name = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
-  }
-  const connection = (headers.connection ?? '').toLowerCase();
-  const keepAlive = status[1] === '1' ? !/\bclose\b/.test(connection) : /\bkeep-alive\b/.test(connection);
-  return { statusCode: Number(status[2]), headers, keepAlive };
-}
-
-/** The body's length, or why it cannot be read here. */
-function bodyLength(head: ParsedHead): number | string {
-  if (head.statusCode === 204 || head.statusCode === 304) return 0;
-  if (head.headers['transfer-encoding'] !== undefined) return `Transfer-Encoding: ${head.headers['transfer-encoding']}`;
-  const length = head.headers['content-length'];
-  if (length === undefined) return 'no Content-Length';
-  if (!/^\d+$/.test(length) || !Number.isSafeInteger(Number(length))) return `Content-Length: ${length}`;
-  return Number(length);
-}
-
 /** What a body's `write` rejects with once the response came: the rest is not wanted. */
 const ANSWERED = new Error('the server answered before the body was sent');
-
-function requestHead(request: RawRequest): string {
-  let head = `${request.method} ${request.path} HTTP/1.1\r\n`;
-  for (const [name, value] of Object.entries(request.headers)) {
-    // Values come from the signer and the caller; a line break would split the request.
-    if (/[\r\n]/.test(name) || /[\r\n]/.test(value)) throw new Error(`request header ${name}: line breaks are not allowed`);
-    head += `${name}: ${value}\r\n`;
-  }
-  return `${head}\r\n`;
-}
