@@ -119,6 +119,22 @@ test('raw GET: a kept-alive connection the server closed is replaced without fai
   }
 });
 
+test('raw GET: a request meeting stale kept-alive connections is sent again once, not once per stale connection', async () => {
+  // Two kept-alive connections, both dropped by the server when the next request arrives.
+  const server = await rawServer((index, socket) => (index < 2 ? socket.write(ok(`answer ${index}`)) : socket.destroy()));
+  const raw = new RawHttp(SETTINGS);
+  try {
+    const first = await Promise.all([raw.request(server.get()), raw.request(server.get())]);
+    await Promise.all(first.map((response) => collect(response.body)));
+    assert.equal(server.connections(), 2);
+    await assert.rejects(raw.request(server.get()), (err: NodeJS.ErrnoException) => err.code === 'ECONNRESET');
+    assert.equal(server.connections(), 2, 'after the second stale connection the request fails; the retry strategy decides what comes next');
+  } finally {
+    raw.close();
+    server.close();
+  }
+});
+
 test('raw GET: heads split across reads, interim 1xx answers and repeated headers are read as HTTP says', async () => {
   const server = await rawServer((_index, socket) => {
     socket.write('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nX-Amz-Meta-A: 1\r\n');
