@@ -1,7 +1,8 @@
 /**
- * HTTP/1.1 requests whose response bytes are read into one buffer per connection, reused for
- * every socket read (`onread` of node:net and node:tls), and handed to the reader while they are
- * valid; request bodies are written chunk by chunk from the caller's (reused) buffer.
+ * HTTP/1.1 requests whose response bytes are read into the connection's own buffers, reused for
+ * every socket read (`onread` of node:net and node:tls; two, alternating, so that one can stay
+ * with a reader still busy with its bytes), and handed to the reader while they are valid;
+ * request bodies are written chunk by chunk from the caller's (reused) buffer.
  * Node's http client allocates a new 64 KiB buffer for every socket read; for a large download
  * those allocations and the page faults behind them cost three to four times the CPU of the
  * transfer itself (8 × 16 MiB on the development machine: 0.45 s of CPU against 0.1 s) and were
@@ -88,7 +89,8 @@ export class RawHttp {
   /**
    * Sends `request` and resolves when the response head arrived; the body follows through the
    * response's `pour`. A kept-alive connection the server closed before answering is set aside
-   * and the request sent again on another (a GET can be).
+   * and the request sent again, once, on another (never after its whole body was written: a PUT
+   * the server may have carried out is the caller's retry strategy's to decide).
    */
   async request(request: RawRequest): Promise<RawResponse> {
     const head = requestHead(request.method, request.path, request.headers);
