@@ -66,14 +66,107 @@ function parseHead(text: string): ParsedHead {
   return { statusCode: Number(status[2]), headers, keepAlive };
 }
 
-/** The body's length, or why it cannot be read here. */
-export function bodyLength(head: ParsedHead): number | string {
-  if (head.statusCode === 204 || head.statusCode === 304) return 0;
-  if (head.headers['transfer-encoding'] !== undefined) return `Transfer-Encoding: ${head.headers['transfer-encoding']}`;
+/** What a body read so far gave: its bytes (slices of the input), whether it ended, whether bytes followed it. */
+export interface Taken {
+  readonly body: readonly Buffer[];
+  readonly complete: boolean;
+  /** Bytes after the end of the body: the connection is out of step. */
+  readonly overflow: boolean;
+}
+
+/** How a response body is delimited, applied to the bytes as they come. */
+export interface BodyFraming {
+  /** The announced length, when there is one. */
+  readonly length: number | undefined;
+  /** Body bytes taken so far. */
+  readonly received: number;
+  take(bytes: Buffer): Taken;
+}
+
+/** The framing of the body after `head`, or why it cannot be read here. */
+export function bodyFraming(head: ParsedHead): BodyFraming | string {
+  if (head.statusCode === 204 || head.statusCode === 304) return new LengthFraming(0);
+  const encoding = head.headers['transfer-encoding'];
+  if (encoding !== undefined) return encoding.trim().toLowerCase() === 'chunked' ? new ChunkedFraming() : `Transfer-Encoding: ${encoding}`;
   const length = head.headers['content-length'];
   if (length === undefined) return 'no Content-Length';
   if (!/^\d+$/.test(length) || !Number.isSafeInteger(Number(length))) return `Content-Length: ${length}`;
-  return Number(length);
+  return new LengthFraming(Number(length));
+}
+
+/** A body of Content-Length bytes. */
+export class LengthFraming implements BodyFraming {
+  received = 0;
+
+  constructor(readonly length: number) {}
+
+  take(bytes: Buffer): Taken {
+    const mine = bytes.subarray(0, this.length - this.received);
+    this.received += mine.length;
+    return { body: mine.length > 0 ? [mine] : [], complete: this.received === this.length, overflow: bytes.length > mine.length };
+  }
+}
+
+/** Longest chunk-size or trailer line accepted (a few bytes in practice). */
+const MAX_LINE_BYTES = 4096;
+
+/** A chunked body (RFC 9112 §7.1): size lines, data, CRLFs, a last chunk and trailers, as they come. */
+export class ChunkedFraming implements BodyFraming {
+  readonly length = undefined;
+  received = 0;
+  #state: 'size' | 'data' | 'data-end' | 'trailers' | 'done' = 'size';
+  /** Bytes of the current line (a size line or a trailer) read so far. */
+  #line = '';
+  /** Data bytes left in the current chunk, or CRLF bytes left after it. */
+  #left = 0;
+
+  take(bytes: Buffer): Taken {
+    const body: Buffer[] = [];
+    let at = 0;
+    while (at < bytes.length && this.#state !== 'done') {
+      if (this.#state === 'data') {
+        const piece = bytes.subarray(at, at + this.#left);
+        body.push(piece);
+        this.received += piece.length;
+        this.#left -= piece.length;
+        at += piece.length;
+        if (this.#left === 0) {
+          this.#state = 'data-end';
+          this.#left = 2;
+        }
+        continue;
+      }
+      if (this.#state === 'data-end') {
+        const expected = this.#left === 2 ? 0x0d : 0x0a;
+        if (bytes[at] !== expected) throw malformed('no CRLF after a chunk');
+        at++;
+        if (--this.#left === 0) this.#state = 'size';
+        continue;
+      }
+      // A line: a chunk size, or a trailer (an empty one ends the body).
+      const end = bytes.indexOf(0x0a, at);
+      const upTo = end < 0 ? bytes.length : end + 1;
+      this.#line += bytes.toString('latin1', at, upTo);
+      at = upTo;
+      if (this.#line.length > MAX_LINE_BYTES) throw malformed('a chunk line longer than 4 KiB');
+      if (end < 0) continue;
+      const line = this.#line.replace(/\r?\n$/, '');
+      this.#line = '';
+      if (this.#state === 'trailers') {
+        if (line === '') this.#state = 'done';
+        continue;
+      }
+      const size = /^([0-9a-fA-F]{1,12})(?:[ \t]*;.*)?$/.exec(line);
+      if (size === null) throw malformed(`a chunk size line ${JSON.stringify(line.slice(0, 40))}`);
+      this.#left = parseInt(size[1]!, 16);
+      this.#state = this.#left === 0 ? 'trailers' : 'data';
+    }
+    return { body, complete: this.#state === 'done', overflow: at < bytes.length };
+  }
+}
+
+function malformed(what: string): NetworkError {
+  return new NetworkError(`a malformed chunked body: ${what}`, 'ECONNRESET');
 }
 
 /** The text of a request head: the request line and `headers`, as given. */

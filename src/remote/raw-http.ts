@@ -8,14 +8,15 @@
  * transfer itself (8 × 16 MiB on the development machine: 0.45 s of CPU against 0.1 s) and were
  * most of a download's time. Uploads had the same cost from a whole body held in fresh memory.
  *
- * It speaks only what S3 object requests need: keep-alive connections and responses framed by
- * Content-Length. A response framed otherwise (chunked, or until the connection closes) is
- * `RawHttpUnsupported`: the caller sends that request the ordinary way.
+ * It speaks only what S3 requests need: keep-alive connections and responses framed by
+ * Content-Length or chunked (S3 sends listings and error documents chunked). A response framed by
+ * the end of the connection, or with another transfer coding, is `RawHttpUnsupported`: the caller
+ * sends that request the ordinary way.
  */
 import net from 'node:net';
 import tls from 'node:tls';
 import type { ChunkSource, ChunkSink } from '../streams.js';
-import { bodyLength, HeadReader, NetworkError, requestHead, type ParsedHead } from './http1-message.js';
+import { bodyFraming, HeadReader, LengthFraming, NetworkError, requestHead, type BodyFraming, type ParsedHead } from './http1-message.js';
 
 /** Connection settings, those of the SDK's request handler (see aws/http-handler.ts). */
 export interface RawHttpSettings {
@@ -52,7 +53,7 @@ export interface RawResponse {
   readonly statusCode: number;
   /** Lowercase names; repeated headers joined with ", ". */
   readonly headers: Readonly<Record<string, string | undefined>>;
-  /** Exactly Content-Length bytes; poured or destroyed, else the connection stays taken. */
+  /** The body as framed (Content-Length or chunked); poured or destroyed, else the connection stays taken. */
   readonly body: ChunkSource;
 }
 
@@ -264,26 +265,21 @@ class Connection {
         this.finish();
         // Unsent body bytes would be read as the next request.
         if (!parsed.keepAlive || sending) this.#reusable = false;
-        let length = bodyLength(parsed);
-        if (typeof length === 'string') {
+        let framing = bodyFraming(parsed);
+        if (typeof framing === 'string') {
           const ok = parsed.statusCode >= 200 && parsed.statusCode < 300;
           if (body === undefined || !ok) {
             this.destroy();
-            reject(new RawHttpUnsupported(length));
+            reject(new RawHttpUnsupported(framing));
             return false;
           }
           // A PUT that succeeded must not be sent again another way: its head says all we need.
           this.#reusable = false;
-          length = 0;
+          framing = new LengthFraming(0);
         }
         // A copy: the read buffer is written again by the next read (with TLS, maybe at once).
-        let early = Buffer.from(reader.rest);
-        if (early.length > length) {
-          // More than the response announced: whatever follows, this connection is out of step.
-          this.destroy();
-          early = early.subarray(0, length);
-        }
-        resolve({ statusCode: parsed.statusCode, headers: parsed.headers, body: new ConnectionBody(this, length, early, done) });
+        const early = Buffer.from(reader.rest);
+        resolve({ statusCode: parsed.statusCode, headers: parsed.headers, body: new ConnectionBody(this, framing, early, done) });
         return false;
       };
       this.#socket.write(head);
@@ -404,7 +400,6 @@ class Connection {
 
 /** The body of one response, read from its connection as the reader pours it. */
 class ConnectionBody implements ChunkSource {
-  #remaining: number;
   /** Body bytes that came with the head (a copy), until the reader takes them. */
   #early: Buffer;
   #state: 'waiting' | 'pouring' | 'done' = 'waiting';
@@ -413,17 +408,17 @@ class ConnectionBody implements ChunkSource {
 
   constructor(
     private readonly connection: Connection,
-    readonly length: number,
+    private readonly framing: BodyFraming,
     early: Buffer,
     private readonly done: (connection: Connection) => void,
   ) {
-    this.#remaining = length;
     this.#early = early;
   }
 
   pour(sink: ChunkSink): Promise<void> {
     if (this.#state !== 'waiting') return Promise.reject(new Error('a response body can be read once'));
     this.#state = 'pouring';
+    const { framing } = this;
     return new Promise<void>((resolve, reject) => {
       const fail = (err: unknown): void => {
         if (this.#state !== 'pouring') return;
@@ -441,39 +436,57 @@ class ConnectionBody implements ChunkSource {
       };
       // Only called when no write is in flight (the connection waits for the sink to ask again).
       const broken = (err: Error): void => {
-        const read = this.length - this.#remaining;
-        fail(Object.assign(new Error(`${err.message} after ${read} of ${this.length} body bytes`), { name: err.name, code: (err as NetworkError).code }));
+        const of = framing.length === undefined ? '' : ` of ${framing.length}`;
+        fail(Object.assign(new Error(`${err.message} after ${framing.received}${of} body bytes`), { name: err.name, code: (err as NetworkError).code }));
       };
       const listen = (): void => this.connection.receive(take, broken);
-      /** Gives `bytes` to the sink; true when the connection may read on at once. */
+      /**
+       * Hands `pieces` from `from` on to the sink, one after another; true when all went
+       * synchronously, else `then` runs once the last one is written.
+       */
+      const hand = (pieces: readonly Buffer[], from: number, then: () => void): boolean => {
+        for (let i = from; i < pieces.length; i++) {
+          let pending: void | Promise<void>;
+          try {
+            pending = sink(pieces[i]!);
+          } catch (err) {
+            fail(err);
+            return false;
+          }
+          if (pending !== undefined) {
+            pending.then(() => {
+              if (hand(pieces, i + 1, then)) then();
+            }, fail);
+            return false;
+          }
+        }
+        return true;
+      };
+      /** Gives the body bytes in `bytes` to the sink; true when the connection may read on at once. */
       const take = (bytes: Buffer): boolean => {
         if (this.#state !== 'pouring') return false;
-        if (bytes.length > this.#remaining) {
-          // More than announced: the extra bytes are not ours; keep ours, drop the connection.
-          this.connection.finish();
-          this.connection.destroy();
-          bytes = bytes.subarray(0, this.#remaining);
-        }
-        this.#remaining -= bytes.length;
-        let pending: void | Promise<void>;
+        let taken;
         try {
-          pending = sink(bytes);
+          taken = framing.take(bytes);
         } catch (err) {
           fail(err);
           return false;
         }
-        if (pending !== undefined) {
-          pending.then(() => (this.#remaining === 0 ? end() : listen()), fail);
-          return false;
+        if (taken.overflow) {
+          // More than the body: the extra bytes are not ours; keep ours, drop the connection.
+          this.connection.finish();
+          this.connection.destroy();
         }
-        if (this.#remaining > 0) return true;
+        const complete = taken.complete;
+        if (!hand(taken.body, 0, () => (complete ? end() : listen()))) return false;
+        if (!complete) return true;
         end();
         return false;
       };
       const early = this.#early;
       this.#early = EMPTY;
-      if (this.#remaining === 0) end();
-      else if (early.length === 0 || take(early)) listen();
+      if (framing.length === 0) end();
+      else if (take(early)) listen();
     });
   }
 

@@ -153,9 +153,9 @@ test('raw GET: heads split across reads, interim 1xx answers and repeated header
   }
 });
 
-test('raw GET: a body framed without Content-Length is left to the http module; a malformed answer is a network error', async () => {
+test('raw GET: a body framed by the end of the connection is left to the http module; a malformed answer is a network error', async () => {
   const answers = [
-    'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
+    'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
     'HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nhello',
     'SSH-2.0-OpenSSH\r\n\r\n',
     `HTTP/1.1 200 OK\r\nX-Long: ${'x'.repeat(70 * 1024)}\r\n\r\n`,
@@ -164,7 +164,7 @@ test('raw GET: a body framed without Content-Length is left to the http module; 
   const server = await rawServer((index, socket) => socket.write(answers[index]!));
   const raw = new RawHttp(SETTINGS);
   try {
-    await assert.rejects(raw.request(server.get()), (err) => err instanceof RawHttpUnsupported && /Transfer-Encoding: chunked/.test(err.message));
+    await assert.rejects(raw.request(server.get()), (err) => err instanceof RawHttpUnsupported && /Transfer-Encoding: gzip, chunked/.test(err.message));
     await assert.rejects(raw.request(server.get()), (err) => err instanceof RawHttpUnsupported && /no Content-Length/.test(err.message));
     await assert.rejects(raw.request(server.get()), (err: NodeJS.ErrnoException) => err.code === 'ECONNRESET' && /not an HTTP\/1\.x response/.test(err.message));
     await assert.rejects(raw.request(server.get()), (err: NodeJS.ErrnoException) => err.code === 'ECONNRESET' && /head longer than/.test(err.message));
@@ -174,6 +174,39 @@ test('raw GET: a body framed without Content-Length is left to the http module; 
     assert.equal(taken.statusCode, 200);
     assert.equal(taken.headers.etag, '"put"');
     assert.equal((await collect(taken.body)).length, 0);
+  } finally {
+    raw.close();
+    server.close();
+  }
+});
+
+test('raw GET: chunked bodies (S3 sends listings and errors so) are read across any split, with extensions and trailers, and end where the last chunk says', async () => {
+  const chunked = 'HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n' + '7;ext=1\r\n<Error>\r\n' + '1e\r\n<Code>NoSuchKey</Code></Error>\r\n' + '0\r\nX-Trailer: t\r\n\r\n';
+  const big = randomBytes(300 * 1024);
+  const bigChunked = Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\n${big.length.toString(16)}\r\n`), big, Buffer.from('\r\n0\r\n\r\n')]);
+  const server = await rawServer((index, socket) => {
+    if (index === 0) {
+      // One byte at a time: every state of the decoder meets a read boundary.
+      const bytes = Buffer.from(chunked);
+      let at = 0;
+      const next = (): void => {
+        if (at < bytes.length) socket.write(bytes.subarray(at, ++at), () => setImmediate(next));
+      };
+      next();
+    } else if (index === 1) socket.write(bigChunked);
+    else if (index === 2) socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n');
+    else socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhiXX0\r\n\r\n');
+  });
+  const raw = new RawHttp(SETTINGS);
+  try {
+    const error = await raw.request(server.get());
+    assert.equal(error.statusCode, 404);
+    assert.equal((await collect(error.body)).toString(), '<Error><Code>NoSuchKey</Code></Error>');
+    const large = await raw.request(server.get());
+    assert.ok((await slowly(large.body)).equals(big), 'a 300 KiB chunk through a slow sink');
+    assert.equal(server.connections(), 1, 'kept alive across chunked bodies');
+    await assert.rejects(collect((await raw.request(server.get())).body), (err: NodeJS.ErrnoException) => err.code === 'ECONNRESET' && /chunk size line "zz"/.test(err.message));
+    await assert.rejects(collect((await raw.request(server.get())).body), (err: NodeJS.ErrnoException) => err.code === 'ECONNRESET' && /no CRLF after a chunk/.test(err.message));
   } finally {
     raw.close();
     server.close();
