@@ -156,7 +156,8 @@ export class ChunkedFraming implements BodyFraming {
         if (line === '') this.#state = 'done';
         continue;
       }
-      const size = /^([0-9a-fA-F]{1,12})(?:[ \t]*;.*)?$/.exec(line);
+      // Leading zeros are allowed; 12 hex digits keep the size a safe integer.
+      const size = /^0*([0-9a-fA-F]{1,12})(?:[ \t]*;.*)?$/.exec(line);
       if (size === null) throw malformed(`a chunk size line ${JSON.stringify(line.slice(0, 40))}`);
       this.#left = parseInt(size[1]!, 16);
       this.#state = this.#left === 0 ? 'trailers' : 'data';

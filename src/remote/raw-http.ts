@@ -263,8 +263,10 @@ class Connection {
         if (parsed === null) return true;
         answered = true;
         this.finish();
-        // Unsent body bytes would be read as the next request.
-        if (!parsed.keepAlive || sending) this.#reusable = false;
+        // Unsent body bytes would be read as the next request; a message framed two ways (RFC 9112
+        // §6.3) is not trusted to have ended where we think.
+        const framedTwice = parsed.headers['transfer-encoding'] !== undefined && parsed.headers['content-length'] !== undefined;
+        if (!parsed.keepAlive || sending || framedTwice) this.#reusable = false;
         let framing = bodyFraming(parsed);
         if (typeof framing === 'string') {
           const ok = parsed.statusCode >= 200 && parsed.statusCode < 300;
@@ -446,6 +448,8 @@ class ConnectionBody implements ChunkSource {
        */
       const hand = (pieces: readonly Buffer[], from: number, then: () => void): boolean => {
         for (let i = from; i < pieces.length; i++) {
+          // Given up (or failed) while an earlier piece was being written: the rest is dropped.
+          if (this.#state !== 'pouring') return false;
           let pending: void | Promise<void>;
           try {
             pending = sink(pieces[i]!);
@@ -485,8 +489,8 @@ class ConnectionBody implements ChunkSource {
       };
       const early = this.#early;
       this.#early = EMPTY;
-      if (framing.length === 0) end();
-      else if (take(early)) listen();
+      // (An empty body ends on the first take; bytes after it mark the connection out of step.)
+      if (take(early)) listen();
     });
   }
 

@@ -236,6 +236,24 @@ test('raw GET: a body cut short fails its reader with how far it got; bytes beyo
   }
 });
 
+test('raw GET: bytes after an empty body (204, or Content-Length: 0) are not taken for the next answer', async () => {
+  const server = await rawServer((index, socket) => {
+    if (index === 0) socket.write('HTTP/1.1 204 No Content\r\n\r\nstray');
+    else if (index === 1) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nstray');
+    else socket.write(ok(`answer ${index}`));
+  });
+  const raw = new RawHttp(SETTINGS);
+  try {
+    assert.equal((await collect((await raw.request(server.get())).body)).length, 0);
+    assert.equal((await collect((await raw.request(server.get())).body)).length, 0);
+    assert.equal((await collect((await raw.request(server.get())).body)).toString(), 'answer 2');
+    assert.equal(server.connections(), 3, 'each connection that sent stray bytes was dropped');
+  } finally {
+    raw.close();
+    server.close();
+  }
+});
+
 test('raw GET: a silent server is a read timeout (ETIMEDOUT), a sink that throws stops the body and drops the connection', { timeout: 10_000 }, async () => {
   const server = await rawServer((index, socket) => {
     if (index === 1) socket.write(ok(randomBytes(1024 * 1024)));
