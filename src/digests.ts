@@ -20,6 +20,11 @@ export function cryptoDigest(algorithm: string): Digest {
   };
 }
 
+/** A digest's value in base64, as S3's checksum headers carry it. */
+export async function digestBase64(digest: Digest): Promise<string> {
+  return Buffer.from(await digest.digest()).toString('base64');
+}
+
 /** `make`'s digest of each `partSize` slice of the bytes, then `make`'s digest of those digests in order. */
 export function compositeDigest(make: () => Digest, partSize: number): Digest {
   const partDigests: Promise<Uint8Array>[] = [];

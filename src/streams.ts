@@ -7,16 +7,6 @@ import type { Readable } from 'node:stream';
  */
 export const WHOLE_BODY_BYTES = 1024 * 1024;
 
-/**
- * Every byte of `stream` in one Buffer. node:stream/consumers' `buffer()` goes through a Blob
- * (two extra copies and a transfer per call), which shows in profiles of thousands of small files.
- */
-export async function readWhole(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-}
-
 /** Anything read at offsets: a file opened for upload, a part source. */
 export interface ReadableAt {
   readAt(into: Buffer, position: number): Promise<number>;

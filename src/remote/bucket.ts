@@ -1,6 +1,5 @@
 /** The `Bucket` interface on S3: the only module that sends S3 requests. */
 import { Readable } from 'node:stream';
-import { Crc32 } from '@aws-sdk/checksums/crc';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -39,7 +38,7 @@ import { translateS3Error } from './s3-errors.js';
 import { collect, readFully, streamSource, WHOLE_BODY_BYTES } from '../streams.js';
 import { decodeFormEncoded, parseListPage, UnreadableListingError, type ListPage } from './list-xml.js';
 import { ByteBudget } from './byte-budget.js';
-import { fileBody, fileCrc32 } from './file-body.js';
+import { crc32Base64, fileBody, fileCrc32, lengthChanged, wholeBody } from './file-body.js';
 import { MAX_COPY_OBJECT_BYTES, MAX_SINGLE_PUT_BYTES, MIN_PART_SIZE, MULTIPART_QUEUE_SIZE, PART_SIZE, UPLOAD_MEMORY_BYTES } from './transfer-limits.js';
 
 export { createS3Client, DEFAULT_REGION, MAX_ATTEMPTS } from './client.js';
@@ -239,7 +238,7 @@ export class S3Bucket implements Bucket {
       if (size <= this.#maxSinglePutBytes || size <= this.#partSize) {
         // A Buffer is already in memory (a small file, read whole); a file is sent from the file.
         if (!Buffer.isBuffer(body)) return await this.#putFile({ key, source: body, size, condition, options, signal });
-        if (body.length !== size) throw new SyncError(`put ${key}: read ${body.length} bytes where ${size} were expected (changed while read)`);
+        if (body.length !== size) throw lengthChanged(key, body.length, size);
         return await this.#putWhole(key, body, condition, options);
       }
       const source: PartSource = Buffer.isBuffer(body) ? bufferSource(body) : body;
@@ -366,9 +365,7 @@ export class S3Bucket implements Bucket {
           // Each part gets its own buffer: a retried request must be able to send it again.
           part = Buffer.allocUnsafe(length);
           const read = await readFully(source, part, position);
-          if (read !== part.length) {
-            throw new SyncError(`put ${key}: read ${position + read} bytes where ${size} were expected (changed while read)`);
-          }
+          if (read !== part.length) throw lengthChanged(key, position + read, size);
         } catch (err) {
           release();
           throw err;
@@ -547,34 +544,12 @@ function rejectsConditions(err: unknown): boolean {
   );
 }
 
-/** `source` read whole and verified, exactly `size` bytes long (a mismatch would hang or corrupt the PUT). */
-async function wholeBody(source: PartSource, size: number, key: string): Promise<Buffer> {
-  let bytes = Buffer.allocUnsafe(size);
-  try {
-    bytes = bytes.subarray(0, await readFully(source, bytes, 0));
-  } catch (err) {
-    throw new SyncError(`put ${key}: reading the body failed: ${(err as Error).message}`, { cause: err });
-  }
-  await source.verify();
-  if (bytes.length !== size) {
-    throw new SyncError(`put ${key}: read ${bytes.length} bytes where ${size} were expected (changed while read)`);
-  }
-  return bytes;
-}
-
 /** A buffer as a part source (tests, and callers holding a large body in memory). */
 function bufferSource(body: Buffer): PartSource {
   return {
     readAt: async (into, position) => body.copy(into, 0, position, Math.min(body.length, position + into.length)),
     verify: async () => undefined,
   };
-}
-
-/** CRC32 of `body`, base64 of its 4 big-endian bytes, as in `x-amz-checksum-crc32` (native zlib where Node has it). */
-async function crc32Base64(body: Buffer): Promise<string> {
-  const crc = new Crc32();
-  crc.update(body);
-  return Buffer.from(await crc.digest()).toString('base64');
 }
 
 /** The text options of an object: the SDK input field and the wire header of each, for both paths. */

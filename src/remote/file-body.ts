@@ -6,7 +6,9 @@
  * cut short and never stored, even by a store that ignores the checksum.
  */
 import { Crc32 } from '@aws-sdk/checksums/crc';
+import { digestBase64 } from '../digests.js';
 import { SyncError } from '../errors.js';
+import { readFully } from '../streams.js';
 import type { SizedBody } from './direct-http.js';
 import type { PartSource } from './types.js';
 
@@ -17,7 +19,39 @@ const CHUNK_BYTES = 256 * 1024;
 export async function fileCrc32(source: PartSource, size: number, key: string): Promise<string> {
   const crc = new Crc32();
   await eachChunk(source, size, key, (chunk) => crc.update(chunk));
-  return base64(crc);
+  return digestBase64(crc);
+}
+
+/** CRC32 of `bytes`, base64 as in `x-amz-checksum-crc32` (native zlib where Node has it). */
+export function crc32Base64(bytes: Buffer): Promise<string> {
+  const crc = new Crc32();
+  crc.update(bytes);
+  return digestBase64(crc);
+}
+
+/**
+ * `size` bytes of `source` read whole and verified, for a request that needs its body in memory
+ * (the SDK's, or an upload part a retry may send again).
+ */
+export async function wholeBody(source: PartSource, size: number, key: string): Promise<Buffer> {
+  let bytes = Buffer.allocUnsafe(size);
+  try {
+    bytes = bytes.subarray(0, await readFully(source, bytes, 0));
+  } catch (err) {
+    throw readFailed(key, err);
+  }
+  await source.verify();
+  if (bytes.length !== size) throw lengthChanged(key, bytes.length, size);
+  return bytes;
+}
+
+/** A body shorter or longer than announced: the file changed while it was read. */
+export function lengthChanged(key: string, read: number, size: number): SyncError {
+  return new SyncError(`put ${key}: read ${read} bytes where ${size} were expected (changed while read)`);
+}
+
+function readFailed(key: string, err: unknown): SyncError {
+  return new SyncError(`put ${key}: reading the body failed: ${(err as Error).message}`, { cause: err });
 }
 
 /** `size` bytes of `source` as a PUT body, refused before its last byte unless they give `crc32`. */
@@ -31,7 +65,7 @@ export function fileBody(source: PartSource, size: number, crc32: string, key: s
         if (last) {
           // The source's own check first: it tells its caller the file changed (a skip, not a failure).
           await source.verify();
-          if ((await base64(crc)) !== crc32) throw changedWhileRead(key);
+          if ((await digestBase64(crc)) !== crc32) throw changedWhileRead(key);
         }
         await write(chunk);
       });
@@ -52,9 +86,9 @@ async function eachChunk(
     try {
       read = await source.readAt(buffer.subarray(0, Math.min(buffer.length, size - position)), position);
     } catch (err) {
-      throw new SyncError(`put ${key}: reading the body failed: ${(err as Error).message}`, { cause: err });
+      throw readFailed(key, err);
     }
-    if (read === 0) throw new SyncError(`put ${key}: read ${position} bytes where ${size} were expected (changed while read)`);
+    if (read === 0) throw lengthChanged(key, position, size);
     position += read;
     await handle(buffer.subarray(0, read), position === size);
   }
@@ -62,8 +96,4 @@ async function eachChunk(
 
 function changedWhileRead(key: string): SyncError {
   return new SyncError(`put ${key}: the file changed while it was read (its bytes no longer match their CRC32)`);
-}
-
-async function base64(crc: Crc32): Promise<string> {
-  return Buffer.from(await crc.digest()).toString('base64');
 }

@@ -7,7 +7,7 @@
  * layout we cannot know passes unchecked.
  */
 import { Crc32, Crc32c, Crc64Nvme } from '@aws-sdk/checksums/crc';
-import { compositeDigest, compositeLayouts, cryptoDigest, type Digest } from '../digests.js';
+import { compositeDigest, compositeLayouts, cryptoDigest, digestBase64, type Digest } from '../digests.js';
 import { SyncError } from '../errors.js';
 import type { ChunkSource } from '../streams.js';
 import { KNOWN_PART_SIZES } from './transfer-limits.js';
@@ -54,7 +54,7 @@ function expectedChecksum(headers: Readonly<Record<string, string | undefined>>,
 
 /** Resolves when a digest matches; rejects with an error naming the key and both values. */
 async function compare(check: ExpectedChecksum, key: string): Promise<void> {
-  const actual = await Promise.all(check.digests.map(async (digest) => Buffer.from(await digest.digest()).toString('base64') + check.suffix));
+  const actual = await Promise.all(check.digests.map(async (digest) => (await digestBase64(digest)) + check.suffix));
   if (!actual.includes(check.expected)) {
     throw new SyncError(`get ${key}: the body does not match its ${check.name} checksum (${actual.join(' or ')}, expected ${check.expected})`);
   }
