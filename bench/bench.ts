@@ -21,8 +21,8 @@ import { startMoto } from '../scripts/moto.mjs';
 import { downloadCase, idleCase, uploadCase, type BenchContext } from './cases.js';
 import { loadBenchConfig, type BenchConfig } from './config.js';
 import { generateTree, type Tree } from './data.js';
-import { startCountingProxy, type CountingProxy } from './proxy.js';
 import { judge, resultsTable, targetsTable, type Row } from './report.js';
+import { RequestLog } from './request-log.js';
 import { benchClient, createBucket } from './s3.js';
 import { S3SYNC2_MAIN, toolEnv } from './tools.js';
 
@@ -34,11 +34,12 @@ async function run(config: BenchConfig, scratch: string): Promise<Row[]> {
     throw new Error(`find s3-sync2: ${S3SYNC2_MAIN} is missing (run "npm run build" first)`);
   }
   let moto: Awaited<ReturnType<typeof startMoto>> | undefined;
-  let proxy: CountingProxy | undefined;
+  let countsServer: Awaited<ReturnType<RequestLog['serve']>> | undefined;
   let client: ReturnType<typeof benchClient> | undefined;
   try {
-    moto = await startMoto({ routingCache: config.moto === 'routing-cached' });
-    proxy = await startCountingProxy(moto.endpoint);
+    moto = await startMoto({ routingCache: config.moto === 'routing-cached', accessLog: true });
+    const requests = new RequestLog(moto.accessLog!, moto.endpoint);
+    countsServer = await requests.serve();
     client = benchClient(moto.endpoint);
     const bucket = `bench-${randomBytes(4).toString('hex')}`;
     await createBucket(client, bucket);
@@ -46,7 +47,9 @@ async function run(config: BenchConfig, scratch: string): Promise<Row[]> {
       config,
       client,
       bucket,
-      proxy,
+      endpoint: moto.endpoint,
+      requests,
+      countsUrl: countsServer.url,
       motoPid: moto.pid!,
       env: toolEnv(scratch),
       scratch,
@@ -89,7 +92,7 @@ async function run(config: BenchConfig, scratch: string): Promise<Row[]> {
     return rows;
   } finally {
     client?.destroy();
-    await proxy?.stop();
+    await countsServer?.close();
     await moto?.stop();
   }
 }
@@ -107,7 +110,7 @@ function describe(config: BenchConfig): string {
 async function main(): Promise<number> {
   const config = loadBenchConfig();
   const scratch = await mkdtemp(join(tmpdir(), 's3sync2-bench-'));
-  // Ctrl-C reaches moto and the proxy too (same process group); only the scratch needs removing.
+  // Ctrl-C reaches moto too (same process group); only the scratch needs removing.
   process.once('SIGINT', () => {
     rmSync(scratch, { recursive: true, force: true });
     process.exit(130);

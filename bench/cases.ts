@@ -8,8 +8,8 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { BenchConfig, CaseName } from './config.js';
 import { compareListings, listTree, type Tree } from './data.js';
 import { processCpuSeconds, runMeasured } from './measure.js';
-import { diffCounts, type CountingProxy } from './proxy.js';
 import { TOOLS, type Row, type ToolLabel } from './report.js';
+import { diffCounts, type RequestLog } from './request-log.js';
 import { putTree } from './s3.js';
 import { awsSync, originalPoll, s3sync2Once } from './tools.js';
 import { runIdleWorker } from './idle.js';
@@ -20,7 +20,12 @@ export interface BenchContext {
   readonly config: BenchConfig;
   readonly client: S3Client;
   readonly bucket: string;
-  readonly proxy: CountingProxy;
+  /** moto, where every tool sends its requests. */
+  readonly endpoint: string;
+  /** moto's access log, counting the requests. */
+  readonly requests: RequestLog;
+  /** `requests.counts()` over HTTP, for the idle worker's process. */
+  readonly countsUrl: string;
   readonly motoPid: number;
   readonly env: NodeJS.ProcessEnv;
   /** Scratch folder, removed at the end. */
@@ -36,11 +41,11 @@ export interface BenchContext {
 /** Runs one shell command as one tool of one case and measures it. */
 export async function measureCommand(ctx: BenchContext, caseName: CaseName, tool: ToolLabel, script: string): Promise<Row> {
   ctx.log(`  ${caseName}: ${tool} …`);
-  const before = await ctx.proxy.counts();
+  const before = await ctx.requests.counts();
   const motoBefore = processCpuSeconds(ctx.motoPid);
   const measured = await runMeasured(script, { env: ctx.env, label: `${tool} (${caseName})` });
   const motoAfter = processCpuSeconds(ctx.motoPid);
-  const requests = diffCounts(before, await ctx.proxy.counts());
+  const requests = diffCounts(before, await ctx.requests.counts());
   const row: Row = {
     caseName,
     tool,
@@ -94,14 +99,14 @@ async function uploadOnce(ctx: BenchContext, caseName: CaseName, source: Tree, s
   const { bucket, config } = ctx;
   if (config.tools.has('aws')) {
     const prefix = `${caseName}-aws${suffix}`;
-    rows.push(await measureCommand(ctx, caseName, TOOLS.aws, awsSync(ctx.proxy.endpoint, source.root, `s3://${bucket}/${prefix}`)));
+    rows.push(await measureCommand(ctx, caseName, TOOLS.aws, awsSync(ctx.endpoint, source.root, `s3://${bucket}/${prefix}`)));
     await verifyUploaded(ctx.client, bucket, prefix, source, config.sampleFiles);
     verified = prefix;
   }
   if (config.tools.has('s3-sync2')) {
     const prefix = `${caseName}-s3sync2${suffix}`;
     const script = s3sync2Once({
-      endpoint: ctx.proxy.endpoint,
+      endpoint: ctx.endpoint,
       dir: source.root,
       uri: `s3://${bucket}/${prefix}`,
       init: 'up',
@@ -137,13 +142,13 @@ async function downloadOnce(ctx: BenchContext, caseName: CaseName, source: Tree,
   if (config.tools.has('aws')) {
     const dir = join(ctx.scratch, `${caseName}-aws${suffix}`);
     await mkdir(dir);
-    rows.push(await measureCommand(ctx, caseName, TOOLS.aws, awsSync(ctx.proxy.endpoint, uri, dir)));
+    rows.push(await measureCommand(ctx, caseName, TOOLS.aws, awsSync(ctx.endpoint, uri, dir)));
     await verifyDownloaded(dir, source, config.sampleFiles);
   }
   if (config.tools.has('s3-sync2')) {
     const dir = join(ctx.scratch, `${caseName}-s3sync2${suffix}`);
     await mkdir(dir);
-    const script = s3sync2Once({ endpoint: ctx.proxy.endpoint, dir, uri, init: 'down', stateDir: freshStateDir(ctx), nodeFlags: ctx.nodeFlags, extraArgs: ctx.s3sync2Args });
+    const script = s3sync2Once({ endpoint: ctx.endpoint, dir, uri, init: 'down', stateDir: freshStateDir(ctx), nodeFlags: ctx.nodeFlags, extraArgs: ctx.s3sync2Args });
     rows.push(await measureCommand(ctx, caseName, TOOLS.s3sync2, script));
     await verifyDownloaded(dir, source, config.sampleFiles);
   }
@@ -169,8 +174,8 @@ export async function idleCase(ctx: BenchContext, source: Tree): Promise<Row[]> 
   };
   if (config.tools.has('aws')) {
     for (const [tool, script] of [
-      [TOOLS.awsNoop, awsSync(ctx.proxy.endpoint, uri, source.root)],
-      [TOOLS.original, originalPoll(ctx.proxy.endpoint, source.root, uri)],
+      [TOOLS.awsNoop, awsSync(ctx.endpoint, uri, source.root)],
+      [TOOLS.original, originalPoll(ctx.endpoint, source.root, uri)],
     ] as const) {
       const row = await measureCommand(ctx, 'idle', tool, script);
       await assertIdle(row);
@@ -185,8 +190,8 @@ export async function idleCase(ctx: BenchContext, source: Tree): Promise<Row[]> 
       const { periods, ...result } = await runIdleWorker({
         dir: source.root,
         uri,
-        endpoint: ctx.proxy.endpoint,
-        proxyEndpoint: ctx.proxy.endpoint,
+        endpoint: ctx.endpoint,
+        countsUrl: ctx.countsUrl,
         stateDir,
         ticks: config.idleTicks,
         rescanEveryTick: rescan,

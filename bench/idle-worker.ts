@@ -1,9 +1,10 @@
 /**
  * s3-sync2's idle tick, measured in-process: the engine wired by src/app.ts `createApp` (no HTTP
  * server: --http-port 0; the safety-net rescan interval under the benchmark's control), an
- * initial sync over a tree already in sync, then the poll loop running; CPU (process.cpuUsage), S3 requests (the counting
- * proxy) and moto's CPU are sampled at the end of every tick, so each poll period — the tick and
- * the idle wait after it, watcher included — is measured on its own. Warm-up periods are dropped.
+ * initial sync over a tree already in sync, then the poll loop running; CPU (process.cpuUsage),
+ * S3 requests (moto's access log, through the benchmark's counts URL) and moto's CPU are sampled
+ * at the end of every tick, so each poll period — the tick and the idle wait after it, watcher
+ * included — is measured on its own. Warm-up periods are dropped.
  * Usage: node --import tsx bench/idle-worker.ts '<IdleWorkerOptions as JSON>'
  */
 import { writeFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { createApp } from '../src/app.js';
 import { createLogger } from '../src/logger.js';
 import type { IdlePeriod, IdleResult, IdleWorkerOptions } from './idle.js';
 import { processCpuSeconds } from './measure.js';
-import { diffCounts, type RequestCounts } from './proxy.js';
+import { diffCounts, type RequestCounts } from './request-log.js';
 
 /** Seconds between ticks: the shortest poll allowed, so the measurement is quick. */
 const POLL_SECONDS = 1;
@@ -24,8 +25,9 @@ const NEVER_MS = 24 * 3600_000;
 /** One poll period's costs, requests by kind. */
 type Period = Omit<IdlePeriod, 'requests'> & { readonly requests: RequestCounts };
 
-async function readCounts(endpoint: string): Promise<RequestCounts> {
-  const res = await fetch(`${endpoint}/__bench/counts`);
+async function readCounts(url: string): Promise<RequestCounts> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`read request counts: HTTP ${res.status}: ${await res.text()}`);
   return (await res.json()) as RequestCounts;
 }
 
@@ -56,7 +58,7 @@ async function main(options: Omit<IdleWorkerOptions, 'env' | 'nodeFlags'>): Prom
   const periods: Period[] = [];
   let seen = lastTickId();
   let cpu = cpuSeconds();
-  let counts = await readCounts(options.proxyEndpoint);
+  let counts = await readCounts(options.countsUrl);
   let moto = processCpuSeconds(options.motoPid);
   const wanted = WARMUP_TICKS + options.ticks;
   const deadline = Date.now() + wanted * 60_000;
@@ -66,7 +68,7 @@ async function main(options: Omit<IdleWorkerOptions, 'env' | 'nodeFlags'>): Prom
     const id = lastTickId();
     if (id === seen) continue;
     const [nowCpu, nowMoto] = [cpuSeconds(), processCpuSeconds(options.motoPid)];
-    const nowCounts = await readCounts(options.proxyEndpoint);
+    const nowCounts = await readCounts(options.countsUrl);
     const tick = syncer.status().recentTicks.at(-1)!;
     if (id !== seen + 1) throw new Error(`missed a tick: saw ${seen} then ${id}`);
     if (tick.outcome !== 'success') throw new Error(`idle tick ${id} failed: ${tick.errors.join('; ')}`);

@@ -10,10 +10,10 @@ import { fileURLToPath } from 'node:url';
 export interface IdleWorkerOptions {
   readonly dir: string;
   readonly uri: string;
-  /** Where the engine sends S3 requests (the counting proxy). */
+  /** Where the engine sends S3 requests (moto). */
   readonly endpoint: string;
-  /** The counting proxy, read before and after the measured ticks. */
-  readonly proxyEndpoint: string;
+  /** The benchmark's request counts (`RequestLog.serve`), read at the end of every tick. */
+  readonly countsUrl: string;
   /** Shared by consecutive measurements, so the second resumes from the first's baseline. */
   readonly stateDir: string;
   /** Ticks measured (after warm-up). */

@@ -11,7 +11,7 @@ export interface Row {
   readonly wallSeconds: number;
   /** Client CPU (user + system) of the tool, children included. */
   readonly cpuSeconds: number;
-  /** S3 requests seen by the counting proxy. */
+  /** S3 requests moto served (its access log). */
   readonly requests: number;
   readonly byKind: Readonly<Record<string, number>>;
   /** CPU moto spent serving the run (context: it shares the machine's cores). */

@@ -1,6 +1,6 @@
 /**
- * The benchmark's own S3 access (setup and verification), straight to moto rather than through
- * the counting proxy, so none of it is counted against a tool.
+ * The benchmark's own S3 access (setup and verification), never inside a measured command, so
+ * none of it is counted against a tool.
  */
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';

@@ -61,12 +61,14 @@ run_simple('127.0.0.1', int(sys.argv[1]), DomainDispatcherApplication(create_bac
 `;
 
 /**
- * Starts moto; resolves `{ endpoint, stop }` once it answers HTTP. `serial` serves one request at
- * a time, for tests of races that need S3's atomic conditional writes (the distributed lock);
- * `routingCache` remembers moto's per-request service lookup (the benchmark's default);
- * `ownProcessGroup` keeps a terminal's Ctrl-C from reaching it (the owner stops it).
+ * Starts moto; resolves `{ endpoint, stop, pid, accessLog }` once it answers HTTP. `serial` serves
+ * one request at a time, for tests of races that need S3's atomic conditional writes (the
+ * distributed lock); `routingCache` remembers moto's per-request service lookup (the benchmark's
+ * default); `ownProcessGroup` keeps a terminal's Ctrl-C from reaching it (the owner stops it);
+ * `accessLog` pipes moto's stderr, where its server prints one line per request, to the caller
+ * (`accessLog`, a stream the caller must keep reading, or moto blocks when the pipe fills).
  */
-export async function startMoto({ port, quiet = true, serial = false, routingCache = false, ownProcessGroup = false } = {}) {
+export async function startMoto({ port, quiet = true, serial = false, routingCache = false, ownProcessGroup = false, accessLog = false } = {}) {
   if (serial && routingCache) throw new Error('startMoto: serial and routingCache are two different servers; pick one');
   assertMotoInstalled();
   const chosen = port ?? (await freePort());
@@ -79,7 +81,7 @@ export async function startMoto({ port, quiet = true, serial = false, routingCac
     // Ctrl-C in a terminal signals the whole foreground process group: a moto in its own group
     // keeps serving until its owner stops it (the demo's final up-sync needs it).
     detached: ownProcessGroup,
-    stdio: quiet ? 'ignore' : 'inherit',
+    stdio: accessLog ? ['ignore', 'ignore', 'pipe'] : quiet ? 'ignore' : 'inherit',
     env: { ...process.env, PYTHONUNBUFFERED: '1' },
   });
   let exited = false;
@@ -107,5 +109,5 @@ export async function startMoto({ port, quiet = true, serial = false, routingCac
       child.kill('SIGTERM');
       setTimeout(() => child.kill('SIGKILL'), 3000).unref();
     });
-  return { endpoint, stop, pid: child.pid };
+  return { endpoint, stop, pid: child.pid, accessLog: accessLog ? child.stderr : null };
 }
