@@ -9,6 +9,7 @@
 import type { LocalEntry } from '../sync/types.js';
 import type { SkippedPath } from './scan.js';
 import type { LocalTree } from './tree.js';
+import type { LocalWatcher } from './watch.js';
 
 /** A scan's result. */
 export interface LocalScan {
@@ -35,7 +36,12 @@ export class LocalSnapshotSource {
   private last: LocalScan | null = null;
   private lastFullAt = -Infinity;
   private dirty = true;
-  private watching: { close(): Promise<void> } | null = null;
+  private watching: LocalWatcher | null = null;
+  /**
+   * Whether the watcher has finished its initial crawl: until then a change can go unreported,
+   * so every tick scans (as before the watcher started).
+   */
+  private watcherReady = false;
   private readonly now: () => number;
 
   constructor(private readonly options: LocalSnapshotOptions) {
@@ -45,10 +51,21 @@ export class LocalSnapshotSource {
   /** Starts the watcher; `onChange` hears every relevant change (for an early tick). */
   watch(onChange: (path: string) => void): void {
     if (this.watching) return;
-    this.watching = this.options.quickTree.watch((path) => {
+    const watcher = this.options.quickTree.watch((path) => {
       this.dirty = true;
       onChange(path);
     });
+    this.watching = watcher;
+    watcher.ready.then(
+      () => {
+        if (this.watching !== watcher) return;
+        this.watcherReady = true;
+        // A change between the last scan and the end of the crawl may have gone unreported.
+        this.dirty = true;
+      },
+      // A watcher that could not start leaves every tick scanning.
+      () => undefined,
+    );
   }
 
   /** Marks the snapshot stale (e.g. after the sidecar itself wrote files). */
@@ -60,7 +77,7 @@ export class LocalSnapshotSource {
   async snapshot(full: boolean): Promise<LocalScan> {
     const { fullTree, quickTree, rescanIntervalMs } = this.options;
     const due = this.now() - this.lastFullAt >= rescanIntervalMs;
-    if (full || due || !this.watching || !this.last) {
+    if (full || due || !this.watcherReady || !this.last) {
       this.dirty = false;
       const scan = await fullTree.scan();
       this.lastFullAt = this.now();
@@ -80,8 +97,10 @@ export class LocalSnapshotSource {
 
   /** Stops the watcher. */
   async close(): Promise<void> {
-    await this.watching?.close();
+    const watcher = this.watching;
     this.watching = null;
+    this.watcherReady = false;
+    await watcher?.close();
   }
 
   private underSkipPath(path: string): boolean {

@@ -1,0 +1,47 @@
+/**
+ * LocalSnapshotSource: when a tick may reuse the last scan. Fake trees count the scans and hand
+ * out a watcher whose initial crawl ends when the test says.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LocalSnapshotSource } from '../../src/local/snapshot.js';
+import type { LocalTree } from '../../src/local/tree.js';
+
+function fakeTree() {
+  let endCrawl = (): void => undefined;
+  let report = (_path: string): void => undefined;
+  const tree = {
+    scans: 0,
+    async scan() {
+      tree.scans += 1;
+      return { entries: new Map(), skipped: [] };
+    },
+    watch(onChange: (path: string) => void) {
+      report = onChange;
+      return { ready: new Promise<void>((resolve) => (endCrawl = resolve)), close: async () => undefined };
+    },
+  };
+  return { tree, endCrawl: () => endCrawl(), change: (path: string) => report(path) };
+}
+
+test('snapshot: every tick scans until the watcher has finished its crawl, then only after a change', async () => {
+  const { tree, endCrawl, change } = fakeTree();
+  const asTree = tree as unknown as LocalTree;
+  const source = new LocalSnapshotSource({ fullTree: asTree, quickTree: asTree, skipPaths: [], rescanIntervalMs: 3600_000 });
+  assert.equal((await source.snapshot(false)).scanned, true);
+  source.watch(() => undefined);
+  // Crawling: a change now could go unreported, so the tick reads the folder.
+  assert.equal((await source.snapshot(false)).scanned, true);
+  assert.equal((await source.snapshot(false)).scanned, true);
+  endCrawl();
+  await new Promise((r) => setImmediate(r));
+  // One scan covers whatever changed before the crawl ended; after it, nothing changed.
+  assert.equal((await source.snapshot(false)).scanned, true);
+  assert.equal((await source.snapshot(false)).scanned, false);
+  change('a.txt');
+  assert.equal((await source.snapshot(false)).scanned, true);
+  assert.equal((await source.snapshot(false)).scanned, false);
+  assert.equal(tree.scans, 5);
+  await source.close();
+  assert.equal((await source.snapshot(false)).scanned, true);
+});
