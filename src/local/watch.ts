@@ -2,7 +2,6 @@
  * File-system events as an early trigger for a tick. The periodic scan stays the truth; a missed
  * or coalesced event only delays a sync until the next poll.
  */
-import { watch as chokidarWatch } from 'chokidar';
 import { relative, sep } from 'node:path';
 import { isInternalPath } from './paths.js';
 import { isUnderAny } from './scan.js';
@@ -24,7 +23,10 @@ export interface WatchOptions {
   readonly onError?: (err: Error) => void;
 }
 
-/** Starts watching the root (not reporting what is already there). */
+/**
+ * Starts watching the root (not reporting what is already there). chokidar is loaded with the
+ * first watcher: a one-shot run (`--poll 0`) never watches, and starts sooner without it.
+ */
 export function watchTree(options: WatchOptions): LocalWatcher {
   const toRel = (abs: string): string => relative(options.root, abs).split(sep).join('/');
   const ignored = (abs: string): boolean => {
@@ -32,17 +34,19 @@ export function watchTree(options: WatchOptions): LocalWatcher {
     if (rel === '' || rel.startsWith('..')) return false;
     return isInternalPath(rel) || isUnderAny(rel, options.skipPaths);
   };
-  const watcher = chokidarWatch(options.root, {
-    ignoreInitial: true,
-    followSymlinks: options.followSymlinks,
-    ignored,
-  });
   const report = (abs: string): void => {
     const rel = toRel(abs);
     if (rel !== '' && !ignored(abs)) options.onChange(rel);
   };
-  for (const event of ['add', 'change', 'unlink', 'addDir', 'unlinkDir'] as const) watcher.on(event, report);
-  watcher.on('error', (err) => options.onError?.(err instanceof Error ? err : new Error(String(err))));
-  const ready = new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
-  return { ready, close: () => watcher.close() };
+  const started = import('chokidar').then(({ watch }) => {
+    const watcher = watch(options.root, { ignoreInitial: true, followSymlinks: options.followSymlinks, ignored });
+    for (const event of ['add', 'change', 'unlink', 'addDir', 'unlinkDir'] as const) watcher.on(event, report);
+    watcher.on('error', (err) => options.onError?.(err instanceof Error ? err : new Error(String(err))));
+    const ready = new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+    return { watcher, ready };
+  });
+  return {
+    ready: started.then(({ ready }) => ready),
+    close: async () => (await started).watcher.close(),
+  };
 }
