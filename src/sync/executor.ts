@@ -4,7 +4,6 @@
  * back to the planner as a conflict instead of overwriting another writer's change.
  */
 import { posix } from 'node:path';
-import { lookup as lookupMimeType } from 'mime-types';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { DirectionOptions } from '../config.js';
@@ -22,6 +21,7 @@ import type { Metrics } from '../metrics.js';
 import { pathToKey } from '../local/paths.js';
 import type { LocalTree } from '../local/tree.js';
 import type { Bucket, ObjectWriteOptions, PartSource } from '../remote/types.js';
+import { guessContentType } from './content-type.js';
 import type { TickCounts } from './controller.js';
 import type { Action, BaselineEntry, LocalEntry, RemoteEntry } from './types.js';
 
@@ -295,7 +295,7 @@ export class Executor {
       // A small file was read whole when opened: checked here, it goes as it is.
       if (opened.bytes !== undefined) await source.verify();
       const body = opened.bytes ?? source;
-      const written = await bucket.write(this.key(keyPath), body, opened.size, condition, this.writeOptions(path), signal);
+      const written = await bucket.write(this.key(keyPath), body, opened.size, condition, await this.writeOptions(path), signal);
       return { baseline: { size: opened.size, mtimeMs: opened.mtimeMs, etag: written.etag }, bytes: opened.size };
     } catch (err) {
       if (changed) return null;
@@ -317,16 +317,16 @@ export class Executor {
     }
   }
 
-  private writeOptions(path: string): ObjectWriteOptions {
+  private async writeOptions(path: string): Promise<ObjectWriteOptions> {
     const { up } = this.deps;
-    const guessed = up.guessMimeType ? lookupMimeType(posix.basename(path)) : false;
+    const guessed = up.contentType === undefined && up.guessMimeType ? await guessContentType(posix.basename(path)) : undefined;
     return {
       acl: up.acl,
       sse: up.sse,
       sseKmsKeyId: up.sseKmsKeyId,
       storageClass: up.storageClass,
       cacheControl: up.cacheControl,
-      contentType: up.contentType ?? (guessed || undefined),
+      contentType: up.contentType ?? guessed,
       contentEncoding: up.contentEncoding,
       contentDisposition: up.contentDisposition,
       contentLanguage: up.contentLanguage,

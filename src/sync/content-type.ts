@@ -1,0 +1,14 @@
+/**
+ * The Content-Type `aws s3 sync` would guess from a file name's extension (mime-types: the
+ * mime-db table). mime-types is loaded on the first guess: evaluating its table takes ~25 ms, which
+ * a start that uploads nothing (a download, an idle tick) does not need to spend.
+ */
+type Lookup = (name: string) => string | false;
+
+let loading: Promise<Lookup> | undefined;
+
+/** The type for `name` (a file name or path), or undefined when the extension is unknown. */
+export async function guessContentType(name: string): Promise<string | undefined> {
+  loading ??= import('mime-types').then((mime) => mime.lookup);
+  return (await loading)(name) || undefined;
+}
