@@ -43,7 +43,10 @@ export interface AppOptions {
   /** Environment for node-id resolution (the ECS metadata URI). */
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly version: string;
-  /** Node's default process metrics (off in tests that build several apps in one process). */
+  /**
+   * Node's default process metrics; by default on when the control server runs (off in tests that
+   * build several apps in one process).
+   */
   readonly processMetrics?: boolean;
   /** The safety-net full rescan interval; by default ten polls, between one and ten minutes. */
   readonly rescanIntervalMs?: number;
@@ -59,7 +62,8 @@ export interface AppOptions {
  */
 export async function createApp(config: Config, options: AppOptions): Promise<App> {
   const { logger } = options;
-  const metrics = createMetrics({ withDefaults: options.processMetrics ?? true });
+  // Node's process metrics start GC and event-loop observers; without a server nobody reads them.
+  const metrics = createMetrics({ withDefaults: options.processMetrics ?? config.http.port > 0 });
   const client = createS3Client(config.aws, config.concurrency);
   const bucket = options.makeBucket?.(client, config.bucket) ?? new S3Bucket(client, config.bucket);
   const makeTree = options.makeTree ?? ((root: string, treeOptions: LocalTreeOptions) => new LocalTree(root, treeOptions));

@@ -53,6 +53,10 @@ test('/health answers 503 while the initial sync is stuck on S3 and 200 once it 
   assert.equal(ready.body.status, 'ok');
   assert.equal(ready.body.initialSyncDone, true);
   assert.equal(await s3().getText(bucket, 'app/a.txt'), 'a', 'healthy only after the initial sync did its work');
+  // The process serves Node's own metrics beside the sidecar's (they are off only without a server).
+  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  assert.match(metrics, /^s3sync2_process_cpu_seconds_total /m);
+  assert.match(metrics, /^s3sync2_files_total\{direction="up",action="upload"\} 1$/m);
 
   cli.signal('SIGTERM');
   assert.deepEqual(await cli.exit(), { code: 0, signal: null }, cli.stderr());

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { runCli, startCli, tickLines } from './helpers/cli.js';
 import { awsEnv, useS3 } from './helpers/s3.js';
 import { tempDir } from './helpers/tmp.js';
@@ -47,6 +47,9 @@ test('--poll 0: files on both sides before start → exit 0 with both sides hold
   assert.equal(local.get('rsub/nested/s.txt')!.toString(), 'remote nested s');
   assert.equal(await s3().getText(p.bucket, 'site/v2/other.txt'), 'outside the prefix', 'nothing outside the prefix touched');
   assert.ok(!local.has('other.txt'));
+  // The built CLI guesses Content-Type like the engine does (mime-types is loaded on demand there).
+  const head = await s3().client.send(new HeadObjectCommand({ Bucket: p.bucket, Key: 'site/v1/a.txt' }));
+  assert.equal(head.ContentType, 'text/plain');
 
   const ticks = tickLines(result.lines);
   assert.equal(ticks.length, 1, 'one tick: the initial sync (no final up-sync after --poll 0)');

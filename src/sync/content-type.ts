@@ -9,6 +9,6 @@ let loading: Promise<Lookup> | undefined;
 
 /** The type for `name` (a file name or path), or undefined when the extension is unknown. */
 export async function guessContentType(name: string): Promise<string | undefined> {
-  loading ??= import('mime-types').then((mime) => mime.lookup);
+  loading ??= import('./mime-lookup.js').then((mime) => mime.lookup);
   return (await loading)(name) || undefined;
 }
