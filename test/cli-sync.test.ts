@@ -125,3 +125,26 @@ test('long-running (--poll 1 --delete): changes on both sides while it runs conv
   assert.equal(exit.code, 0, cli.stderr());
   assert.ok(tickLines(cli.lines).every((t) => t.tick.outcome === 'success'), 'no failed tick');
 });
+
+test('a file written while the loop waits for a long poll is uploaded by the watcher-triggered tick', async () => {
+  const p = await pair();
+  const cli = startCli([p.dir, `s3://${p.bucket}/app`, '--poll', '3600', '--http-port', '0'], awsEnv(s3().endpoint));
+  try {
+    await cli.waitForLine('the initial sync', (l) => tickLines([l]).some((t) => t.tick.trigger === 'initial'));
+    // The watcher (loaded on demand) needs its crawl done before it reports; retry the write until a tick takes it.
+    let version = 0;
+    const uploaded = cli.waitForLine('an upload tick', (l) => tickLines([l]).some((t) => t.tick.uploaded > 0));
+    const timer = setInterval(() => void put(p.dir, 'late.txt', `written ${++version}`), 500);
+    try {
+      await uploaded;
+    } finally {
+      clearInterval(timer);
+    }
+    const trigger = tickLines(cli.lines).find((t) => t.tick.uploaded > 0)!.tick.trigger;
+    assert.equal(trigger, 'watch');
+    assert.match(await s3().getText(p.bucket, 'app/late.txt'), /^written \d+$/);
+  } finally {
+    cli.signal('SIGTERM');
+    assert.equal((await cli.exit()).code, 0, cli.stderr());
+  }
+});

@@ -38,15 +38,25 @@ export function watchTree(options: WatchOptions): LocalWatcher {
     const rel = toRel(abs);
     if (rel !== '' && !ignored(abs)) options.onChange(rel);
   };
-  const started = import('chokidar').then(({ watch }) => {
-    const watcher = watch(options.root, { ignoreInitial: true, followSymlinks: options.followSymlinks, ignored });
-    for (const event of ['add', 'change', 'unlink', 'addDir', 'unlinkDir'] as const) watcher.on(event, report);
-    watcher.on('error', (err) => options.onError?.(err instanceof Error ? err : new Error(String(err))));
-    const ready = new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
-    return { watcher, ready };
-  });
+  const started = import('chokidar')
+    .then(({ watch }) => {
+      const watcher = watch(options.root, { ignoreInitial: true, followSymlinks: options.followSymlinks, ignored });
+      for (const event of ['add', 'change', 'unlink', 'addDir', 'unlinkDir'] as const) watcher.on(event, report);
+      watcher.on('error', (err) => options.onError?.(asError(err)));
+      const ready = new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+      return { watcher, ready };
+    })
+    .catch((err: unknown) => {
+      // No watcher: ticks keep scanning on their timer, as the periodic scan is the truth anyway.
+      options.onError?.(asError(err));
+      return null;
+    });
   return {
-    ready: started.then(({ ready }) => ready),
-    close: async () => (await started).watcher.close(),
+    ready: started.then((running) => running?.ready ?? Promise.reject(new Error('the file watcher did not start'))),
+    close: async () => {
+      await (await started)?.watcher.close();
+    },
   };
 }
+
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
