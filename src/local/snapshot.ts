@@ -48,13 +48,22 @@ export class LocalSnapshotSource {
     this.now = options.now ?? (() => performance.now());
   }
 
-  /** Starts the watcher; `onChange` hears every relevant change (for an early tick). */
-  watch(onChange: (path: string) => void): void {
+  /**
+   * Starts the watcher; `onChange` hears every relevant change (for an early tick), `onError` the
+   * watcher's failures, after each of which the next tick scans (an event may have been lost).
+   */
+  watch(onChange: (path: string) => void, onError?: (err: Error) => void): void {
     if (this.watching) return;
-    const watcher = this.options.quickTree.watch((path) => {
-      this.dirty = true;
-      onChange(path);
-    });
+    const watcher = this.options.quickTree.watch(
+      (path) => {
+        this.dirty = true;
+        onChange(path);
+      },
+      (err) => {
+        this.dirty = true;
+        onError?.(err);
+      },
+    );
     this.watching = watcher;
     watcher.ready.then(
       () => {

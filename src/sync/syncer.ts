@@ -121,7 +121,10 @@ export class Syncer implements SyncController {
   startLoop(): void {
     const { config } = this.deps;
     if (!config.onlyDown) {
-      this.deps.local.watch(() => this.onLocalChange());
+      this.deps.local.watch(
+        () => this.onLocalChange(),
+        (err) => this.deps.logger.warn({ err }, `file watcher: ${err.message} (the next tick scans the folder)`),
+      );
     }
     this.scheduleTimer();
   }
