@@ -119,6 +119,39 @@ test('raw GET: a kept-alive connection the server closed is replaced without fai
   }
 });
 
+test('raw GET: a server that closes after every answer: read buffers passed on to later connections are never those a busy reader still holds', async () => {
+  // As moto does: "Connection: close" and the end of the connection right after each body, so a
+  // connection closes while its reader is still writing its last chunk out, and other requests
+  // open connections meanwhile.
+  const bodies = Array.from({ length: 32 }, (_, i) => randomBytes(600 * 1024 + i));
+  const server = await rawServer((index, socket) => socket.end(ok(bodies[index]!, 'Connection: close\r\n')));
+  const raw = new RawHttp(SETTINGS);
+  const received: Buffer[] = [];
+  const worker = async (): Promise<void> => {
+    for (let i = 0; i < 8; i++) {
+      const response = await raw.request(server.get());
+      const chunks: Buffer[] = [];
+      await response.body.pour(async (chunk) => {
+        const copy = Buffer.from(chunk);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        assert.ok(chunk.equals(copy), 'a chunk changed while the sink was busy with it');
+        chunks.push(copy);
+      });
+      received.push(Buffer.concat(chunks));
+    }
+  };
+  try {
+    await Promise.all([worker(), worker(), worker(), worker()]);
+    const expected = new Set(bodies.map((b) => b.toString('base64')));
+    for (const body of received) assert.ok(expected.delete(body.toString('base64')), 'a body arrived intact');
+    assert.equal(expected.size, 0);
+    assert.equal(server.connections(), 32, 'one connection per request');
+  } finally {
+    raw.close();
+    server.close();
+  }
+});
+
 test('raw GET: a request meeting stale kept-alive connections is sent again once, not once per stale connection', async () => {
   // Two kept-alive connections, both dropped by the server when the next request arrives.
   const server = await rawServer((index, socket) => (index < 2 ? socket.write(ok(`answer ${index}`)) : socket.destroy()));
