@@ -53,12 +53,15 @@ async function rawServer(respond: (index: number, socket: Socket, head: string) 
 const ok = (body: Buffer | string, extra = ''): Buffer =>
   Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n`), Buffer.from(body)]);
 
-/** Every byte of a response body, read through a sink that takes its time (a file write). */
-async function slowly(body: ChunkSource): Promise<Buffer> {
+/**
+ * Every byte of a response body, read through a sink that takes its time (a file write): a turn
+ * of the event loop, or `delayMs`.
+ */
+async function slowly(body: ChunkSource, delayMs?: number): Promise<Buffer> {
   const copies: Buffer[] = [];
   await body.pour(async (chunk) => {
     const copy = Buffer.from(chunk);
-    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => (delayMs === undefined ? setImmediate(resolve) : setTimeout(resolve, delayMs)));
     // The chunk must still hold the same bytes: the next read waits for the sink.
     assert.ok(chunk.equals(copy), 'a chunk changed while the sink was busy with it');
     copies.push(copy);
@@ -120,25 +123,15 @@ test('raw GET: a kept-alive connection the server closed is replaced without fai
 });
 
 test('raw GET: a server that closes after every answer: read buffers passed on to later connections are never those a busy reader still holds', async () => {
-  // As moto does: "Connection: close" and the end of the connection right after each body, so a
-  // connection closes while its reader is still writing its last chunk out, and other requests
-  // open connections meanwhile.
+  // As moto does: "Connection: close" and the end of the connection right after each body, so
+  // every request opens a connection while other readers are busy. (Over plain TCP the end is read
+  // only after the busy reader asks for more; the TLS test below has the end come first.)
   const bodies = Array.from({ length: 32 }, (_, i) => randomBytes(600 * 1024 + i));
   const server = await rawServer((index, socket) => socket.end(ok(bodies[index]!, 'Connection: close\r\n')));
   const raw = new RawHttp(SETTINGS);
   const received: Buffer[] = [];
   const worker = async (): Promise<void> => {
-    for (let i = 0; i < 8; i++) {
-      const response = await raw.request(server.get());
-      const chunks: Buffer[] = [];
-      await response.body.pour(async (chunk) => {
-        const copy = Buffer.from(chunk);
-        await new Promise((resolve) => setTimeout(resolve, 2));
-        assert.ok(chunk.equals(copy), 'a chunk changed while the sink was busy with it');
-        chunks.push(copy);
-      });
-      received.push(Buffer.concat(chunks));
-    }
+    for (let i = 0; i < 8; i++) received.push(await slowly((await raw.request(server.get())).body, 2));
   };
   try {
     await Promise.all([worker(), worker(), worker(), worker()]);
@@ -314,15 +307,21 @@ test('raw GET: a silent server is a read timeout (ETIMEDOUT), a sink that throws
   }
 });
 
-test('raw GET over TLS: records decrypted after the reader paused are kept for it, not written over, and a close right after a body does not fail it (slow sink, many records per read)', { timeout: 30_000 }, async () => {
+/** A key and a self-signed certificate for 127.0.0.1. */
+async function selfSignedCert(): Promise<{ key: Buffer; cert: Buffer }> {
   const dir = await tempDir('raw-tls');
   const keyPath = join(dir, 'key.pem');
   const certPath = join(dir, 'cert.pem');
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyPath, '-out', certPath], { stdio: 'ignore' });
+  return { key: readFileSync(keyPath), cert: readFileSync(certPath) };
+}
+
+test('raw GET over TLS: records decrypted after the reader paused are kept for it, not written over, and a close right after a body does not fail it (slow sink, many records per read)', { timeout: 30_000 }, async () => {
+  const { key, cert } = await selfSignedCert();
   const body = randomBytes(3 * 1024 * 1024 + 11);
   const sockets = new Set<TLSSocket>();
   // Head and body in one write: TLS records of 16 KiB, many to each TCP read.
-  const server = createTlsServer({ key: readFileSync(keyPath), cert: readFileSync(certPath) }, (socket) => {
+  const server = createTlsServer({ key, cert }, (socket) => {
     sockets.add(socket);
     // The third answer closes the connection right after the body, as servers do after N requests.
     let answers = 0;
@@ -331,7 +330,7 @@ test('raw GET over TLS: records decrypted after the reader paused are kept for i
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
-  const raw = new RawHttp({ ...SETTINGS, ca: readFileSync(certPath) });
+  const raw = new RawHttp({ ...SETTINGS, ca: cert });
   const get: RawRequest = { method: 'GET', protocol: 'https:', hostname: '127.0.0.1', port, path: '/b/k', headers: { host: `127.0.0.1:${port}` } };
   try {
     for (let round = 0; round < 3; round++) {
@@ -340,6 +339,40 @@ test('raw GET over TLS: records decrypted after the reader paused are kept for i
       const received = round === 1 ? await collect(response.body) : await slowly(response.body);
       assert.ok(received.equals(body), `round ${round}: the body arrives intact`);
     }
+  } finally {
+    raw.close();
+    for (const socket of sockets) socket.destroy();
+    server.close();
+  }
+});
+
+test('raw GET over TLS: a server that closes after every answer: a connection whose close is read while its reader is busy keeps its read buffers from other connections', { timeout: 30_000 }, async () => {
+  // Over TLS the close (close_notify) is decrypted with the last records even though reading
+  // stopped for the busy reader: the connection closes before its reader is done. Its read
+  // buffers must not go to the connections that open meanwhile.
+  const { key, cert } = await selfSignedCert();
+  const bodies = Array.from({ length: 24 }, (_, i) => randomBytes(200 * 1024 + i));
+  let index = 0;
+  const sockets = new Set<TLSSocket>();
+  const server = createTlsServer({ key, cert }, (socket) => {
+    sockets.add(socket);
+    socket.once('data', () => socket.end(ok(bodies[index++]!, 'Connection: close\r\n')));
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const raw = new RawHttp({ ...SETTINGS, ca: cert });
+  const get: RawRequest = { method: 'GET', protocol: 'https:', hostname: '127.0.0.1', port, path: '/b/k', headers: { host: `127.0.0.1:${port}` } };
+  const received: Buffer[] = [];
+  // 10 ms a chunk: long enough for a new connection to shake hands and read an answer meanwhile.
+  const worker = async (): Promise<void> => {
+    for (let i = 0; i < 6; i++) received.push(await slowly((await raw.request(get)).body, 10));
+  };
+  try {
+    await Promise.all([worker(), worker(), worker(), worker()]);
+    const expected = new Set(bodies.map((b) => b.toString('base64')));
+    for (const body of received) assert.ok(expected.delete(body.toString('base64')), 'a body arrived intact');
+    assert.equal(expected.size, 0);
   } finally {
     raw.close();
     for (const socket of sockets) socket.destroy();
