@@ -25,6 +25,12 @@ export function requestKind(method: string, url: string): string {
 
 /** werkzeug's access line: `127.0.0.1 - - [date] "PUT /bucket/key HTTP/1.1" 200 -`. */
 const ACCESS_LINE = /"([A-Z]+) (\S+) HTTP\/[\d.]+" \d{3} /;
+/**
+ * werkzeug colours the request of every answer but a 200 (the 404 of a marker or of a HEAD, the
+ * 204 of a DELETE); only colorama, when installed (aws CLI v1 brings it), strips the colours from
+ * a log that is not a terminal.
+ */
+const ANSI_STYLE = /\x1b\[[\d;]*m/g;
 /** The path of the requests `counts()` sends to know the log has caught up; never counted. */
 const MARKER_PATH = '/__bench/marker-';
 /** How long a marker may take to show up in the log. */
@@ -32,7 +38,7 @@ const MARKER_TIMEOUT_MS = 30_000;
 
 /** The method and URL of an access-log line; null for moto's other output. */
 export function parseAccessLine(line: string): { method: string; url: string } | null {
-  const match = ACCESS_LINE.exec(line);
+  const match = ACCESS_LINE.exec(line.replace(ANSI_STYLE, ''));
   return match ? { method: match[1]!, url: match[2]! } : null;
 }
 
@@ -75,6 +81,9 @@ export class RequestLog {
         else resolve();
       });
     });
+    // Settled maybe while the marker request is still on its way (moto exited, or the wait timed
+    // out): awaited below, but an unhandled rejection meanwhile would end the benchmark at once.
+    seen.catch(() => undefined);
     try {
       await (await fetch(`${this.#endpoint}${MARKER_PATH}${marker}`)).arrayBuffer();
     } catch (err) {
