@@ -82,8 +82,10 @@ const READ_BUFFER_BYTES = 256 * 1024;
  * off took 0.8 s of the upload's 4 s of CPU.
  */
 const spareReadBuffers: Buffer[] = [];
-/** Spare read buffers kept at most (4 MiB). */
-const MAX_SPARE_READ_BUFFERS = 16;
+/** Spare read buffers kept at most (8 MiB): one each for 32 connections closing and opening. */
+const MAX_SPARE_READ_BUFFERS = 32;
+/** Where a retired connection's socket reads, should it read again (see `#nextReadBuffer`). */
+const RETIRED_SCRATCH = Buffer.allocUnsafe(16 * 1024);
 
 function takeReadBuffer(): Buffer {
   return spareReadBuffers.pop() ?? Buffer.allocUnsafe(READ_BUFFER_BYTES);
@@ -164,8 +166,14 @@ class Unanswered extends Error {
   }
 }
 
-/** What the connection does with the bytes it reads: returns false to stop reading for now. */
-type Receiver = (bytes: Buffer) => boolean;
+/**
+ * What a receiver says of the bytes it was handed: true reads on; false stops reading for now,
+ * the receiver maybe still using the bytes (a write in flight); `KEPT_A_COPY` stops reading too,
+ * but what the receiver kept of the bytes is a copy (the read buffer is free again).
+ */
+const KEPT_A_COPY = 'kept a copy';
+/** What the connection does with the bytes it reads. */
+type Receiver = (bytes: Buffer) => boolean | typeof KEPT_A_COPY;
 
 /** One socket and the exchange going on over it. */
 class Connection {
@@ -271,7 +279,7 @@ class Connection {
         const resendable = received === 0 && !(body !== undefined && !sending) && (err as NetworkError).code !== 'ETIMEDOUT';
         reject(resendable ? new Unanswered(err) : err);
       };
-      const onHead = (bytes: Buffer): boolean => {
+      const onHead: Receiver = (bytes) => {
         received += bytes.length;
         let parsed: ParsedHead | null;
         try {
@@ -304,7 +312,7 @@ class Connection {
         // A copy: the read buffer is written again by the next read (with TLS, maybe at once).
         const early = Buffer.from(reader.rest);
         resolve({ statusCode: parsed.statusCode, headers: parsed.headers, body: new ConnectionBody(this, framing, early, done) });
-        return false;
+        return KEPT_A_COPY;
       };
       this.#socket.write(head);
       this.receive(onHead, onBroken);
@@ -341,7 +349,7 @@ class Connection {
       const more = receiver(this.#pending.shift()!);
       // The exchange ended or failed on these bytes.
       if (this.#receiver !== receiver) return;
-      if (!more) {
+      if (more !== true) {
         this.#held = true;
         return;
       }
@@ -404,9 +412,11 @@ class Connection {
       this.#current = this.#current === 0 ? 1 : 0;
       this.#lent = false;
     }
-    // The second buffer is taken on first need. A retired connection's socket reads no more; were
-    // it asked, it would get a buffer of its own, never one given to another connection.
-    return (this.#readBuffers[this.#current] ??= this.#retired ? Buffer.allocUnsafe(READ_BUFFER_BYTES) : takeReadBuffer());
+    // The second buffer is taken on first need. A connection retired inside its own read callback
+    // is asked once more (node:tls may still hand over records it decrypted): it reads into a
+    // scratch buffer of no connection's, and what comes is copied or dropped at once.
+    if (this.#retired) return RETIRED_SCRATCH;
+    return (this.#readBuffers[this.#current] ??= takeReadBuffer());
   }
 
   #read(bytes: Buffer): boolean {
@@ -420,10 +430,11 @@ class Connection {
       this.#pending.push(Buffer.from(bytes));
       return false;
     }
-    if (receiver(bytes)) return true;
-    // The receiver may still be using `bytes` (a write in progress).
+    const more = receiver(bytes);
+    if (more === true) return true;
     this.#held = true;
-    this.#lent = true;
+    // The receiver may still be using `bytes` (a write in progress), unless it copied them.
+    this.#lent = more === false;
     return false;
   }
 
