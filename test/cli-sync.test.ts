@@ -134,7 +134,7 @@ test('a file written while the loop waits for a long poll is uploaded by the wat
     // The watcher (loaded on demand) needs its crawl done before it reports; retry the write until a tick takes it.
     let version = 0;
     const uploaded = cli.waitForLine('an upload tick', (l) => tickLines([l]).some((t) => t.tick.uploaded > 0));
-    const timer = setInterval(() => void put(p.dir, 'late.txt', `written ${++version}`), 500);
+    const timer = setInterval(() => void put(p.dir, 'late.txt', `written ${++version}`).catch(() => undefined), 500);
     try {
       await uploaded;
     } finally {

@@ -6,7 +6,10 @@ import { relative, sep } from 'node:path';
 import { isInternalPath } from './paths.js';
 import { isUnderAny } from './scan.js';
 
-/** A running watcher. `ready` resolves once the initial crawl is done and events are reported. */
+/**
+ * A running watcher. `ready` resolves once the initial crawl is done and events are reported, and
+ * rejects when the watcher could not start (a caller must handle that).
+ */
 export interface LocalWatcher {
   readonly ready: Promise<void>;
   close(): Promise<void>;
@@ -38,8 +41,11 @@ export function watchTree(options: WatchOptions): LocalWatcher {
     const rel = toRel(abs);
     if (rel !== '' && !ignored(abs)) options.onChange(rel);
   };
+  let closed = false;
   const started = import('chokidar')
     .then(({ watch }) => {
+      // Closed while chokidar was loading: no crawl is started for nothing.
+      if (closed) return null;
       const watcher = watch(options.root, { ignoreInitial: true, followSymlinks: options.followSymlinks, ignored });
       for (const event of ['add', 'change', 'unlink', 'addDir', 'unlinkDir'] as const) watcher.on(event, report);
       watcher.on('error', (err) => options.onError?.(asError(err)));
@@ -54,6 +60,7 @@ export function watchTree(options: WatchOptions): LocalWatcher {
   return {
     ready: started.then((running) => running?.ready ?? Promise.reject(new Error('the file watcher did not start'))),
     close: async () => {
+      closed = true;
       await (await started)?.watcher.close();
     },
   };

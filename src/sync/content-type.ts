@@ -9,6 +9,13 @@ let loading: Promise<Lookup> | undefined;
 
 /** The type for `name` (a file name or path), or undefined when the extension is unknown. */
 export async function guessContentType(name: string): Promise<string | undefined> {
-  loading ??= import('./mime-lookup.js').then((mime) => mime.lookup);
+  loading ??= import('./mime-lookup.js').then(
+    (mime) => mime.lookup,
+    (err: unknown) => {
+      // Not cached: the next upload tries again rather than every one failing from now on.
+      loading = undefined;
+      throw err;
+    },
+  );
   return (await loading)(name) || undefined;
 }
