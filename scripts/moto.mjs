@@ -38,13 +38,24 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 run_simple('127.0.0.1', int(sys.argv[1]), DomainDispatcherApplication(create_backend_app), threaded=False)
 `;
 
-// moto 5.2 finds the service of every request by listing its own package folder and stat-ing
-// each of its ~180 sub-folders, then trying the URL patterns of every service in turn, all under
-// one global lock: about half of its CPU per small S3 request here, and it serializes requests.
-// The answer depends only on the host name, so this runs the same threaded server with that
-// lookup remembered per host. Responses are unchanged; only the benchmark uses it (BENCH_MOTO).
+// The benchmark's moto (BENCH_MOTO=routing-cached, the default), made to behave like S3 where
+// stock moto's server costs both tools alike:
+// - moto 5.2 finds the service of every request by listing its own package folder and stat-ing
+//   each of its ~180 sub-folders, then trying the URL patterns of every service in turn, all
+//   under one global lock: about half of its CPU per small S3 request here, and it serializes
+//   requests. The answer depends only on the host name, so the lookup is remembered per host.
+// - werkzeug closes the connection after every answer (it cannot tell where an unread request
+//   body ends), so every request of both tools paid a TCP connection S3 would keep alive. moto
+//   reads every request body whole before answering, so connections are kept alive here:
+//   without the "Connection: close" header and without the drain after each request (which
+//   waits 10 ms for more bytes and would swallow the next request). TCP_NODELAY as production
+//   servers set it: werkzeug writes a response's head and body separately, and on a persistent
+//   connection Nagle's algorithm held the body until the client's delayed ACK (the aws CLI's
+//   small uploads took 30% longer).
+// Responses are unchanged; only the benchmark uses it.
 const ROUTING_CACHED_MOTO = `
-import sys
+import socket, sys
+import werkzeug.serving as serving
 from werkzeug.serving import run_simple
 from moto import backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -57,14 +68,32 @@ def get_backend_for_host(self, host):
         known[host] = lookup(self, host)
     return known[host]
 DomainDispatcherApplication.get_backend_for_host = get_backend_for_host
+class NoDrain:
+    def register(self, *args): pass
+    def select(self, timeout=None): return []
+    def close(self): pass
+class Selectors:
+    DefaultSelector = NoDrain
+serving.selectors = Selectors
+send_header = serving.WSGIRequestHandler.send_header
+def keep_alive_header(self, key, value):
+    if key.lower() == 'connection' and value.lower() == 'close':
+        return
+    send_header(self, key, value)
+serving.WSGIRequestHandler.send_header = keep_alive_header
+setup = serving.WSGIRequestHandler.setup
+def setup_nodelay(self):
+    setup(self)
+    self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+serving.WSGIRequestHandler.setup = setup_nodelay
 run_simple('127.0.0.1', int(sys.argv[1]), DomainDispatcherApplication(create_backend_app), threaded=True)
 `;
 
 /**
  * Starts moto; resolves `{ endpoint, stop, pid, accessLog }` once it answers HTTP. `serial` serves
  * one request at a time, for tests of races that need S3's atomic conditional writes (the
- * distributed lock); `routingCache` remembers moto's per-request service lookup (the benchmark's
- * default); `ownProcessGroup` keeps a terminal's Ctrl-C from reaching it (the owner stops it);
+ * distributed lock); `routingCache` remembers moto's per-request service lookup and keeps
+ * connections alive (the benchmark's default, see above); `ownProcessGroup` keeps a terminal's Ctrl-C from reaching it (the owner stops it);
  * `accessLog` pipes moto's stderr, where its server prints one line per request, to the caller
  * (`accessLog`, a stream the caller must keep reading, or moto blocks when the pipe fills).
  */
