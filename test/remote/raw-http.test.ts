@@ -69,6 +69,21 @@ async function slowly(body: ChunkSource, delayMs?: number): Promise<Buffer> {
   return Buffer.concat(copies);
 }
 
+/**
+ * `workers` loops sending `get` one request after another until every body of `bodies` (served
+ * once each, in any order) was read through a sink taking `delayMs` a chunk; each must arrive intact.
+ */
+async function assertIntactFromWorkers(raw: RawHttp, get: RawRequest, bodies: readonly Buffer[], workers: number, delayMs: number): Promise<void> {
+  const received: Buffer[] = [];
+  const worker = async (): Promise<void> => {
+    for (let i = 0; i < bodies.length / workers; i++) received.push(await slowly((await raw.request(get)).body, delayMs));
+  };
+  await Promise.all(Array.from({ length: workers }, worker));
+  const expected = new Set(bodies.map((b) => b.toString('base64')));
+  for (const body of received) assert.ok(expected.delete(body.toString('base64')), 'a body arrived intact');
+  assert.equal(expected.size, 0);
+}
+
 test('raw GET: bodies arrive intact through the reused read buffer, and one kept-alive connection serves request after request', async () => {
   const bodies = [randomBytes(5 * 1024 * 1024 + 3), Buffer.from('small'), randomBytes(700 * 1024)];
   const server = await rawServer((index, socket) => socket.write(ok(bodies[index % bodies.length]!)));
@@ -129,15 +144,8 @@ test('raw GET: a server that closes after every answer: read buffers passed on t
   const bodies = Array.from({ length: 32 }, (_, i) => randomBytes(600 * 1024 + i));
   const server = await rawServer((index, socket) => socket.end(ok(bodies[index]!, 'Connection: close\r\n')));
   const raw = new RawHttp(SETTINGS);
-  const received: Buffer[] = [];
-  const worker = async (): Promise<void> => {
-    for (let i = 0; i < 8; i++) received.push(await slowly((await raw.request(server.get())).body, 2));
-  };
   try {
-    await Promise.all([worker(), worker(), worker(), worker()]);
-    const expected = new Set(bodies.map((b) => b.toString('base64')));
-    for (const body of received) assert.ok(expected.delete(body.toString('base64')), 'a body arrived intact');
-    assert.equal(expected.size, 0);
+    await assertIntactFromWorkers(raw, server.get(), bodies, 4, 2);
     assert.equal(server.connections(), 32, 'one connection per request');
   } finally {
     raw.close();
@@ -307,31 +315,44 @@ test('raw GET: a silent server is a read timeout (ETIMEDOUT), a sink that throws
   }
 });
 
-/** A key and a self-signed certificate for 127.0.0.1. */
-async function selfSignedCert(): Promise<{ key: Buffer; cert: Buffer }> {
+/**
+ * An HTTPS server for 127.0.0.1 (self-signed) that hands each connection to `onSocket`, and a
+ * RawHttp client trusting it, with the GET request to send.
+ */
+async function tlsServer(onSocket: (socket: TLSSocket) => void): Promise<{ raw: RawHttp; get: RawRequest; close: () => void }> {
   const dir = await tempDir('raw-tls');
   const keyPath = join(dir, 'key.pem');
   const certPath = join(dir, 'cert.pem');
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyPath, '-out', certPath], { stdio: 'ignore' });
-  return { key: readFileSync(keyPath), cert: readFileSync(certPath) };
-}
-
-test('raw GET over TLS: records decrypted after the reader paused are kept for it, not written over, and a close right after a body does not fail it (slow sink, many records per read)', { timeout: 30_000 }, async () => {
-  const { key, cert } = await selfSignedCert();
-  const body = randomBytes(3 * 1024 * 1024 + 11);
+  const cert = readFileSync(certPath);
   const sockets = new Set<TLSSocket>();
-  // Head and body in one write: TLS records of 16 KiB, many to each TCP read.
-  const server = createTlsServer({ key, cert }, (socket) => {
+  const server = createTlsServer({ key: readFileSync(keyPath), cert }, (socket) => {
     sockets.add(socket);
-    // The third answer closes the connection right after the body, as servers do after N requests.
-    let answers = 0;
-    socket.on('data', () => (++answers === 3 ? socket.end(ok(body)) : socket.write(ok(body))));
     socket.on('error', () => undefined);
+    onSocket(socket);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   const raw = new RawHttp({ ...SETTINGS, ca: cert });
-  const get: RawRequest = { method: 'GET', protocol: 'https:', hostname: '127.0.0.1', port, path: '/b/k', headers: { host: `127.0.0.1:${port}` } };
+  return {
+    raw,
+    get: { method: 'GET', protocol: 'https:', hostname: '127.0.0.1', port, path: '/b/k', headers: { host: `127.0.0.1:${port}` } },
+    close: () => {
+      raw.close();
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
+}
+
+test('raw GET over TLS: records decrypted after the reader paused are kept for it, not written over, and a close right after a body does not fail it (slow sink, many records per read)', { timeout: 30_000 }, async () => {
+  const body = randomBytes(3 * 1024 * 1024 + 11);
+  // Head and body in one write: TLS records of 16 KiB, many to each TCP read.
+  const { raw, get, close } = await tlsServer((socket) => {
+    // The third answer closes the connection right after the body, as servers do after N requests.
+    let answers = 0;
+    socket.on('data', () => (++answers === 3 ? socket.end(ok(body)) : socket.write(ok(body))));
+  });
   try {
     for (let round = 0; round < 3; round++) {
       const response = await raw.request(get);
@@ -340,9 +361,7 @@ test('raw GET over TLS: records decrypted after the reader paused are kept for i
       assert.ok(received.equals(body), `round ${round}: the body arrives intact`);
     }
   } finally {
-    raw.close();
-    for (const socket of sockets) socket.destroy();
-    server.close();
+    close();
   }
 });
 
@@ -350,32 +369,15 @@ test('raw GET over TLS: a server that closes after every answer: a connection wh
   // Over TLS the close (close_notify) is decrypted with the last records even though reading
   // stopped for the busy reader: the connection closes before its reader is done. Its read
   // buffers must not go to the connections that open meanwhile.
-  const { key, cert } = await selfSignedCert();
   const bodies = Array.from({ length: 24 }, (_, i) => randomBytes(200 * 1024 + i));
   let index = 0;
-  const sockets = new Set<TLSSocket>();
-  const server = createTlsServer({ key, cert }, (socket) => {
-    sockets.add(socket);
+  const { raw, get, close } = await tlsServer((socket) => {
     socket.once('data', () => socket.end(ok(bodies[index++]!, 'Connection: close\r\n')));
-    socket.on('error', () => undefined);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  const raw = new RawHttp({ ...SETTINGS, ca: cert });
-  const get: RawRequest = { method: 'GET', protocol: 'https:', hostname: '127.0.0.1', port, path: '/b/k', headers: { host: `127.0.0.1:${port}` } };
-  const received: Buffer[] = [];
-  // 10 ms a chunk: long enough for a new connection to shake hands and read an answer meanwhile.
-  const worker = async (): Promise<void> => {
-    for (let i = 0; i < 6; i++) received.push(await slowly((await raw.request(get)).body, 10));
-  };
   try {
-    await Promise.all([worker(), worker(), worker(), worker()]);
-    const expected = new Set(bodies.map((b) => b.toString('base64')));
-    for (const body of received) assert.ok(expected.delete(body.toString('base64')), 'a body arrived intact');
-    assert.equal(expected.size, 0);
+    // 10 ms a chunk: long enough for a new connection to shake hands and read an answer meanwhile.
+    await assertIntactFromWorkers(raw, get, bodies, 4, 10);
   } finally {
-    raw.close();
-    for (const socket of sockets) socket.destroy();
-    server.close();
+    close();
   }
 });
