@@ -35,6 +35,8 @@ const ANSI_STYLE = /\x1b\[[\d;]*m/g;
 const MARKER_PATH = '/__bench/marker-';
 /** How long a marker may take to show up in the log. */
 const MARKER_TIMEOUT_MS = 30_000;
+/** What a marker wait ends with once moto's log has closed. */
+const MOTO_EXITED = 'count requests: moto exited (its access log ended)';
 
 /** The method and URL of an access-log line; null for moto's other output. */
 export function parseAccessLine(line: string): { method: string; url: string } | null {
@@ -58,7 +60,7 @@ export class RequestLog {
     lines.on('line', (line) => this.#see(line));
     lines.on('close', () => {
       this.#ended = true;
-      for (const settle of this.#waiting.values()) settle(new Error('count requests: moto exited (its access log ended)'));
+      for (const settle of this.#waiting.values()) settle(new Error(MOTO_EXITED));
     });
   }
 
@@ -67,7 +69,7 @@ export class RequestLog {
    * line, so a tool's requests are all counted once the tool has exited.
    */
   async counts(): Promise<RequestCounts> {
-    if (this.#ended) throw new Error('count requests: moto exited (its access log ended)');
+    if (this.#ended) throw new Error(MOTO_EXITED);
     const marker = ++this.#markers;
     const seen = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
