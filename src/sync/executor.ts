@@ -319,14 +319,15 @@ export class Executor {
 
   private async writeOptions(path: string): Promise<ObjectWriteOptions> {
     const { up } = this.deps;
-    const guessed = up.contentType === undefined && up.guessMimeType ? await guessContentType(posix.basename(path)) : undefined;
+    // An explicit --content-type wins; the guess (and mime-types' loading) is only for files without one.
+    const contentType = up.contentType ?? (up.guessMimeType ? await guessContentType(posix.basename(path)) : undefined);
     return {
       acl: up.acl,
       sse: up.sse,
       sseKmsKeyId: up.sseKmsKeyId,
       storageClass: up.storageClass,
       cacheControl: up.cacheControl,
-      contentType: up.contentType ?? guessed,
+      contentType,
       contentEncoding: up.contentEncoding,
       contentDisposition: up.contentDisposition,
       contentLanguage: up.contentLanguage,
