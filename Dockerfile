@@ -7,7 +7,7 @@ FROM node:22-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY scripts/build.mjs ./scripts/build.mjs
+COPY scripts/build.mjs scripts/mime-table.mjs ./scripts/
 COPY src ./src
 RUN npm run build
 

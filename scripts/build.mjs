@@ -4,6 +4,7 @@
 // and loading several hundred modules of the AWS SDK one by one; one file loads in a fraction.
 import { rm } from 'node:fs/promises';
 import { build } from 'esbuild';
+import { mimeTablePlugin } from './mime-table.mjs';
 
 await rm(new URL('../dist', import.meta.url), { recursive: true, force: true });
 await build({
@@ -23,5 +24,7 @@ await build({
   external: ['fsevents'],
   // CommonJS dependencies inside the bundle call require() for Node built-ins.
   banner: { js: "import { createRequire as __s3sync2Require } from 'node:module'; const require = __s3sync2Require(import.meta.url);" },
+  // mime-types' extension table, computed here instead of at every start (scripts/mime-table.mjs).
+  plugins: [mimeTablePlugin],
   logLevel: 'warning',
 });

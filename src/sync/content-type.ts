@@ -1,7 +1,7 @@
 /**
  * The Content-Type `aws s3 sync` would guess from a file name's extension (mime-types: the
- * mime-db table). mime-types is loaded on the first guess: evaluating its table takes ~25 ms, which
- * a start that uploads nothing (a download, an idle tick) does not need to spend.
+ * mime-db table). Loaded on the first guess: a start that uploads nothing (a download, an idle tick)
+ * does not load it at all.
  */
 type Lookup = (name: string) => string | false;
 
