@@ -6,7 +6,7 @@
  *
  * Environment: BENCH_QUICK=1 (10× fewer files), BENCH_SMALL_FILES, BENCH_SMALL_BYTES,
  * BENCH_LARGE_FILES, BENCH_LARGE_BYTES, BENCH_IDLE_FILES, BENCH_IDLE_BYTES, BENCH_IDLE_TICKS,
- * BENCH_SAMPLE_FILES, BENCH_CASES (comma list), BENCH_TOOLS (aws,s3-sync2), BENCH_NODE_FLAGS
+ * BENCH_SAMPLE_FILES, BENCH_CASES (comma list), BENCH_TOOLS (aws,s3-sync2,floor), BENCH_NODE_FLAGS
  * (extra node flags for s3-sync2 runs, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"),
  * BENCH_S3SYNC2_ARGS (extra s3-sync2 options for every s3-sync2 run, e.g. "--concurrency 10"),
  * BENCH_REPORT (also write the tables as Markdown to this file), BENCH_MOTO (routing-cached, the
@@ -21,7 +21,7 @@ import { startMoto } from '../scripts/moto.mjs';
 import { downloadCase, idleCase, uploadCase, type BenchContext } from './cases.js';
 import { loadBenchConfig, type BenchConfig } from './config.js';
 import { generateTree, type Tree } from './data.js';
-import { judge, resultsTable, targetsTable, type Row } from './report.js';
+import { floorTable, judge, resultsTable, targetsTable, type Row } from './report.js';
 import { RequestLog } from './request-log.js';
 import { benchClient, createBucket } from './s3.js';
 import { S3SYNC2_MAIN, toolEnv } from './tools.js';
@@ -107,6 +107,12 @@ function describe(config: BenchConfig): string {
   );
 }
 
+/** The floor table with its heading, when the floor was measured. */
+function floorLines(rows: readonly Row[]): string[] {
+  const floor = floorTable(rows);
+  return floor ? ['', 'Uploads against the server floor (the same files PUT from memory, no client work):', '', floor] : [];
+}
+
 async function main(): Promise<number> {
   const config = loadBenchConfig();
   const scratch = await mkdtemp(join(tmpdir(), 's3sync2-bench-'));
@@ -127,6 +133,7 @@ async function main(): Promise<number> {
       targetsTable(verdicts),
       '',
       `${verdicts.filter((v) => v.pass).length} of ${verdicts.length} targets met (a miss does not fail the run).`,
+      ...floorLines(rows),
     ].join('\n');
     process.stdout.write(`\n${report}\n`);
     if (process.env.BENCH_REPORT) await writeFile(process.env.BENCH_REPORT, `${report}\n`);

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { BenchConfig, CaseName } from './config.js';
 import { compareListings, listTree, type Tree } from './data.js';
-import { processCpuSeconds, runMeasured } from './measure.js';
+import { putFromMemory } from './floor.js';
+import { processCpuSeconds, runMeasured, type Measured } from './measure.js';
 import { TOOLS, type Row, type ToolLabel } from './report.js';
 import { diffCounts, type RequestLog } from './request-log.js';
 import { putTree } from './s3.js';
@@ -39,11 +40,16 @@ export interface BenchContext {
 }
 
 /** Runs one shell command as one tool of one case and measures it. */
-export async function measureCommand(ctx: BenchContext, caseName: CaseName, tool: ToolLabel, script: string): Promise<Row> {
+export function measureCommand(ctx: BenchContext, caseName: CaseName, tool: ToolLabel, script: string): Promise<Row> {
+  return measure(ctx, caseName, tool, () => runMeasured(script, { env: ctx.env, label: `${tool} (${caseName})` }));
+}
+
+/** Runs `work` as one tool of one case: its own wall and CPU, moto's requests and CPU meanwhile. */
+async function measure(ctx: BenchContext, caseName: CaseName, tool: ToolLabel, work: () => Promise<Measured>): Promise<Row> {
   ctx.log(`  ${caseName}: ${tool} …`);
   const before = await ctx.requests.counts();
   const motoBefore = processCpuSeconds(ctx.motoPid);
-  const measured = await runMeasured(script, { env: ctx.env, label: `${tool} (${caseName})` });
+  const measured = await work();
   const motoAfter = processCpuSeconds(ctx.motoPid);
   const requests = diffCounts(before, await ctx.requests.counts());
   const row: Row = {
@@ -65,13 +71,19 @@ function freshStateDir(ctx: BenchContext): string {
 }
 
 /**
- * The run with the median wall time of each tool's `runs` (they alternate tools, so a slow moment
- * of the machine does not fall on one tool's runs only).
+ * The run with the median wall time of each tool's `runs`. The tools take turns, and the order
+ * turns with each run (aws, s3-sync2, floor; then s3-sync2, floor, aws; …): a run leaves moto's
+ * memory warmer or colder for the next one, which a fixed order would charge to one tool only.
  */
-async function medianRuns(runs: number, measureRun: (run: number) => Promise<Row[]>): Promise<Row[]> {
+export async function medianRuns(runs: number, steps: readonly Step[]): Promise<Row[]> {
   const byTool = new Map<string, Row[]>();
   for (let run = 1; run <= runs; run++) {
-    for (const row of await measureRun(run)) byTool.set(row.tool, [...(byTool.get(row.tool) ?? []), row]);
+    const suffix = runs > 1 ? `-${run}` : '';
+    const turn = (run - 1) % Math.max(1, steps.length);
+    for (const step of [...steps.slice(turn), ...steps.slice(0, turn)]) {
+      const row = await step(suffix);
+      byTool.set(row.tool, [...(byTool.get(row.tool) ?? []), row]);
+    }
   }
   return [...byTool.values()].map((rows) => {
     const sorted = [...rows].sort((a, b) => a.wallSeconds - b.wallSeconds);
@@ -79,45 +91,50 @@ async function medianRuns(runs: number, measureRun: (run: number) => Promise<Row
   });
 }
 
+/** One tool's turn in a run: measures it (its target named with `suffix`) and checks the result. */
+export type Step = (suffix: string) => Promise<Row>;
+
 /**
  * Upload of `source` by each tool into its own empty prefix, `runs` times; returns the median
  * rows and a verified prefix.
  */
 export async function uploadCase(ctx: BenchContext, caseName: CaseName, source: Tree, runs: number): Promise<{ rows: Row[]; prefix: string }> {
-  let verified = '';
-  const rows = await medianRuns(runs, async (run) => {
-    const once = await uploadOnce(ctx, caseName, source, runs > 1 ? `-${run}` : '');
-    verified ||= once.prefix;
-    return once.rows;
-  });
-  return { rows, prefix: verified };
-}
-
-async function uploadOnce(ctx: BenchContext, caseName: CaseName, source: Tree, suffix: string): Promise<{ rows: Row[]; prefix: string }> {
-  const rows: Row[] = [];
-  let verified = '';
   const { bucket, config } = ctx;
-  if (config.tools.has('aws')) {
-    const prefix = `${caseName}-aws${suffix}`;
-    rows.push(await measureCommand(ctx, caseName, TOOLS.aws, awsSync(ctx.endpoint, source.root, `s3://${bucket}/${prefix}`)));
-    await verifyUploaded(ctx.client, bucket, prefix, source, config.sampleFiles);
-    verified = prefix;
-  }
-  if (config.tools.has('s3-sync2')) {
-    const prefix = `${caseName}-s3sync2${suffix}`;
-    const script = s3sync2Once({
-      endpoint: ctx.endpoint,
-      dir: source.root,
-      uri: `s3://${bucket}/${prefix}`,
-      init: 'up',
-      stateDir: freshStateDir(ctx),
-      nodeFlags: ctx.nodeFlags,
-      extraArgs: ctx.s3sync2Args,
-    });
-    rows.push(await measureCommand(ctx, caseName, TOOLS.s3sync2, script));
+  let verified = '';
+  const uploaded = async (row: Row, prefix: string): Promise<Row> => {
     await verifyUploaded(ctx.client, bucket, prefix, source, config.sampleFiles);
     verified ||= prefix;
+    return row;
+  };
+  const steps: Step[] = [];
+  if (config.tools.has('aws')) {
+    steps.push(async (suffix) => {
+      const prefix = `${caseName}-aws${suffix}`;
+      return uploaded(await measureCommand(ctx, caseName, TOOLS.aws, awsSync(ctx.endpoint, source.root, `s3://${bucket}/${prefix}`)), prefix);
+    });
   }
+  if (config.tools.has('s3-sync2')) {
+    steps.push(async (suffix) => {
+      const prefix = `${caseName}-s3sync2${suffix}`;
+      const script = s3sync2Once({
+        endpoint: ctx.endpoint,
+        dir: source.root,
+        uri: `s3://${bucket}/${prefix}`,
+        init: 'up',
+        stateDir: freshStateDir(ctx),
+        nodeFlags: ctx.nodeFlags,
+        extraArgs: ctx.s3sync2Args,
+      });
+      return uploaded(await measureCommand(ctx, caseName, TOOLS.s3sync2, script), prefix);
+    });
+  }
+  if (config.tools.has('floor')) {
+    steps.push(async (suffix) => {
+      const prefix = `${caseName}-floor${suffix}`;
+      return uploaded(await measure(ctx, caseName, TOOLS.floor, () => putFromMemory(ctx.endpoint, bucket, prefix, source)), prefix);
+    });
+  }
+  const rows = await medianRuns(runs, steps);
   return { rows, prefix: verified };
 }
 
@@ -127,32 +144,28 @@ async function uploadOnce(ctx: BenchContext, caseName: CaseName, source: Tree, s
  * objects are put there first (untimed).
  */
 export async function downloadCase(ctx: BenchContext, caseName: CaseName, source: Tree, prefix: string, runs: number): Promise<Row[]> {
+  const { config } = ctx;
   if (!prefix) {
     prefix = `${caseName}-source`;
     ctx.log(`  ${caseName}: putting ${source.files.size} objects under ${prefix}/ (setup, not timed)`);
     await putTree(ctx.client, ctx.bucket, prefix, source);
   }
   const uri = `s3://${ctx.bucket}/${prefix}`;
-  return medianRuns(runs, (run) => downloadOnce(ctx, caseName, source, uri, runs > 1 ? `-${run}` : ''));
-}
-
-async function downloadOnce(ctx: BenchContext, caseName: CaseName, source: Tree, uri: string, suffix: string): Promise<Row[]> {
-  const { config } = ctx;
-  const rows: Row[] = [];
-  if (config.tools.has('aws')) {
-    const dir = join(ctx.scratch, `${caseName}-aws${suffix}`);
+  const downloaded = (tool: 'aws' | 's3sync2', script: (dir: string) => string, label: ToolLabel): Step => async (suffix) => {
+    const dir = join(ctx.scratch, `${caseName}-${tool}${suffix}`);
     await mkdir(dir);
-    rows.push(await measureCommand(ctx, caseName, TOOLS.aws, awsSync(ctx.endpoint, uri, dir)));
+    const row = await measureCommand(ctx, caseName, label, script(dir));
     await verifyDownloaded(dir, source, config.sampleFiles);
-  }
+    return row;
+  };
+  const steps: Step[] = [];
+  if (config.tools.has('aws')) steps.push(downloaded('aws', (dir) => awsSync(ctx.endpoint, uri, dir), TOOLS.aws));
   if (config.tools.has('s3-sync2')) {
-    const dir = join(ctx.scratch, `${caseName}-s3sync2${suffix}`);
-    await mkdir(dir);
-    const script = s3sync2Once({ endpoint: ctx.endpoint, dir, uri, init: 'down', stateDir: freshStateDir(ctx), nodeFlags: ctx.nodeFlags, extraArgs: ctx.s3sync2Args });
-    rows.push(await measureCommand(ctx, caseName, TOOLS.s3sync2, script));
-    await verifyDownloaded(dir, source, config.sampleFiles);
+    const script = (dir: string): string =>
+      s3sync2Once({ endpoint: ctx.endpoint, dir, uri, init: 'down', stateDir: freshStateDir(ctx), nodeFlags: ctx.nodeFlags, extraArgs: ctx.s3sync2Args });
+    steps.push(downloaded('s3sync2', script, TOOLS.s3sync2));
   }
-  return rows;
+  return medianRuns(runs, steps);
 }
 
 /**

@@ -14,8 +14,9 @@ export interface BenchConfig {
   /** Idle ticks averaged per idle measurement of s3-sync2. */
   readonly idleTicks: number;
   /**
-   * Runs of each large case per tool, alternating tools; the run with the median wall time is
-   * reported. A large case takes seconds, so one slow moment of the server moves one run a lot.
+   * Runs of each large case per tool, the tools taking turns in a rotating order; the run with the
+   * median wall time is reported. A large case takes seconds, and one run can take 40% more than
+   * the next for the same work (moto's memory, shared with the tools' two cores), so five.
    */
   readonly largeRuns: number;
   /** Files whose bytes are compared after each transfer (besides counts and sizes of all). */
@@ -40,8 +41,8 @@ export type MotoMode = (typeof MOTO_MODES)[number];
 export const CASE_NAMES = ['up-small', 'up-large', 'down-small', 'down-large', 'idle'] as const;
 /** A case of the benchmark. */
 export type CaseName = (typeof CASE_NAMES)[number];
-/** The tools compared. */
-export const TOOL_NAMES = ['aws', 's3-sync2'] as const;
+/** The tools compared, and the server's floor for uploads (bench/floor.ts). */
+export const TOOL_NAMES = ['aws', 's3-sync2', 'floor'] as const;
 /** A tool compared. */
 export type ToolName = (typeof TOOL_NAMES)[number];
 
@@ -61,7 +62,7 @@ export function loadBenchConfig(env: NodeJS.ProcessEnv = process.env): BenchConf
     idleFiles: int(env, 'BENCH_IDLE_FILES', scale(10_000)),
     idleBytes: int(env, 'BENCH_IDLE_BYTES', 4 * 1024),
     idleTicks: int(env, 'BENCH_IDLE_TICKS', quick ? 3 : 5),
-    largeRuns: int(env, 'BENCH_LARGE_RUNS', 3),
+    largeRuns: int(env, 'BENCH_LARGE_RUNS', 5),
     sampleFiles: int(env, 'BENCH_SAMPLE_FILES', 25),
     cases: names(env, 'BENCH_CASES', CASE_NAMES),
     tools: names(env, 'BENCH_TOOLS', TOOL_NAMES),

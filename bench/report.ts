@@ -26,6 +26,7 @@ export const TOOLS = {
   original: 'original tool poll (md5 all + aws sync down)',
   timerTick: 's3-sync2 timer tick (watcher-fed)',
   rescanTick: 's3-sync2 tick with full rescan',
+  floor: 'server floor: in-memory PUTs',
 } as const;
 /** A tool label. */
 export type ToolLabel = (typeof TOOLS)[keyof typeof TOOLS];
@@ -136,4 +137,29 @@ export function targetsTable(verdicts: readonly Verdict[]): string {
       v.pass ? 'PASS' : 'MISS',
     ]),
   );
+}
+
+/**
+ * Uploads against the server's floor (bench/floor.ts): the ratio no client could beat against this
+ * moto (aws / floor), and each tool's seconds above the floor (its own cost).
+ */
+export function floorTable(rows: readonly Row[]): string | null {
+  const body: string[][] = [];
+  for (const caseName of ['up-small', 'up-large'] as const) {
+    const find = (tool: ToolLabel): Row | undefined => rows.find((r) => r.caseName === caseName && r.tool === tool);
+    const floor = find(TOOLS.floor);
+    const aws = find(TOOLS.aws);
+    const ours = find(TOOLS.s3sync2);
+    if (!floor || !aws || !ours) continue;
+    body.push([
+      caseName,
+      num(floor.wallSeconds),
+      `${num(aws.wallSeconds / floor.wallSeconds)}×`,
+      `${num(aws.wallSeconds / ours.wallSeconds)}×`,
+      num(aws.wallSeconds - floor.wallSeconds),
+      num(ours.wallSeconds - floor.wallSeconds),
+    ]);
+  }
+  if (body.length === 0) return null;
+  return table(['case', 'floor wall s', 'aws / floor (best possible)', 'aws / s3-sync2', 'aws above floor s', 's3-sync2 above floor s'], body);
 }
