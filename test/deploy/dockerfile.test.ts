@@ -85,7 +85,8 @@ test('Dockerfile: every COPY source exists in the repository and is not excluded
 
 test('Dockerfile: the build stage copies the build script and every script of ours it imports', () => {
   const copied = inStage(0, 'COPY').flatMap((args) => args.split(/\s+/).slice(0, -1));
-  const imported = [...readFileSync('scripts/build.mjs', 'utf8').matchAll(/from '\.\/([^']+)'/g)].map((m) => `scripts/${m[1]}`);
+  const imported = [...readFileSync('scripts/build.mjs', 'utf8').matchAll(/(?:from\s*|import\s*\(\s*)['"]\.\/([^'"]+)['"]/g)].map((m) => `scripts/${m[1]}`);
+  assert.ok(imported.length > 0, 'build.mjs imports a script of ours (mime-table.mjs); the pattern found none');
   for (const script of ['scripts/build.mjs', ...imported]) {
     assert.ok(copied.includes(script), `${script} is copied into the build stage (npm run build needs it)`);
   }

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -27,4 +27,13 @@ test('mime table: the precomputed lookup answers as mime-types for every extensi
     'f.constructor', 'f.__proto__', 'f.hasownproperty', 'f.tostring',
   ];
   for (const name of names) assert.equal(built.lookup(name), mimeTypes.lookup(name), `lookup(${JSON.stringify(name)})`);
+});
+
+test('mime table: the built bundle carries the precomputed table, not mime-types (npm run build first)', () => {
+  const chunks = readdirSync('dist').filter((name) => name.endsWith('.js'));
+  const lookup = chunks.filter((name) => name.startsWith('mime-lookup-'));
+  assert.equal(lookup.length, 1, `one mime-lookup chunk in dist/ (found: ${lookup.join(', ') || 'none'})`);
+  assert.match(readFileSync(join('dist', lookup[0]!), 'utf8'), /"json":"application\/json"/);
+  // mime-types' own scoring, which builds the table at load, is in no chunk.
+  for (const name of chunks) assert.doesNotMatch(readFileSync(join('dist', name), 'utf8'), /mimeScore/, name);
 });
