@@ -71,16 +71,17 @@ function freshStateDir(ctx: BenchContext): string {
 }
 
 /**
- * The run with the median wall time of each tool's `runs`. The tools take turns, and the order
- * turns with each run (aws, s3-sync2, floor; then s3-sync2, floor, aws; …): a run leaves moto's
- * memory warmer or colder for the next one, which a fixed order would charge to one tool only.
+ * The run with the median wall time of each tool's `runs` (the lower middle one for an even count).
+ * The tools take turns in a different order each run, every order once before any repeats (two
+ * tools: A B, B A; three: A B C, A C B, B A C, …): a run leaves moto's memory warmer or colder for
+ * the next one, which a fixed order would charge to the tool that always runs second.
  */
 export async function medianRuns(runs: number, steps: readonly Step[]): Promise<Row[]> {
+  const orders = permutations(steps);
   const byTool = new Map<string, Row[]>();
   for (let run = 1; run <= runs; run++) {
     const suffix = runs > 1 ? `-${run}` : '';
-    const turn = (run - 1) % Math.max(1, steps.length);
-    for (const step of [...steps.slice(turn), ...steps.slice(0, turn)]) {
+    for (const step of orders[(run - 1) % orders.length]!) {
       const row = await step(suffix);
       byTool.set(row.tool, [...(byTool.get(row.tool) ?? []), row]);
     }
@@ -89,6 +90,12 @@ export async function medianRuns(runs: number, steps: readonly Step[]): Promise<
     const sorted = [...rows].sort((a, b) => a.wallSeconds - b.wallSeconds);
     return sorted[Math.floor((sorted.length - 1) / 2)]!;
   });
+}
+
+/** Every order of `items`, in lexicographic order of their positions. */
+function permutations<T>(items: readonly T[]): T[][] {
+  if (items.length <= 1) return [[...items]];
+  return items.flatMap((first, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [first, ...rest]));
 }
 
 /** One tool's turn in a run: measures it (its target named with `suffix`) and checks the result. */
@@ -101,38 +108,40 @@ export type Step = (suffix: string) => Promise<Row>;
 export async function uploadCase(ctx: BenchContext, caseName: CaseName, source: Tree, runs: number): Promise<{ rows: Row[]; prefix: string }> {
   const { bucket, config } = ctx;
   let verified = '';
-  const uploaded = async (row: Row, prefix: string): Promise<Row> => {
+  /** A tool's upload into `<case>-<name><suffix>/`, verified. */
+  const upload = (name: string, measureInto: (prefix: string) => Promise<Row>): Step => async (suffix) => {
+    const prefix = `${caseName}-${name}${suffix}`;
+    const row = await measureInto(prefix);
     await verifyUploaded(ctx.client, bucket, prefix, source, config.sampleFiles);
     verified ||= prefix;
     return row;
   };
   const steps: Step[] = [];
   if (config.tools.has('aws')) {
-    steps.push(async (suffix) => {
-      const prefix = `${caseName}-aws${suffix}`;
-      return uploaded(await measureCommand(ctx, caseName, TOOLS.aws, awsSync(ctx.endpoint, source.root, `s3://${bucket}/${prefix}`)), prefix);
-    });
+    steps.push(upload('aws', (prefix) => measureCommand(ctx, caseName, TOOLS.aws, awsSync(ctx.endpoint, source.root, `s3://${bucket}/${prefix}`))));
   }
   if (config.tools.has('s3-sync2')) {
-    steps.push(async (suffix) => {
-      const prefix = `${caseName}-s3sync2${suffix}`;
-      const script = s3sync2Once({
-        endpoint: ctx.endpoint,
-        dir: source.root,
-        uri: `s3://${bucket}/${prefix}`,
-        init: 'up',
-        stateDir: freshStateDir(ctx),
-        nodeFlags: ctx.nodeFlags,
-        extraArgs: ctx.s3sync2Args,
-      });
-      return uploaded(await measureCommand(ctx, caseName, TOOLS.s3sync2, script), prefix);
-    });
+    steps.push(
+      upload('s3sync2', (prefix) =>
+        measureCommand(
+          ctx,
+          caseName,
+          TOOLS.s3sync2,
+          s3sync2Once({
+            endpoint: ctx.endpoint,
+            dir: source.root,
+            uri: `s3://${bucket}/${prefix}`,
+            init: 'up',
+            stateDir: freshStateDir(ctx),
+            nodeFlags: ctx.nodeFlags,
+            extraArgs: ctx.s3sync2Args,
+          }),
+        ),
+      ),
+    );
   }
   if (config.tools.has('floor')) {
-    steps.push(async (suffix) => {
-      const prefix = `${caseName}-floor${suffix}`;
-      return uploaded(await measure(ctx, caseName, TOOLS.floor, () => putFromMemory(ctx.endpoint, bucket, prefix, source)), prefix);
-    });
+    steps.push(upload('floor', (prefix) => measure(ctx, caseName, TOOLS.floor, () => putFromMemory(ctx.endpoint, bucket, prefix, source))));
   }
   const rows = await medianRuns(runs, steps);
   return { rows, prefix: verified };

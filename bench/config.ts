@@ -14,9 +14,9 @@ export interface BenchConfig {
   /** Idle ticks averaged per idle measurement of s3-sync2. */
   readonly idleTicks: number;
   /**
-   * Runs of each large case per tool, the tools taking turns in a rotating order; the run with the
-   * median wall time is reported. A large case takes seconds, and one run can take 40% more than
-   * the next for the same work (moto's memory, shared with the tools' two cores), so five.
+   * Runs of each large case per tool, the tools taking turns in every order (bench/cases.ts); the
+   * run with the median wall time is reported. A large case takes seconds, and one run can take 40%
+   * more than the next for the same work, so six: every order of three tools once.
    */
   readonly largeRuns: number;
   /** Files whose bytes are compared after each transfer (besides counts and sizes of all). */
@@ -62,7 +62,7 @@ export function loadBenchConfig(env: NodeJS.ProcessEnv = process.env): BenchConf
     idleFiles: int(env, 'BENCH_IDLE_FILES', scale(10_000)),
     idleBytes: int(env, 'BENCH_IDLE_BYTES', 4 * 1024),
     idleTicks: int(env, 'BENCH_IDLE_TICKS', quick ? 3 : 5),
-    largeRuns: int(env, 'BENCH_LARGE_RUNS', 5),
+    largeRuns: int(env, 'BENCH_LARGE_RUNS', 6),
     sampleFiles: int(env, 'BENCH_SAMPLE_FILES', 25),
     cases: names(env, 'BENCH_CASES', CASE_NAMES),
     tools: names(env, 'BENCH_TOOLS', TOOL_NAMES),

@@ -77,13 +77,17 @@ function value(row: Row, metric: Metric): number {
   return metric === 'wall' ? row.wallSeconds : metric === 'cpu' ? row.cpuSeconds : row.requests;
 }
 
+/** The row of `tool` in `caseName`, if it was measured. */
+function findRow(rows: readonly Row[], caseName: CaseName, tool: ToolLabel): Row | undefined {
+  return rows.find((r) => r.caseName === caseName && r.tool === tool);
+}
+
 /** The targets whose two rows were measured, with their ratios. */
 export function judge(rows: readonly Row[]): Verdict[] {
-  const find = (c: CaseName, tool: ToolLabel): Row | undefined => rows.find((r) => r.caseName === c && r.tool === tool);
   const out: Verdict[] = [];
   for (const target of TARGETS) {
-    const anchor = find(target.caseName, target.anchor);
-    const subject = find(target.caseName, target.subject);
+    const anchor = findRow(rows, target.caseName, target.anchor);
+    const subject = findRow(rows, target.caseName, target.subject);
     if (!anchor || !subject) continue;
     const a = value(anchor, target.metric);
     const s = value(subject, target.metric);
@@ -146,10 +150,9 @@ export function targetsTable(verdicts: readonly Verdict[]): string {
 export function floorTable(rows: readonly Row[]): string | null {
   const body: string[][] = [];
   for (const caseName of ['up-small', 'up-large'] as const) {
-    const find = (tool: ToolLabel): Row | undefined => rows.find((r) => r.caseName === caseName && r.tool === tool);
-    const floor = find(TOOLS.floor);
-    const aws = find(TOOLS.aws);
-    const ours = find(TOOLS.s3sync2);
+    const floor = findRow(rows, caseName, TOOLS.floor);
+    const aws = findRow(rows, caseName, TOOLS.aws);
+    const ours = findRow(rows, caseName, TOOLS.s3sync2);
     if (!floor || !aws || !ours) continue;
     body.push([
       caseName,
