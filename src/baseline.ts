@@ -10,6 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { BaselineEntry } from './sync/types.js';
+import { messageOf } from './errors.js';
 
 /** Which sync a baseline belongs to: one from another bucket, prefix or folder is never used. */
 export interface BaselineIdentity {
@@ -67,13 +68,13 @@ export class BaselineStore {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return { entries: null, reason: 'missing', detail: `no baseline at ${this.file}` };
-      return { entries: null, reason: 'corrupt', detail: `read ${this.file}: ${(err as Error).message}` };
+      return { entries: null, reason: 'corrupt', detail: `read ${this.file}: ${messageOf(err)}` };
     }
     let doc: unknown;
     try {
       doc = JSON.parse(text);
     } catch (err) {
-      return { entries: null, reason: 'corrupt', detail: `parse ${this.file}: ${(err as Error).message}` };
+      return { entries: null, reason: 'corrupt', detail: `parse ${this.file}: ${messageOf(err)}` };
     }
     return this.decode(doc);
   }
@@ -92,7 +93,7 @@ export class BaselineStore {
     try {
       await mkdir(this.stateDir, { recursive: true });
     } catch (err) {
-      throw new Error(`create state dir ${this.stateDir}: ${(err as Error).message}`, { cause: err });
+      throw new Error(`create state dir ${this.stateDir}: ${messageOf(err)}`, { cause: err });
     }
     await this.removeStaleTemps();
     const tmp = `${this.file}${TEMP_SUFFIX}${randomBytes(6).toString('hex')}`;
@@ -107,7 +108,7 @@ export class BaselineStore {
       await rename(tmp, this.file);
     } catch (err) {
       await unlink(tmp).catch(() => undefined);
-      throw new Error(`save baseline ${this.file}: ${(err as Error).message}`, { cause: err });
+      throw new Error(`save baseline ${this.file}: ${messageOf(err)}`, { cause: err });
     }
     await syncDir(this.stateDir);
   }

@@ -1,5 +1,10 @@
 /** Domain errors: AWS and file-system failures are translated into these once, at the boundary. */
 
+/** The message of anything thrown: an Error's own, anything else (a string, a rejection value) as text. */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** Base class: every error the sidecar raises on purpose carries a message a person can act on. */
 export class SyncError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -9,7 +9,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import module from 'node:module';
 import type { Logger } from 'pino';
 import { HelpRequestedError, helpText, loadConfig, type Config } from './config.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, messageOf } from './errors.js';
 import { createLogger } from './logger.js';
 
 /** Version from package.json, for /status and --version. */
@@ -71,7 +71,7 @@ async function main(): Promise<number> {
       process.stderr.write(`s3-sync2: ${err.message}\n`);
       return EXIT_CONFIG;
     }
-    logger.fatal({ err }, `s3-sync2 stopped: ${err instanceof Error ? err.message : String(err)}`);
+    logger.fatal({ err }, `s3-sync2 stopped: ${messageOf(err)}`);
     return 1;
   }
 }
@@ -139,7 +139,7 @@ async function ensureLocalPath(path: string): Promise<void> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`s3-sync2: unexpected error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`s3-sync2: unexpected error: ${messageOf(err)}\n`);
     process.exit(1);
   },
 );

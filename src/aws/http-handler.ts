@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { AwsOptions } from '../config.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, messageOf } from '../errors.js';
 
 /** aws CLI default for `--cli-read-timeout` and `--cli-connect-timeout`, in seconds. */
 export const DEFAULT_TIMEOUT_SECONDS = 60;
@@ -42,6 +42,6 @@ export function readCaBundle(path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
-    throw new ConfigError('--ca-bundle', `cannot read ${path}: ${(err as Error).message}`);
+    throw new ConfigError('--ca-bundle', `cannot read ${path}: ${messageOf(err)}`);
   }
 }

@@ -22,6 +22,7 @@ import { lockRoutes } from './routes/lock.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { statusRoutes } from './routes/status.js';
 import { syncRoutes } from './routes/sync.js';
+import { messageOf } from '../errors.js';
 
 /** What the control server is built from. */
 export interface ServerDeps {
@@ -135,7 +136,7 @@ export async function startServer(
   try {
     await app.listen({ host: options.host, port: options.port });
   } catch (err) {
-    const cause = err instanceof Error ? err.message : String(err);
+    const cause = messageOf(err);
     throw new Error(`start control server on ${options.host}:${options.port}: ${cause}`, { cause: err });
   }
   const bound = app.server.address();

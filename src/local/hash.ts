@@ -1,6 +1,7 @@
 /** S3-style ETags of local files, computed by streaming (never the whole file in memory). */
 import { createReadStream } from 'node:fs';
 import { compositeDigest, compositeLayouts, cryptoDigest, type Digest, type PartLayout } from '../digests.js';
+import { messageOf } from '../errors.js';
 
 /**
  * The ETags S3 would give the file for each layout, from one read: the MD5 hex of the content for
@@ -20,7 +21,7 @@ export async function computeS3Etags(absPath: string, layouts: readonly PartLayo
       read += (chunk as Buffer).length;
     }
   } catch (err) {
-    throw new Error(`compute ETag of ${absPath}: ${(err as Error).message}`, { cause: err });
+    throw new Error(`compute ETag of ${absPath}: ${messageOf(err)}`, { cause: err });
   }
   return Promise.all(
     layouts.map(async (partSize, index) => {

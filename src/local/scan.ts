@@ -7,6 +7,7 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LocalEntry } from '../sync/types.js';
 import { INTERNAL_NAME_PREFIX, unsafePathReason } from './paths.js';
+import { messageOf } from '../errors.js';
 
 /** A path the scan left out, and why. When `folder` is true nothing under it is known. */
 export interface SkippedPath {
@@ -67,7 +68,7 @@ export async function scanTree(options: ScanOptions): Promise<ScanResult> {
       st = lstatSync(`${options.root}/${rel}`, { throwIfNoEntry: false });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT') skip(rel, `unreadable (${code ?? (err as Error).message})`, false);
+      if (code !== 'ENOENT') skip(rel, `unreadable (${code ?? messageOf(err)})`, false);
       return;
     }
     // A name that is not valid UTF-8 reads back with U+FFFD and cannot be opened by that name.
@@ -89,7 +90,7 @@ export async function scanTree(options: ScanOptions): Promise<ScanResult> {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' && relDir !== '') return; // removed while scanning
-      if (relDir === '') throw new Error(`scan ${options.root}: ${(err as Error).message}`, { cause: err });
+      if (relDir === '') throw new Error(`scan ${options.root}: ${messageOf(err)}`, { cause: err });
       skip(relDir, `unreadable folder (${code ?? String(err)})`, true);
       return;
     }

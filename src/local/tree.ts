@@ -6,7 +6,7 @@
 import { closeSync, fstatSync, openSync, read, readSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { lstat, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { LocalChangedError, SyncError, UnsafePathError } from '../errors.js';
+import { LocalChangedError, messageOf, SyncError, UnsafePathError } from '../errors.js';
 import { WHOLE_BODY_BYTES, type ChunkSource } from '../streams.js';
 import type { LocalEntry } from '../sync/types.js';
 import { etagInLayoutOf } from './hash.js';
@@ -93,7 +93,7 @@ export class LocalTree {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return null;
-      throw new SyncError(`stat ${path}: ${(err as Error).message}`, { cause: err });
+      throw new SyncError(`stat ${path}: ${messageOf(err)}`, { cause: err });
     }
   }
 
@@ -116,7 +116,7 @@ export class LocalTree {
       fd = openSync(abs, 'r');
     } catch (err) {
       if (isGone(err as Error)) throw new LocalChangedError(path);
-      throw new SyncError(`open ${path} for upload: ${(err as Error).message}`, { cause: err });
+      throw new SyncError(`open ${path} for upload: ${messageOf(err)}`, { cause: err });
     }
     let before: Stats;
     let whole: Buffer | undefined;
@@ -126,7 +126,7 @@ export class LocalTree {
       if (before.size <= WHOLE_BODY_BYTES) whole = readUpTo(fd, before.size);
     } catch (err) {
       closeSync(fd);
-      throw err instanceof SyncError ? err : new SyncError(`read ${path} for upload: ${(err as Error).message}`, { cause: err });
+      throw err instanceof SyncError ? err : new SyncError(`read ${path} for upload: ${messageOf(err)}`, { cause: err });
     }
     let open = true;
     const close = (): void => {
@@ -231,7 +231,7 @@ export class LocalTree {
     } catch (err) {
       // Deleted by the app since the scan: not a failure, the next round sees it gone.
       if (isGone(err as Error)) throw new LocalChangedError(path);
-      throw new SyncError(`resolve ${path}: ${(err as Error).message}`, { cause: err });
+      throw new SyncError(`resolve ${path}: ${messageOf(err)}`, { cause: err });
     }
     const realRoot = await this.realRoot();
     if (!isInside(realRoot, real)) throw new UnsafePathError(path, 'it resolves outside LocalPath');

@@ -28,7 +28,7 @@ import {
 } from 'node:fs';
 import { copyFile, readdir, stat, unlink, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { LocalChangedError, PathCollisionError } from '../errors.js';
+import { LocalChangedError, messageOf, PathCollisionError } from '../errors.js';
 import type { LocalEntry } from '../sync/types.js';
 import { TEMP_NAME_PREFIX } from './paths.js';
 import { isInside } from './scan.js';
@@ -71,7 +71,7 @@ export function ensureParents(ctx: WriteContext, rel: string): void {
         continue;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-          throw new Error(`create folder ${abs}: ${(err as Error).message}`, { cause: err });
+          throw new Error(`create folder ${abs}: ${messageOf(err)}`, { cause: err });
         }
         // Created concurrently (another write into the same new folder): check what it is.
         const again = lstatOrNull(abs);
@@ -185,7 +185,7 @@ export async function writeAtomic(
   } catch (err) {
     unlinkQuietly(tmp);
     if (err instanceof PathCollisionError || err instanceof LocalChangedError) throw err;
-    throw new Error(`write ${rel}: ${(err as Error).message}`, { cause: err });
+    throw new Error(`write ${rel}: ${messageOf(err)}`, { cause: err });
   }
 }
 
@@ -269,7 +269,7 @@ export async function copyAtomic(ctx: WriteContext, from: string, to: string): P
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
     if (err instanceof PathCollisionError) throw err;
-    throw new Error(`copy ${from} to ${to}: ${(err as Error).message}`, { cause: err });
+    throw new Error(`copy ${from} to ${to}: ${messageOf(err)}`, { cause: err });
   }
 }
 
@@ -304,7 +304,7 @@ export async function removeFile(ctx: WriteContext, rel: string, expected?: Expe
     unlinkSync(abs);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw new Error(`delete ${rel}: ${(err as Error).message}`, { cause: err });
+    throw new Error(`delete ${rel}: ${messageOf(err)}`, { cause: err });
   }
 }
 

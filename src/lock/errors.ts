@@ -1,5 +1,5 @@
 /** Typed errors of the distributed lock: who holds it, how long we waited, why it was lost. */
-import { SyncError } from '../errors.js';
+import { messageOf, SyncError } from '../errors.js';
 import type { LockBody } from './types.js';
 
 function describeHolder(holder: LockBody | null): string {
@@ -19,7 +19,7 @@ export class LockWaitTimeoutError extends SyncError {
     options?: { cause?: unknown },
   ) {
     const last = options?.cause;
-    const cause = last ? `; last error: ${last instanceof Error ? last.message : String(last)}` : '';
+    const cause = last ? `; last error: ${messageOf(last)}` : '';
     super(
       `acquire lock ${key}: gave up after ${(waitedMs / 1000).toFixed(1)} s (--dfs-lock-wait); ` +
         `held ${describeHolder(holder)}${cause}`,

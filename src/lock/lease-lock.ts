@@ -4,7 +4,7 @@
  * the application's hold, status and metrics. Subclasses supply one acquisition attempt, a
  * renewal and a release (`S3LeaseLock` with conditional writes, `UnsafeLock` with put-then-read).
  */
-import { ConditionalConflictError, NotFoundError, PreconditionFailedError, SyncError, TransientError } from '../errors.js';
+import { ConditionalConflictError, messageOf, NotFoundError, PreconditionFailedError, SyncError, TransientError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { Bucket, WriteCondition } from '../remote/types.js';
 import { LockClosedError, LockLostError, LockWaitTimeoutError } from './errors.js';
@@ -391,7 +391,7 @@ export abstract class LeaseLock implements DistributedLock {
       if (!session.ended) this.scheduleRenewal(session, next);
     } catch (err) {
       if (session.ended) return;
-      const message = err instanceof Error ? err.message : String(err);
+      const message = messageOf(err);
       if (err instanceof PreconditionFailedError || err instanceof NotFoundError) {
         this.lose(session, `renewal refused, another node replaced the lock object (${message})`, false);
         return;
@@ -457,7 +457,7 @@ export abstract class LeaseLock implements DistributedLock {
       else this.logger.info({ key: this.key, generation }, 'lock was already taken over when released');
     } catch (err) {
       this.leftover = session.lease;
-      const message = err instanceof Error ? err.message : String(err);
+      const message = messageOf(err);
       this.logger.warn(
         { key: this.key, generation, err: message },
         'release lock: failed; this node reclaims it next time, others take it over after the lease',

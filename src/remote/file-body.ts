@@ -7,7 +7,7 @@
  */
 import { Crc32 } from '@aws-sdk/checksums/crc';
 import { digestBase64 } from '../digests.js';
-import { SyncError } from '../errors.js';
+import { messageOf, SyncError } from '../errors.js';
 import { readFully } from '../streams.js';
 import type { SizedBody } from './direct-http.js';
 import type { PartSource } from './types.js';
@@ -51,7 +51,7 @@ export function lengthChanged(key: string, read: number, size: number): SyncErro
 }
 
 function readFailed(key: string, err: unknown): SyncError {
-  return new SyncError(`put ${key}: reading the body failed: ${(err as Error).message}`, { cause: err });
+  return new SyncError(`put ${key}: reading the body failed: ${messageOf(err)}`, { cause: err });
 }
 
 /** `size` bytes of `source` as a PUT body, refused before its last byte unless they give `crc32`. */

@@ -11,6 +11,7 @@ import {
   AccessError,
   ConditionalConflictError,
   LocalChangedError,
+  messageOf,
   NotFoundError,
   PathCollisionError,
   PreconditionFailedError,
@@ -151,7 +152,7 @@ export class Executor {
       result.counts.skipped++;
       return;
     }
-    const message = `${action.kind} ${action.path}: ${err instanceof Error ? err.message : String(err)}`;
+    const message = `${action.kind} ${action.path}: ${messageOf(err)}`;
     logger.error({ path: action.path, action: action.kind, err }, message);
     result.errors.push(message);
   }

@@ -32,6 +32,7 @@ import { Executor, emptyCounts, emptyResult, writesRemote, type ExecutionResult,
 import { pathsToHash, reconcile, type PlanOptions } from './plan.js';
 import { TickScheduler, type TickRequest, type TickScope } from './scheduler.js';
 import type { Action, BaselineEntry, Direction, LocalEntry, RemoteEntry } from './types.js';
+import { messageOf } from '../errors.js';
 
 /** Something told about remote keys a tick changed (the CloudFront invalidator). */
 export interface ChangeListener {
@@ -235,7 +236,7 @@ export class Syncer implements SyncController {
       result = await this.reconcileOnce(request.scope, request.fullScan);
       if (result.errors.length > 0) failure = `${result.errors.length} path(s) failed; first: ${result.errors[0]}`;
     } catch (err) {
-      failure = err instanceof Error ? err.message : String(err);
+      failure = messageOf(err);
       lockStarved = err instanceof Error && err.name === 'LockWaitTimeoutError';
     }
     const seconds = (performance.now() - started) / 1000;

@@ -5,6 +5,7 @@ import type { DistributedLock, LockStatus } from '../../lock/types.js';
 import type { SyncController } from '../../sync/controller.js';
 import { redactSecrets } from '../redact.js';
 import { errorSchema, statusSchema } from '../schemas.js';
+import { messageOf } from '../../errors.js';
 
 /** What the status route needs. */
 export interface StatusRouteDeps {
@@ -27,7 +28,7 @@ export function statusRoutes(deps: StatusRouteDeps) {
         try {
           lock = await deps.lock.status();
         } catch (err) {
-          lockError = `read lock status: ${err instanceof Error ? err.message : String(err)}`;
+          lockError = `read lock status: ${messageOf(err)}`;
         }
       }
       return {
