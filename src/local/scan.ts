@@ -91,7 +91,7 @@ export async function scanTree(options: ScanOptions): Promise<ScanResult> {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' && relDir !== '') return; // removed while scanning
       if (relDir === '') throw new Error(`scan ${options.root}: ${messageOf(err)}`, { cause: err });
-      skip(relDir, `unreadable folder (${code ?? String(err)})`, true);
+      skip(relDir, `unreadable folder (${code ?? messageOf(err)})`, true);
       return;
     }
     const pending: Promise<void>[] = [];
