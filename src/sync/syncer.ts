@@ -306,9 +306,15 @@ export class Syncer implements SyncController {
   /** Snapshot, plan, execute, commit — for one scope. */
   private async reconcileOnce(scope: TickScope, fullScan: boolean): Promise<ExecutionResult> {
     const { config, metrics, logger } = this.deps;
+    // The listing is on its way while the folder is scanned: a tick waits for the longer of the
+    // two, not their sum. Which comes first does not matter to the plan: every write it leads to
+    // is conditional on what the snapshots saw.
+    const listed = this.deps.bucket.list(config.prefix);
+    // Awaited below; until then a failed listing must not count as an unhandled rejection.
+    listed.catch(() => undefined);
     const localScan = await this.deps.local.snapshot(fullScan);
     if (localScan.scanned) this.reportLocalSkips(localScan.skipped);
-    const listing = await this.deps.bucket.list(config.prefix);
+    const listing = await listed;
     const remoteScan = remoteSnapshot(listing, config.prefix);
     for (const skip of remoteScan.skipped) {
       metrics.skippedKeys.inc({ reason: skip.reason });

@@ -1,0 +1,80 @@
+/**
+ * A tick asks for the bucket listing before the folder scan is done, so it waits for the longer of
+ * the two rather than their sum; the sync it makes is the same.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { BaselineStore } from '../../src/baseline.js';
+import { loadConfig } from '../../src/config.js';
+import { LocalSnapshotSource, type LocalScan } from '../../src/local/snapshot.js';
+import { LocalTree } from '../../src/local/tree.js';
+import { createMetrics } from '../../src/metrics.js';
+import { S3Bucket } from '../../src/remote/bucket.js';
+import { createS3Client } from '../../src/remote/client.js';
+import type { RemoteObject } from '../../src/remote/types.js';
+import { Syncer } from '../../src/sync/syncer.js';
+import { awsEnv, useS3 } from '../helpers/s3.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const s3 = useS3();
+
+test('tick: the listing is requested while the folder is still being scanned', async (t) => {
+  const bucket = await s3().newBucket();
+  await s3().putText(bucket, 'app/remote.txt', 'from the bucket');
+  const dir = await tempDir('tick-local');
+  await writeFile(join(dir, 'local.txt'), 'from the folder');
+  const config = loadConfig(
+    [dir, `s3://${bucket}/app`, '--poll', '3600', '--state-dir', await tempDir('tick-state'), '--http-port', '0'],
+    awsEnv(s3().endpoint),
+  );
+  const client = createS3Client(config.aws, config.concurrency);
+  t.after(() => client.destroy());
+
+  let listRequested!: () => void;
+  const listing = new Promise<void>((resolve) => (listRequested = resolve));
+  class ListingBucket extends S3Bucket {
+    override list(prefix: string): Promise<RemoteObject[]> {
+      listRequested();
+      return super.list(prefix);
+    }
+  }
+  // Each scan finishes only once the listing was asked for, or after 2 s without it.
+  const scansBeforeListing: boolean[] = [];
+  class WaitingSource extends LocalSnapshotSource {
+    override async snapshot(full: boolean): Promise<LocalScan> {
+      const scan = super.snapshot(full);
+      let timer: NodeJS.Timeout | undefined;
+      const gaveUp = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), 2000)));
+      const asked = await Promise.race([listing.then(() => true), gaveUp]);
+      clearTimeout(timer);
+      scansBeforeListing.push(asked);
+      return scan;
+    }
+  }
+  const tree = new LocalTree(config.localPath, { followSymlinks: false, skipPaths: [] });
+  const syncer = new Syncer({
+    config,
+    bucket: new ListingBucket(client, bucket),
+    tree,
+    local: new WaitingSource({ fullTree: tree, quickTree: tree, skipPaths: [], rescanIntervalMs: 60_000 }),
+    baseline: new BaselineStore(config.stateDir, { bucket, prefix: config.prefix, localPath: config.localPath }),
+    metrics: createMetrics({ withDefaults: false }),
+    logger: pino({ level: 'silent' }),
+    lock: null,
+    cdn: null,
+    nodeId: 'tick-test:1',
+  });
+  t.after(() => syncer.stop({ finalSync: false }));
+
+  await syncer.prepare();
+  const outcome = await syncer.initialSync();
+  assert.equal(outcome.outcome, 'success');
+  assert.ok(scansBeforeListing.length > 0, 'the tick scanned the folder');
+  assert.ok(scansBeforeListing.every(Boolean), 'every scan ended after the listing was requested');
+  // The same sync as before: both files on both sides.
+  assert.deepEqual(await s3().keys(bucket, 'app/'), ['app/local.txt', 'app/remote.txt']);
+  assert.equal(await s3().getText(bucket, 'app/local.txt'), 'from the folder');
+});
