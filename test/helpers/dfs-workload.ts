@@ -18,6 +18,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node
 import { dirname, join, posix } from 'node:path';
 import { setTimeout as pause } from 'node:timers/promises';
 import type { Files } from './trees.js';
+import { prng } from './prng.js';
 
 /** A node's folders as the workload sees them. */
 export interface WorkloadNode {
@@ -73,18 +74,6 @@ interface SharedFile {
 /** Bursts and delete races that each force at least this many conflicts somewhere. */
 interface ConflictFloor {
   value: number;
-}
-
-/** Mulberry32: a small seeded PRNG, so a failing run can be replayed with its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The workload and its ledger. */
