@@ -3,11 +3,12 @@
  * and deletes on both sides between ticks, under every delete setting and conflict policy. After
  * every tick the sides agree and the next plan is empty; a path changed on one side only ends as
  * that side has it (a delete only where deletes are on, else the file comes back); an edit always
- * survives a delete on the other side; with keep-both no edit is ever lost.
+ * survives a delete on the other side; with keep-both no edit is ever lost. And the first sync,
+ * without a baseline, for each init mode.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ConflictPolicy } from '../../src/sync/types.js';
+import type { ConflictPolicy, InitMode } from '../../src/sync/types.js';
 import { prng } from '../helpers/prng.js';
 import { options } from './plan-fixtures.js';
 import { World } from './plan-world.js';
@@ -83,4 +84,49 @@ test('planner properties over 400 random histories of 6 ticks', () => {
     }
   }
   assert.ok(seen.conflicts >= 100 && seen.keepBoth >= 20 && seen.editVersusDelete >= 20 && seen.oneSided >= 500, JSON.stringify(seen));
+});
+
+test('first-sync properties over 300 random pairs of trees, for each init mode', () => {
+  const MODES: readonly InitMode[] = ['merge', 'up', 'down'];
+  let differences = 0;
+  for (let seed = 1; seed <= 300; seed++) {
+    const next = prng(seed);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
+    const opts = options({ initMode: pick(MODES), up: { delete: next() < 0.5 }, down: { delete: next() < 0.5 } });
+    const label = `seed ${seed} (init ${opts.initMode}, delete up ${opts.up.delete}, down ${opts.down.delete})`;
+    const world = new World();
+    for (const path of PATHS) {
+      const roll = next();
+      // Only here, only there, the same content on both, or different contents (in random order).
+      if (roll < 0.25) world.write('local', path, `local ${path}`);
+      else if (roll < 0.5) world.write('remote', path, `remote ${path}`);
+      else if (roll < 0.65) world.write('local', path, `same ${path}`).write('remote', path, `same ${path}`);
+      else if (roll < 0.9) {
+        const [first, second] = next() < 0.5 ? SIDES : ([...SIDES].reverse() as Side[]);
+        world.write(first, path, `older on ${first} ${path}`).write(second, path, `newer on ${second} ${path}`);
+        differences += 1;
+      }
+    }
+    const before = { local: world.contents('local'), remote: world.contents('remote') };
+    world.apply(world.plan(opts));
+    const after = world.contents('local');
+    assert.deepEqual(after, world.contents('remote'), `${label}: the sides agree`);
+    assert.deepEqual(world.plan(opts).readable, [], `${label}: the next plan is empty`);
+    for (const path of PATHS) {
+      const local = before.local[path];
+      const remote = before.remote[path];
+      if (local === undefined && remote === undefined) continue;
+      let expected: string | undefined;
+      if (opts.initMode === 'merge') {
+        // The union; where both differ, the newer (written second) wins; nothing is deleted.
+        expected = local !== undefined && remote !== undefined && local !== remote ? [local, remote].find((c) => c.startsWith('newer')) : (local ?? remote);
+      } else {
+        const [winner, loser, deletes] = opts.initMode === 'up' ? [local, remote, opts.up.delete] : [remote, local, opts.down.delete];
+        // The init side wins every difference; what only the other side has goes only where that delete is on.
+        expected = winner ?? (deletes ? undefined : loser);
+      }
+      assert.equal(after[path], expected, `${label}: ${path}`);
+    }
+  }
+  assert.ok(differences >= 300, `histories with both sides differing: ${differences}`);
 });
