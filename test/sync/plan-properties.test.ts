@@ -119,7 +119,8 @@ test('first-sync properties over 300 random pairs of trees, for each init mode',
       let expected: string | undefined;
       if (opts.initMode === 'merge') {
         // The union; where both differ, the newer (written second) wins; nothing is deleted.
-        expected = local !== undefined && remote !== undefined && local !== remote ? [local, remote].find((c) => c.startsWith('newer')) : (local ?? remote);
+        const differ = local !== undefined && remote !== undefined && local !== remote;
+        expected = differ ? [local, remote].find((content) => content.startsWith('newer')) : (local ?? remote);
       } else {
         const [winner, loser, deletes] = opts.initMode === 'up' ? [local, remote, opts.up.delete] : [remote, local, opts.down.delete];
         // The init side wins every difference; what only the other side has goes only where that delete is on.
