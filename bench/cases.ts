@@ -12,7 +12,7 @@ import { processCpuSeconds, runMeasured, type Measured } from './measure.js';
 import { TOOLS, type Row, type ToolLabel } from './report.js';
 import { diffCounts, type RequestLog } from './request-log.js';
 import { putTree } from './s3.js';
-import { awsSync, originalPoll, s3sync2Once } from './tools.js';
+import { awsSync, initialSyncSeconds, originalPoll, s3sync2Once } from './tools.js';
 import { runIdleWorker } from './idle.js';
 import { verifyDownloaded, verifyUploaded } from './verify.js';
 
@@ -60,6 +60,7 @@ async function measure(ctx: BenchContext, caseName: CaseName, tool: ToolLabel, w
     requests: requests.total,
     byKind: requests.byKind,
     serverCpuSeconds: motoAfter - motoBefore,
+    ...(tool === TOOLS.s3sync2 ? { syncSeconds: initialSyncSeconds(measured.outputTail ?? '') } : {}),
   };
   ctx.log(`    ${row.wallSeconds.toFixed(2)} s wall, ${row.cpuSeconds.toFixed(2)} s CPU, ${row.requests} requests`);
   return row;

@@ -11,6 +11,8 @@ import { readFileSync } from 'node:fs';
 export interface Measured {
   readonly wallSeconds: number;
   readonly cpuSeconds: number;
+  /** The end of what the command printed (stdout and stderr), when it was a command. */
+  readonly outputTail?: string;
 }
 
 /** Options of `runMeasured`. */
@@ -63,7 +65,7 @@ export async function runMeasured(script: string, options: RunOptions): Promise<
   if (code !== 0) {
     throw new Error(`run ${options.label}: exit code ${code}\n--- output tail ---\n${output.trim()}`);
   }
-  return { wallSeconds, cpuSeconds: parseTimes(timesText, options.label) };
+  return { wallSeconds, cpuSeconds: parseTimes(timesText, options.label), outputTail: output };
 }
 
 /** Sums the two lines of bash `times` ("0m1.234s 0m0.100s" for the shell, then its children). */

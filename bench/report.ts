@@ -16,6 +16,8 @@ export interface Row {
   readonly byKind: Readonly<Record<string, number>>;
   /** CPU moto spent serving the run (context: it shares the machine's cores). */
   readonly serverCpuSeconds: number;
+  /** s3-sync2's one-shot runs: the initial sync alone, from its log (no process start). */
+  readonly syncSeconds?: number;
 }
 
 /** The tools and variants in the table. */
@@ -113,11 +115,12 @@ const kinds = (byKind: Readonly<Record<string, number>>): string =>
 /** The measurements as a Markdown table. */
 export function resultsTable(rows: readonly Row[]): string {
   return table(
-    ['case', 'tool', 'wall s', 'client CPU s', 'S3 requests', 'by kind', 'moto CPU s'],
+    ['case', 'tool', 'wall s', 'of it syncing s', 'client CPU s', 'S3 requests', 'by kind', 'moto CPU s'],
     rows.map((r) => [
       r.caseName,
       r.tool,
       num(r.wallSeconds),
+      r.syncSeconds === undefined ? '' : num(r.syncSeconds),
       num(r.cpuSeconds),
       Number.isInteger(r.requests) ? String(r.requests) : num(r.requests, 1),
       kinds(r.byKind),

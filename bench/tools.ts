@@ -78,10 +78,28 @@ export function s3sync2Once(run: S3Sync2Run): string {
     '0',
     '--state-dir',
     run.stateDir,
+    // INFO for the initial sync's summary line (initialSyncSeconds); nothing per file is logged at INFO.
     '--debug',
-    'ERROR',
+    'INFO',
     ...(run.extraArgs ?? []),
   ]);
+}
+
+/**
+ * The initial sync's own duration from a one-shot run's log (its summary line, `tick.seconds`):
+ * what a sidecar already running spends on the same sync, without starting a process.
+ */
+export function initialSyncSeconds(log: string): number | undefined {
+  for (const line of log.split('\n').reverse()) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const tick = (JSON.parse(line) as { tick?: { trigger?: unknown; seconds?: unknown } }).tick;
+      if (tick?.trigger === 'initial' && typeof tick.seconds === 'number') return tick.seconds;
+    } catch {
+      // a line cut by the output tail
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { medianRuns } from '../../bench/cases.js';
 import { floorTable, TOOLS, type Row, type ToolLabel } from '../../bench/report.js';
+import { initialSyncSeconds } from '../../bench/tools.js';
 
 const row = (tool: ToolLabel, wallSeconds: number, caseName: Row['caseName'] = 'up-large'): Row => ({
   caseName,
@@ -38,4 +39,16 @@ test('bench floor table: best possible ratio and each tool above the floor; none
   assert.equal(lines.length, 3, table);
   assert.equal(lines[2], '| up-large | 1.00 | 3.00× | 2.00× | 2.00 | 0.50 |');
   assert.equal(floorTable([row(TOOLS.aws, 3), row(TOOLS.s3sync2, 1.5)]), null);
+});
+
+test('bench: the initial sync time is read from a one-shot run\'s log, not from other ticks or cut lines', () => {
+  const log = [
+    '{"level":30,"msg":"s3-sync2 0.1.0: /d <-> s3://b/p"}',
+    '{"level":30,"tick":{"id":1,"trigger":"initial","seconds":1.25},"msg":"sync up (initial): 8 up"}',
+    '{"level":30,"tick":{"id":2,"trigger":"shutdown","seconds":0.01},"msg":"sync up (shutdown)"}',
+    '{"level":30,"why":"--poll 0","msg":"shutting down"}',
+    '{"level":30,"tick":{"trig',
+  ].join('\n');
+  assert.equal(initialSyncSeconds(log), 1.25);
+  assert.equal(initialSyncSeconds('s3-sync2: unexpected error'), undefined);
 });
