@@ -19,6 +19,12 @@ const env = {
   AWS_REGION: 'us-east-1',
   AWS_EC2_METADATA_DISABLED: 'true',
 };
+// This script's own S3 client would print the SDK's multi-line Node-version notice as plain text
+// among the sidecar's JSON lines (the sidecar logs that notice itself, as one WARN line).
+process.removeAllListeners('warning');
+process.on('warning', (warning) => {
+  if (!warning.message.startsWith('NodeVersionSupportWarning')) console.warn(`${warning.name}: ${warning.message}`);
+});
 const s3 = new S3Client({
   endpoint: moto.endpoint,
   region: 'us-east-1',
