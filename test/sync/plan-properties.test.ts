@@ -3,8 +3,9 @@
  * and deletes on both sides between ticks, under every delete setting and conflict policy. After
  * every tick the sides agree and the next plan is empty; a path changed on one side only ends as
  * that side has it (a delete only where deletes are on, else the file comes back); an edit always
- * survives a delete on the other side; with keep-both no edit is ever lost. And the first sync,
- * without a baseline, for each init mode.
+ * survives a delete on the other side; where both sides wrote, the same content is only recorded
+ * and different contents go to the policy's winner, keep-both keeping the loser beside it, and no
+ * kept copy ever changes. And the first sync, without a baseline, for each init mode.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,10 +20,11 @@ const SIDES = ['local', 'remote'] as const;
 type Side = (typeof SIDES)[number];
 
 const other = (side: Side): Side => (side === 'local' ? 'remote' : 'local');
+const isConflictCopy = (path: string): boolean => path.includes('.conflict-');
 
 test('planner properties over 400 random histories of 6 ticks', () => {
   // What the histories exercised, so the test cannot quietly stop testing the hard cases.
-  const seen = { conflicts: 0, keepBoth: 0, editVersusDelete: 0, oneSided: 0 };
+  const seen = { oneSided: 0, editVersusDelete: 0, sameEdits: 0, both: { newer: 0, local: 0, remote: 0, 'keep-both': 0 } };
   for (let seed = 1; seed <= 400; seed++) {
     const next = prng(seed);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
@@ -33,19 +35,36 @@ test('planner properties over 400 random histories of 6 ticks', () => {
     });
     const label = `seed ${seed} (${opts.conflict}, delete up ${opts.up.delete}, down ${opts.down.delete})`;
     const world = World.synced(Object.fromEntries(PATHS.slice(0, 3).map((p) => [p, `initial ${p}`])));
-    let written = 0;
+    /** Order of every write, by its (unique) content: the later one is the newer version. */
+    const writtenAt = new Map<string, number>();
+    /** Keep-both copies made so far: nothing may ever change them. */
+    const copies = new Map<string, string>();
     for (let tick = 1; tick <= 6; tick++) {
       const before = { local: world.contents('local'), remote: world.contents('remote') };
       // What each side did to each path since the last tick: its new content, or null for a delete.
       const changed: Record<Side, Map<string, string | null>> = { local: new Map(), remote: new Map() };
+      const write = (side: Side, path: string, content: string): void => {
+        world.write(side, path, content);
+        writtenAt.set(content, writtenAt.size);
+        changed[side].set(path, content);
+      };
       const operations = Math.floor(next() * 5);
       for (let i = 0; i < operations; i++) {
         const side = pick(SIDES);
         const path = pick(PATHS);
-        if (next() < 0.7) {
-          const content = `write ${++written} of ${path} on ${side}`;
-          world.write(side, path, content);
-          changed[side].set(path, content);
+        const roll = next();
+        if (roll < 0.15) {
+          // Both sides end up with the same new bytes (two nodes writing the same file).
+          const content = `same ${writtenAt.size} of ${path}`;
+          write('local', path, content);
+          world.write('remote', path, content);
+          changed.remote.set(path, content);
+        } else if (roll < 0.3) {
+          // Both sides write different bytes (a conflict), in random order.
+          write(side, path, `write ${writtenAt.size} of ${path} on ${side}`);
+          write(other(side), path, `write ${writtenAt.size} of ${path} on ${other(side)}`);
+        } else if (roll < 0.75) {
+          write(side, path, `write ${writtenAt.size} of ${path} on ${side}`);
         } else if (world.contents(side)[path] !== undefined) {
           world.remove(side, path);
           // A file created and removed within the same tick was never seen: no change at all.
@@ -55,40 +74,61 @@ test('planner properties over 400 random histories of 6 ticks', () => {
       }
       const where = `${label}, tick ${tick}`;
       const plan = world.plan(opts);
-      seen.conflicts += plan.conflicts;
-      seen.keepBoth += plan.actions.filter((a) => a.kind === 'keep-both').length;
       world.apply(plan);
 
-      const local = world.contents('local');
-      assert.deepEqual(local, world.contents('remote'), `${where}: the sides agree`);
+      const after = world.contents('local');
+      assert.deepEqual(after, world.contents('remote'), `${where}: the sides agree`);
       assert.deepEqual(world.plan(opts).readable, [], `${where}: the next plan is empty`);
-      const kept = new Set(Object.values(local));
-      for (const side of SIDES) {
-        for (const [path, content] of changed[side]) {
-          const theirs = changed[other(side)].get(path);
-          if (theirs === undefined) {
-            // Changed on this side only: the other side follows it, a delete only where enabled.
-            const deletes = side === 'local' ? opts.up.delete : opts.down.delete;
-            const expected = content ?? (deletes ? undefined : before[other(side)][path]);
-            assert.equal(local[path], expected, `${where}: ${path} changed on ${side} only`);
-            seen.oneSided += 1;
-          } else if (content !== null && theirs === null) {
-            seen.editVersusDelete += 1;
-            assert.ok(kept.has(content), `${where}: the edit of ${path} on ${side} survives the delete on the other side`);
+      const kept = new Set(Object.values(after));
+      for (const [path, content] of copies) assert.equal(after[path], content, `${where}: keep-both copy ${path} changed`);
+      for (const [path, content] of Object.entries(after)) if (isConflictCopy(path)) copies.set(path, content);
+
+      for (const path of PATHS) {
+        const mine = changed.local.get(path);
+        const theirs = changed.remote.get(path);
+        if (mine === undefined && theirs === undefined) continue;
+        const action = plan.actions.find((a) => a.path === path);
+        if (mine === undefined || theirs === undefined) {
+          // Changed on one side only: the other side follows it, a delete only where enabled.
+          const side: Side = mine === undefined ? 'remote' : 'local';
+          const content = side === 'local' ? mine! : theirs!;
+          const deletes = side === 'local' ? opts.up.delete : opts.down.delete;
+          const expected = content ?? (deletes ? undefined : before[other(side)][path]);
+          assert.equal(after[path], expected, `${where}: ${path} changed on ${side} only`);
+          seen.oneSided += 1;
+        } else if (mine === null || theirs === null) {
+          // Deleted on one side, written on the other: the write wins, whatever the policy.
+          const edit = mine === null ? theirs : mine;
+          assert.equal(after[path], edit ?? undefined, `${where}: ${path} deleted on one side, ${edit === null ? 'also deleted' : 'written'} on the other`);
+          if (edit !== null) seen.editVersusDelete += 1;
+        } else if (mine === theirs) {
+          assert.equal(action?.kind, 'record', `${where}: ${path} has the same new content on both sides: only recorded`);
+          assert.equal(after[path], mine);
+          seen.sameEdits += 1;
+        } else {
+          const newer = writtenAt.get(mine)! > writtenAt.get(theirs)! ? mine : theirs;
+          const winner = opts.conflict === 'local' ? mine : opts.conflict === 'remote' ? theirs : newer;
+          const loser = winner === mine ? theirs : mine;
+          assert.equal(after[path], winner, `${where}: ${path} written on both sides goes to the ${opts.conflict} winner`);
+          if (opts.conflict === 'keep-both') {
+            const beside = Object.entries(after).filter(([p, c]) => isConflictCopy(p) && c === loser);
+            assert.equal(beside.length, 1, `${where}: keep-both keeps the loser of ${path} beside it, once`);
+          } else {
+            assert.ok(!kept.has(loser), `${where}: ${opts.conflict} dropped the loser of ${path}`);
           }
-          if (content !== null && opts.conflict === 'keep-both') {
-            assert.ok(kept.has(content), `${where}: keep-both lost the edit of ${path} on ${side}`);
-          }
+          seen.both[opts.conflict] += 1;
         }
       }
     }
   }
-  assert.ok(seen.conflicts >= 100 && seen.keepBoth >= 20 && seen.editVersusDelete >= 20 && seen.oneSided >= 500, JSON.stringify(seen));
+  const floors = seen.oneSided >= 500 && seen.editVersusDelete >= 20 && seen.sameEdits >= 20;
+  assert.ok(floors && Object.values(seen.both).every((n) => n >= 15), JSON.stringify(seen));
 });
 
 test('first-sync properties over 300 random pairs of trees, for each init mode', () => {
   const MODES: readonly InitMode[] = ['merge', 'up', 'down'];
   let differences = 0;
+  let same = 0;
   for (let seed = 1; seed <= 300; seed++) {
     const next = prng(seed);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
@@ -97,18 +137,21 @@ test('first-sync properties over 300 random pairs of trees, for each init mode',
     const world = new World();
     for (const path of PATHS) {
       const roll = next();
-      // Only here, only there, the same content on both, or different contents (in random order).
+      // Only here, only there, the same content on both, or different contents of the same size
+      // (in random order), so no size check can tell them apart.
       if (roll < 0.25) world.write('local', path, `local ${path}`);
       else if (roll < 0.5) world.write('remote', path, `remote ${path}`);
       else if (roll < 0.65) world.write('local', path, `same ${path}`).write('remote', path, `same ${path}`);
       else if (roll < 0.9) {
         const [first, second] = next() < 0.5 ? SIDES : ([...SIDES].reverse() as Side[]);
-        world.write(first, path, `older on ${first} ${path}`).write(second, path, `newer on ${second} ${path}`);
+        const code = (side: Side): string => (side === 'local' ? 'L' : 'R');
+        world.write(first, path, `older ${code(first)} ${path}`).write(second, path, `newer ${code(second)} ${path}`);
         differences += 1;
       }
     }
     const before = { local: world.contents('local'), remote: world.contents('remote') };
-    world.apply(world.plan(opts));
+    const plan = world.plan(opts);
+    world.apply(plan);
     const after = world.contents('local');
     assert.deepEqual(after, world.contents('remote'), `${label}: the sides agree`);
     assert.deepEqual(world.plan(opts).readable, [], `${label}: the next plan is empty`);
@@ -116,6 +159,11 @@ test('first-sync properties over 300 random pairs of trees, for each init mode',
       const local = before.local[path];
       const remote = before.remote[path];
       if (local === undefined && remote === undefined) continue;
+      if (local !== undefined && local === remote) {
+        const kind = plan.actions.find((a) => a.path === path)?.kind;
+        assert.equal(kind, 'record', `${label}: ${path} is the same on both sides: recorded, not copied`);
+        same += 1;
+      }
       let expected: string | undefined;
       if (opts.initMode === 'merge') {
         // The union; where both differ, the newer (written second) wins; nothing is deleted.
@@ -129,5 +177,5 @@ test('first-sync properties over 300 random pairs of trees, for each init mode',
       assert.equal(after[path], expected, `${label}: ${path}`);
     }
   }
-  assert.ok(differences >= 300, `histories with both sides differing: ${differences}`);
+  assert.ok(differences >= 300 && same >= 100, `both sides differing: ${differences}, the same: ${same}`);
 });
