@@ -20,11 +20,9 @@ const env = {
   AWS_EC2_METADATA_DISABLED: 'true',
 };
 // This script's own S3 client would print the SDK's multi-line Node-version notice as plain text
-// among the sidecar's JSON lines (the sidecar logs that notice itself, as one WARN line).
-process.removeAllListeners('warning');
-process.on('warning', (warning) => {
-  if (!warning.message.startsWith('NodeVersionSupportWarning')) console.warn(`${warning.name}: ${warning.message}`);
-});
+// among the sidecar's JSON lines (the sidecar logs that notice itself, as one WARN line). Set after
+// `env` is built, so the sidecar still gets its notice.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const s3 = new S3Client({
   endpoint: moto.endpoint,
   region: 'us-east-1',
