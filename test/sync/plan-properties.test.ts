@@ -99,7 +99,8 @@ test('planner properties over 400 random histories of 6 ticks', () => {
         } else if (mine === null || theirs === null) {
           // Deleted on one side, written on the other: the write wins, whatever the policy.
           const edit = mine === null ? theirs : mine;
-          assert.equal(after[path], edit ?? undefined, `${where}: ${path} deleted on one side, ${edit === null ? 'also deleted' : 'written'} on the other`);
+          const otherSide = edit === null ? 'also deleted' : 'written';
+          assert.equal(after[path], edit ?? undefined, `${where}: ${path} deleted on one side, ${otherSide} on the other`);
           if (edit !== null) seen.editVersusDelete += 1;
         } else if (mine === theirs) {
           assert.equal(action?.kind, 'record', `${where}: ${path} has the same new content on both sides: only recorded`);

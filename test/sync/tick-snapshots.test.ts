@@ -1,14 +1,16 @@
 /**
  * A tick asks for the bucket listing before the folder scan is done, so it waits for the longer of
- * the two rather than their sum; the sync it makes is the same.
+ * the two rather than their sum; the sync it makes is the same, and a failed listing still fails
+ * the tick (no unhandled rejection while the scan runs).
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { BaselineStore } from '../../src/baseline.js';
 import { loadConfig } from '../../src/config.js';
+import { TransientError } from '../../src/errors.js';
 import { LocalSnapshotSource, type LocalScan } from '../../src/local/snapshot.js';
 import { LocalTree } from '../../src/local/tree.js';
 import { createMetrics } from '../../src/metrics.js';
@@ -21,7 +23,12 @@ import { tempDir } from '../helpers/tmp.js';
 
 const s3 = useS3();
 
-test('tick: the listing is requested while the folder is still being scanned', async (t) => {
+/**
+ * A syncer on a fresh bucket and folder (one file each side) whose scans end only once the
+ * listing was asked for (or after 2 s without it, recorded as false), and whose listing `list`
+ * wraps.
+ */
+async function gatedSyncer(t: TestContext, list: (listed: () => Promise<RemoteObject[]>) => Promise<RemoteObject[]>) {
   const bucket = await s3().newBucket();
   await s3().putText(bucket, 'app/remote.txt', 'from the bucket');
   const dir = await tempDir('tick-local');
@@ -38,11 +45,10 @@ test('tick: the listing is requested while the folder is still being scanned', a
   class ListingBucket extends S3Bucket {
     override list(prefix: string): Promise<RemoteObject[]> {
       listRequested();
-      return super.list(prefix);
+      return list(() => super.list(prefix));
     }
   }
-  // Each scan finishes only once the listing was asked for, or after 2 s without it.
-  const scansBeforeListing: boolean[] = [];
+  const scansAfterListing: boolean[] = [];
   class WaitingSource extends LocalSnapshotSource {
     override async snapshot(full: boolean): Promise<LocalScan> {
       const scan = super.snapshot(full);
@@ -50,7 +56,7 @@ test('tick: the listing is requested while the folder is still being scanned', a
       const gaveUp = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), 2000)));
       const asked = await Promise.race([listing.then(() => true), gaveUp]);
       clearTimeout(timer);
-      scansBeforeListing.push(asked);
+      scansAfterListing.push(asked);
       return scan;
     }
   }
@@ -68,13 +74,30 @@ test('tick: the listing is requested while the folder is still being scanned', a
     nodeId: 'tick-test:1',
   });
   t.after(() => syncer.stop({ finalSync: false }));
-
   await syncer.prepare();
-  const outcome = await syncer.initialSync();
-  assert.equal(outcome.outcome, 'success');
-  assert.ok(scansBeforeListing.length > 0, 'the tick scanned the folder');
-  assert.ok(scansBeforeListing.every(Boolean), 'every scan ended after the listing was requested');
+  return { bucket, syncer, scansAfterListing };
+}
+
+test('tick: the listing is requested while the folder is still being scanned', async (t) => {
+  const { bucket, syncer, scansAfterListing } = await gatedSyncer(t, (listed) => listed());
+
+  const summary = await syncer.initialSync();
+
+  assert.equal(summary.outcome, 'success');
+  assert.ok(scansAfterListing.length > 0, 'the tick scanned the folder');
+  assert.ok(scansAfterListing.every(Boolean), 'every scan ended after the listing was requested');
   // The same sync as before: both files on both sides.
   assert.deepEqual(await s3().keys(bucket, 'app/'), ['app/local.txt', 'app/remote.txt']);
   assert.equal(await s3().getText(bucket, 'app/local.txt'), 'from the folder');
+});
+
+test('tick: a listing that fails while the folder is scanned fails the tick, and nothing is written', async (t) => {
+  // The listing fails at once, before the scan ends: its rejection waits for the tick to take it.
+  const { bucket, syncer } = await gatedSyncer(t, () => Promise.reject(new TransientError('list app/: throttled')));
+
+  const summary = await syncer.initialSync();
+
+  assert.equal(summary.outcome, 'failure');
+  assert.match(summary.errors.join('\n'), /throttled/);
+  assert.deepEqual(await s3().keys(bucket, 'app/'), ['app/remote.txt']);
 });
