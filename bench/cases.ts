@@ -63,6 +63,7 @@ async function measure(ctx: BenchContext, caseName: CaseName, tool: ToolLabel, w
     ...(tool === TOOLS.s3sync2 ? { syncSeconds: initialSyncSeconds(measured.outputTail ?? '') } : {}),
   };
   ctx.log(`    ${row.wallSeconds.toFixed(2)} s wall, ${row.cpuSeconds.toFixed(2)} s CPU, ${row.requests} requests`);
+  if (tool === TOOLS.s3sync2 && row.syncSeconds === undefined) ctx.log('    (no initial sync summary in its log: logged below INFO?)');
   return row;
 }
 

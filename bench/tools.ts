@@ -78,7 +78,7 @@ export function s3sync2Once(run: S3Sync2Run): string {
     '0',
     '--state-dir',
     run.stateDir,
-    // INFO for the initial sync's summary line (initialSyncSeconds); nothing per file is logged at INFO.
+    // INFO for the initial sync's summary line (initialSyncSeconds); a plain sync logs nothing per file there.
     '--debug',
     'INFO',
     ...(run.extraArgs ?? []),
