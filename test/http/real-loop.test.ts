@@ -7,17 +7,13 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { BaselineStore } from '../../src/baseline.js';
 import { loadConfig } from '../../src/config.js';
 import { buildServer, startServer } from '../../src/http/server.js';
-import { LocalSnapshotSource } from '../../src/local/snapshot.js';
-import { LocalTree } from '../../src/local/tree.js';
 import { createMetrics } from '../../src/metrics.js';
 import { S3Bucket } from '../../src/remote/bucket.js';
 import { createS3Client } from '../../src/remote/client.js';
-import { Syncer } from '../../src/sync/syncer.js';
 import { awsEnv, useS3 } from '../helpers/s3.js';
+import { testSyncer } from '../helpers/syncer.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 import { parsePrometheus } from './prometheus.js';
@@ -42,19 +38,7 @@ async function sidecar(options: { token?: string; bucket?: string } = {}) {
   const config = loadConfig(argv, awsEnv(s3().endpoint));
   const metrics = createMetrics({ withDefaults: false });
   const client = createS3Client(config.aws, config.concurrency);
-  const tree = new LocalTree(config.localPath, { followSymlinks: false, skipPaths: [] });
-  const syncer = new Syncer({
-    config,
-    bucket: new S3Bucket(client, bucket),
-    tree,
-    local: new LocalSnapshotSource({ fullTree: tree, quickTree: tree, skipPaths: [], rescanIntervalMs: 60_000 }),
-    baseline: new BaselineStore(config.stateDir, { bucket, prefix: config.prefix, localPath: config.localPath }),
-    metrics,
-    logger: pino({ level: 'silent' }),
-    lock: null,
-    cdn: null,
-    nodeId: 'http-test:1',
-  });
+  const syncer = testSyncer({ config, bucket: new S3Bucket(client, bucket), bucketName: bucket, nodeId: 'http-test:1', metrics });
   // As in main: the server listens before the initial sync starts.
   const app = buildServer({ controller: syncer, lock: null, metrics, config, logger: false, version: 'test' });
   const server = await startServer(app, { host: '127.0.0.1', port: 0 });

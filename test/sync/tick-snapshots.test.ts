@@ -7,18 +7,14 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { BaselineStore } from '../../src/baseline.js';
 import { loadConfig } from '../../src/config.js';
 import { TransientError } from '../../src/errors.js';
 import { LocalSnapshotSource, type LocalScan } from '../../src/local/snapshot.js';
-import { LocalTree } from '../../src/local/tree.js';
-import { createMetrics } from '../../src/metrics.js';
 import { S3Bucket } from '../../src/remote/bucket.js';
 import { createS3Client } from '../../src/remote/client.js';
 import type { RemoteObject } from '../../src/remote/types.js';
-import { Syncer } from '../../src/sync/syncer.js';
 import { awsEnv, useS3 } from '../helpers/s3.js';
+import { testSyncer } from '../helpers/syncer.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const s3 = useS3();
@@ -60,19 +56,7 @@ async function gatedSyncer(t: TestContext, list: (listed: () => Promise<RemoteOb
       return scan;
     }
   }
-  const tree = new LocalTree(config.localPath, { followSymlinks: false, skipPaths: [] });
-  const syncer = new Syncer({
-    config,
-    bucket: new ListingBucket(client, bucket),
-    tree,
-    local: new WaitingSource({ fullTree: tree, quickTree: tree, skipPaths: [], rescanIntervalMs: 60_000 }),
-    baseline: new BaselineStore(config.stateDir, { bucket, prefix: config.prefix, localPath: config.localPath }),
-    metrics: createMetrics({ withDefaults: false }),
-    logger: pino({ level: 'silent' }),
-    lock: null,
-    cdn: null,
-    nodeId: 'tick-test:1',
-  });
+  const syncer = testSyncer({ config, bucket: new ListingBucket(client, bucket), bucketName: bucket, nodeId: 'tick-test:1', Source: WaitingSource });
   t.after(() => syncer.stop({ finalSync: false }));
   await syncer.prepare();
   return { bucket, syncer, scansAfterListing };
