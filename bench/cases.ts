@@ -40,12 +40,20 @@ export interface BenchContext {
 }
 
 /** Runs one shell command as one tool of one case and measures it. */
-export function measureCommand(ctx: BenchContext, caseName: CaseName, tool: ToolLabel, script: string): Promise<Row> {
+export async function measureCommand(ctx: BenchContext, caseName: CaseName, tool: ToolLabel, script: string): Promise<Row> {
+  return (await measureCommandOutput(ctx, caseName, tool, script)).row;
+}
+
+/** `measureCommand`, with the end of what the command printed. */
+function measureCommandOutput(ctx: BenchContext, caseName: CaseName, tool: ToolLabel, script: string): Promise<{ row: Row; outputTail: string }> {
   return measure(ctx, caseName, tool, () => runMeasured(script, { env: ctx.env, label: `${tool} (${caseName})` }));
 }
 
-/** Runs `work` as one tool of one case: its own wall and CPU, moto's requests and CPU meanwhile. */
-async function measure(ctx: BenchContext, caseName: CaseName, tool: ToolLabel, work: () => Promise<Measured>): Promise<Row> {
+/**
+ * Runs `work` as one tool of one case: its own wall and CPU, moto's requests and CPU meanwhile;
+ * resolves the row and whatever else `work` measured.
+ */
+async function measure<M extends Measured>(ctx: BenchContext, caseName: CaseName, tool: ToolLabel, work: () => Promise<M>): Promise<M & { row: Row }> {
   ctx.log(`  ${caseName}: ${tool} …`);
   const before = await ctx.requests.counts();
   const motoBefore = processCpuSeconds(ctx.motoPid);
@@ -60,11 +68,21 @@ async function measure(ctx: BenchContext, caseName: CaseName, tool: ToolLabel, w
     requests: requests.total,
     byKind: requests.byKind,
     serverCpuSeconds: motoAfter - motoBefore,
-    ...(tool === TOOLS.s3sync2 ? { syncSeconds: initialSyncSeconds(measured.outputTail ?? '') } : {}),
   };
   ctx.log(`    ${row.wallSeconds.toFixed(2)} s wall, ${row.cpuSeconds.toFixed(2)} s CPU, ${row.requests} requests`);
-  if (tool === TOOLS.s3sync2 && row.syncSeconds === undefined) ctx.log('    (no initial sync summary in its log: logged below INFO?)');
-  return row;
+  return { ...measured, row };
+}
+
+/**
+ * s3-sync2 as a one-shot sync between `dir` and `uri` (`init` names the side that wins), measured,
+ * with the initial sync's own time read from its log.
+ */
+async function measureOneShot(ctx: BenchContext, caseName: CaseName, dir: string, uri: string, init: 'up' | 'down'): Promise<Row> {
+  const script = s3sync2Once({ endpoint: ctx.endpoint, dir, uri, init, stateDir: freshStateDir(ctx), nodeFlags: ctx.nodeFlags, extraArgs: ctx.s3sync2Args });
+  const { row, outputTail } = await measureCommandOutput(ctx, caseName, TOOLS.s3sync2, script);
+  const syncSeconds = initialSyncSeconds(outputTail);
+  if (syncSeconds === undefined) ctx.log('    (no initial sync summary in its log: logged below INFO?)');
+  return { ...row, syncSeconds };
 }
 
 let stateDirs = 0;
@@ -123,27 +141,10 @@ export async function uploadCase(ctx: BenchContext, caseName: CaseName, source: 
     steps.push(upload('aws', (prefix) => measureCommand(ctx, caseName, TOOLS.aws, awsSync(ctx.endpoint, source.root, `s3://${bucket}/${prefix}`))));
   }
   if (config.tools.has('s3-sync2')) {
-    steps.push(
-      upload('s3sync2', (prefix) =>
-        measureCommand(
-          ctx,
-          caseName,
-          TOOLS.s3sync2,
-          s3sync2Once({
-            endpoint: ctx.endpoint,
-            dir: source.root,
-            uri: `s3://${bucket}/${prefix}`,
-            init: 'up',
-            stateDir: freshStateDir(ctx),
-            nodeFlags: ctx.nodeFlags,
-            extraArgs: ctx.s3sync2Args,
-          }),
-        ),
-      ),
-    );
+    steps.push(upload('s3sync2', (prefix) => measureOneShot(ctx, caseName, source.root, `s3://${bucket}/${prefix}`, 'up')));
   }
   if (config.tools.has('floor')) {
-    steps.push(upload('floor', (prefix) => measure(ctx, caseName, TOOLS.floor, () => putFromMemory(ctx.endpoint, bucket, prefix, source))));
+    steps.push(upload('floor', async (prefix) => (await measure(ctx, caseName, TOOLS.floor, () => putFromMemory(ctx.endpoint, bucket, prefix, source))).row));
   }
   const rows = await medianRuns(runs, steps);
   return { rows, prefix: verified };
@@ -162,20 +163,17 @@ export async function downloadCase(ctx: BenchContext, caseName: CaseName, source
     await putTree(ctx.client, ctx.bucket, prefix, source);
   }
   const uri = `s3://${ctx.bucket}/${prefix}`;
-  const downloaded = (tool: 'aws' | 's3sync2', script: (dir: string) => string, label: ToolLabel): Step => async (suffix) => {
-    const dir = join(ctx.scratch, `${caseName}-${tool}${suffix}`);
+  /** A tool's download into its own empty folder `<case>-<name><suffix>`, verified. */
+  const download = (name: string, measureInto: (dir: string) => Promise<Row>): Step => async (suffix) => {
+    const dir = join(ctx.scratch, `${caseName}-${name}${suffix}`);
     await mkdir(dir);
-    const row = await measureCommand(ctx, caseName, label, script(dir));
+    const row = await measureInto(dir);
     await verifyDownloaded(dir, source, config.sampleFiles);
     return row;
   };
   const steps: Step[] = [];
-  if (config.tools.has('aws')) steps.push(downloaded('aws', (dir) => awsSync(ctx.endpoint, uri, dir), TOOLS.aws));
-  if (config.tools.has('s3-sync2')) {
-    const script = (dir: string): string =>
-      s3sync2Once({ endpoint: ctx.endpoint, dir, uri, init: 'down', stateDir: freshStateDir(ctx), nodeFlags: ctx.nodeFlags, extraArgs: ctx.s3sync2Args });
-    steps.push(downloaded('s3sync2', script, TOOLS.s3sync2));
-  }
+  if (config.tools.has('aws')) steps.push(download('aws', (dir) => measureCommand(ctx, caseName, TOOLS.aws, awsSync(ctx.endpoint, uri, dir))));
+  if (config.tools.has('s3-sync2')) steps.push(download('s3sync2', (dir) => measureOneShot(ctx, caseName, dir, uri, 'down')));
   return medianRuns(runs, steps);
 }
 

@@ -11,8 +11,11 @@ import { readFileSync } from 'node:fs';
 export interface Measured {
   readonly wallSeconds: number;
   readonly cpuSeconds: number;
-  /** The end of what the command printed (stdout and stderr), when it was a command. */
-  readonly outputTail?: string;
+}
+
+/** A measured command, with the end of what it printed (stdout and stderr). */
+export interface MeasuredCommand extends Measured {
+  readonly outputTail: string;
 }
 
 /** Options of `runMeasured`. */
@@ -40,7 +43,7 @@ const TAIL = 4000;
  * non-zero. The command's stdout and stderr are read (and mostly discarded), as a terminal-less
  * caller like the original tool would.
  */
-export async function runMeasured(script: string, options: RunOptions): Promise<Measured> {
+export async function runMeasured(script: string, options: RunOptions): Promise<MeasuredCommand> {
   // `times` goes to fd 3 so the command's own output cannot be mistaken for it.
   const wrapped = `{ ${script}\n}; rc=$?; times >&3; exit $rc`;
   const started = performance.now();
