@@ -57,6 +57,7 @@ test('planner properties over 400 random histories of 6 ticks', () => {
           // Both sides end up with the same new bytes (two nodes writing the same file).
           const content = `same ${writtenAt.size} of ${path}`;
           write('local', path, content);
+          // Not write() again: that would give the same bytes a second, later place in the order.
           world.write('remote', path, content);
           changed.remote.set(path, content);
         } else if (roll < 0.3) {
