@@ -5,9 +5,9 @@
 import { lstatSync, type Dirent, type Stats } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { messageOf } from '../errors.js';
 import type { LocalEntry } from '../sync/types.js';
 import { INTERNAL_NAME_PREFIX, unsafePathReason } from './paths.js';
-import { messageOf } from '../errors.js';
 
 /** A path the scan left out, and why. When `folder` is true nothing under it is known. */
 export interface SkippedPath {

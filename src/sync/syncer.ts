@@ -8,6 +8,7 @@ import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { BaselineStore } from '../baseline.js';
+import { messageOf } from '../errors.js';
 import { compileFilter } from '../filters.js';
 import type { Metrics } from '../metrics.js';
 import type { SkippedPath } from '../local/scan.js';
@@ -32,7 +33,6 @@ import { Executor, emptyCounts, emptyResult, writesRemote, type ExecutionResult,
 import { pathsToHash, reconcile, type PlanOptions } from './plan.js';
 import { TickScheduler, type TickRequest, type TickScope } from './scheduler.js';
 import type { Action, BaselineEntry, Direction, LocalEntry, RemoteEntry } from './types.js';
-import { messageOf } from '../errors.js';
 
 /** Something told about remote keys a tick changed (the CloudFront invalidator). */
 export interface ChangeListener {
