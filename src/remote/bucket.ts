@@ -98,13 +98,14 @@ export class S3Bucket implements Bucket {
     return this.#requests;
   }
 
-  async list(prefix: string): Promise<RemoteObject[]> {
+  async list(prefix: string, signal?: AbortSignal): Promise<RemoteObject[]> {
     const listPrefix = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
     const objects: RemoteObject[] = [];
     const tokens = new Set<string>();
     let token: string | undefined;
     try {
       do {
+        signal?.throwIfAborted();
         const page = await this.#viaDirect(
           (direct) => this.#listPageDirect(direct, listPrefix, token),
           () => this.#listPageSdk(listPrefix, token),

@@ -35,8 +35,8 @@ export class PreconditionCheckingBucket implements Bucket {
     return this.inner.requestCount;
   }
 
-  list(prefix: string): Promise<RemoteObject[]> {
-    return this.inner.list(prefix);
+  list(prefix: string, signal?: AbortSignal): Promise<RemoteObject[]> {
+    return this.inner.list(prefix, signal);
   }
 
   head(key: string): Promise<RemoteObject | null> {

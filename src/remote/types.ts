@@ -71,8 +71,11 @@ export interface WriteResult {
 export interface Bucket {
   /** Bucket name, for logs and CloudFront origin matching. */
   readonly name: string;
-  /** Every object under `prefix` (paginated), folder markers included; the caller filters. */
-  list(prefix: string): Promise<RemoteObject[]>;
+  /**
+   * Every object under `prefix` (paginated), folder markers included; the caller filters. An abort
+   * of `signal` stops it before the next page.
+   */
+  list(prefix: string, signal?: AbortSignal): Promise<RemoteObject[]>;
   /** Metadata of one object, or null when absent. */
   head(key: string): Promise<RemoteObject | null>;
   /** Stream one object; with `ifMatch`, only that version (412 otherwise). */

@@ -309,13 +309,17 @@ export class Syncer implements SyncController {
     // The listing is on its way while the folder is scanned: a tick waits for the longer of the
     // two, not their sum. Which comes first does not matter to the plan: every write it leads to
     // is conditional on what the snapshots saw.
-    const listed = this.deps.bucket.list(config.prefix);
+    const listing = new AbortController();
+    const listed = this.deps.bucket.list(config.prefix, listing.signal);
     // Awaited below; until then a failed listing must not count as an unhandled rejection.
     listed.catch(() => undefined);
-    const localScan = await this.deps.local.snapshot(fullScan);
+    // A failed scan fails the tick: the rest of a long listing would be requests for nothing.
+    const localScan = await this.deps.local.snapshot(fullScan).catch((err: unknown) => {
+      listing.abort();
+      throw err;
+    });
     if (localScan.scanned) this.reportLocalSkips(localScan.skipped);
-    const listing = await listed;
-    const remoteScan = remoteSnapshot(listing, config.prefix);
+    const remoteScan = remoteSnapshot(await listed, config.prefix);
     for (const skip of remoteScan.skipped) {
       metrics.skippedKeys.inc({ reason: skip.reason });
       if (skip.reason !== 'folder-marker') logger.warn({ key: skip.key, reason: skip.reason, detail: skip.detail }, 'remote key skipped');

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { open, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -19,6 +20,7 @@ import {
 } from '../../src/remote/bucket.js';
 import { compositeLayouts } from '../../src/digests.js';
 import { computeS3Etags } from '../../src/local/hash.js';
+import { directRequestChannel } from '../../src/remote/direct-http.js';
 import { startGateProxy } from '../helpers/gate-proxy.js';
 import { startProxy } from '../helpers/proxy.js';
 import { recordHeaders, recordTextBodies } from '../helpers/record-headers.js';
@@ -94,6 +96,18 @@ test('list: paginates past 1000 keys and lists "p" as the folder "p/"', async ()
   assert.equal((await bucket.list('')).length, 1102);
   assert.deepEqual((await bucket.list('px')).map((o) => o.key), ['px/not-in-p']);
   assert.deepEqual(await bucket.list('nothing-here'), []);
+
+  // Aborted while its first page is on the way: no second page is asked for.
+  const listing = new AbortController();
+  const abortOnRequest = (): void => listing.abort();
+  subscribe(directRequestChannel.name, abortOnRequest);
+  const before = bucket.requestCount;
+  try {
+    await assert.rejects(bucket.list('p', listing.signal), /list p\/: .*aborted/);
+  } finally {
+    unsubscribe(directRequestChannel.name, abortOnRequest);
+  }
+  assert.equal(bucket.requestCount - before, 1, 'one page requested');
 });
 
 test('list: keys with spaces, plus signs, percent signs and non-ASCII come back as written', async () => {

@@ -1,7 +1,7 @@
 /**
  * A tick asks for the bucket listing before the folder scan is done, so it waits for the longer of
- * the two rather than their sum; the sync it makes is the same, and a failed listing still fails
- * the tick (no unhandled rejection while the scan runs).
+ * the two rather than their sum; the sync it makes is the same, a failed listing still fails
+ * the tick (no unhandled rejection while the scan runs), and a failed scan stops the listing.
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,12 +19,15 @@ import { tempDir } from '../helpers/tmp.js';
 
 const s3 = useS3();
 
+/** Stands in for the bucket's listing: `listed` is the real one, `signal` the tick's abort signal for it. */
+type ListingWrapper = (listed: () => Promise<RemoteObject[]>, signal: AbortSignal | undefined) => Promise<RemoteObject[]>;
+
 /**
  * A syncer on a fresh bucket and folder (one file each side) whose scans end only once the
- * listing was asked for (or after 2 s without it, recorded as false), and whose listing `list`
- * wraps.
+ * listing was asked for (or after 2 s without it, recorded as false) and then fail with
+ * `scanError` if given, and whose listing `list` wraps.
  */
-async function gatedSyncer(t: TestContext, list: (listed: () => Promise<RemoteObject[]>) => Promise<RemoteObject[]>) {
+async function gatedSyncer(t: TestContext, list: ListingWrapper, scanError?: Error) {
   const bucket = await s3().newBucket();
   await s3().putText(bucket, 'app/remote.txt', 'from the bucket');
   const dir = await tempDir('tick-local');
@@ -39,9 +42,9 @@ async function gatedSyncer(t: TestContext, list: (listed: () => Promise<RemoteOb
   let listRequested!: () => void;
   const listing = new Promise<void>((resolve) => (listRequested = resolve));
   class ListingBucket extends S3Bucket {
-    override list(prefix: string): Promise<RemoteObject[]> {
+    override list(prefix: string, signal?: AbortSignal): Promise<RemoteObject[]> {
       listRequested();
-      return list(() => super.list(prefix));
+      return list(() => super.list(prefix, signal), signal);
     }
   }
   const scansAfterListing: boolean[] = [];
@@ -53,6 +56,7 @@ async function gatedSyncer(t: TestContext, list: (listed: () => Promise<RemoteOb
       const asked = await Promise.race([listing.then(() => true), gaveUp]);
       clearTimeout(timer);
       scansAfterListing.push(asked);
+      if (scanError) throw scanError;
       return scan;
     }
   }
@@ -83,5 +87,24 @@ test('tick: a listing that fails while the folder is scanned fails the tick, and
 
   assert.equal(summary.outcome, 'failure');
   assert.match(summary.errors.join('\n'), /throttled/);
+  assert.deepEqual(await s3().keys(bucket, 'app/'), ['app/remote.txt']);
+});
+
+test('tick: a scan that fails stops the listing it started, and nothing is written', async (t) => {
+  let listingSignal: AbortSignal | undefined;
+  const { bucket, syncer } = await gatedSyncer(
+    t,
+    (listed, signal) => {
+      listingSignal = signal;
+      return listed();
+    },
+    new Error('scandir: permission denied'),
+  );
+
+  const summary = await syncer.initialSync();
+
+  assert.equal(summary.outcome, 'failure');
+  assert.match(summary.errors.join('\n'), /permission denied/);
+  assert.equal(listingSignal?.aborted, true, 'the listing was told to stop');
   assert.deepEqual(await s3().keys(bucket, 'app/'), ['app/remote.txt']);
 });
