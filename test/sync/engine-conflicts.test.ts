@@ -20,9 +20,9 @@ const LOCAL = 'local edit';
 const REMOTE = 'remote edit, longer';
 
 /** A sidecar with `doc.txt` synced, then edited on both sides; the local edit's mtime is `localAge` s from now. */
-async function conflicted(policy: string, localAge: number, maxCopyBytes?: number): Promise<Sidecar> {
+async function conflicted(policy: string, localAge: number, maxCopyBytes?: number, flags: readonly string[] = []): Promise<Sidecar> {
   const car = await startSidecar(s3(), {
-    flags: ['--conflict', policy],
+    flags: ['--conflict', policy, ...flags],
     makeBucket: maxCopyBytes === undefined ? undefined : (client, name) => new S3Bucket(client, name, { maxCopyBytes }),
   });
   await writeAt(car.local('doc.txt'), BASE, secondsFromNow(-7200));
@@ -95,6 +95,21 @@ for (const [localAge, winner, maxCopyBytes] of [
     assert.deepEqual(counts(await car.tick()), {});
   });
 }
+
+test('--conflict keep-both with filters that exclude the copy\'s name: the copy is still made on both sides, and later edits to it stay unsynced', async () => {
+  const car = await conflicted('keep-both', 3600, undefined, ['--exclude', '*.conflict-*']);
+  const summary = await car.tick();
+
+  assert.equal(summary.outcome, 'success', JSON.stringify(summary.errors));
+  const copies = await conflictCopies(car);
+  assert.equal(copies.length, 1, `one conflict copy, got ${copies.join(', ')}`);
+  await assertBothSides(car, copies[0]!, REMOTE);
+  await assertBothSides(car, 'doc.txt', LOCAL);
+  // From now on the filter applies to it like to any other excluded path.
+  await writeAt(car.local(copies[0]!), 'edited copy', secondsFromNow(0));
+  assert.deepEqual(counts(await car.tick()), {});
+  assert.equal(await s3().getText(car.bucket, car.key(copies[0]!)), REMOTE);
+});
 
 test('both sides edited to the same bytes: recorded, not a conflict', async () => {
   const car = await conflicted('newer', 3600);
