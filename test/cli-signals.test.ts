@@ -43,6 +43,27 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   });
 }
 
+test('SIGTERM with --conflict keep-both: a local edit that conflicts with a remote one reaches the bucket before exit (up-only rounds keep it aside)', async () => {
+  const dir = await tempDir('cli-signal-conflict');
+  const bucket = await s3().newBucket();
+  await writeFile(join(dir, 'doc.txt'), 'first version');
+  const cli = startCli([dir, `s3://${bucket}/app`, '--poll', '3600', '--http-port', '0', '--conflict', 'keep-both'], awsEnv(s3().endpoint));
+  await cli.waitForLine('the initial sync', initialDone);
+
+  // Another task edits the object, then this task's app edits the file: no two-way round comes
+  // before the signal (the watcher's rounds and the final sync are up only).
+  await s3().putText(bucket, 'app/doc.txt', 'edited by another task');
+  await writeFile(join(dir, 'doc.txt'), 'edited here, right before shutdown');
+  cli.signal('SIGTERM');
+  const exit = await cli.exit();
+
+  assert.deepEqual(exit, { code: 0, signal: null }, cli.stderr());
+  assert.equal(await s3().getText(bucket, 'app/doc.txt'), 'edited by another task');
+  const copies = (await s3().keys(bucket)).filter((key) => key.startsWith('app/doc.conflict-'));
+  assert.equal(copies.length, 1, `one conflict copy, got ${copies.join(', ')}`);
+  assert.equal(await s3().getText(bucket, copies[0]!), 'edited here, right before shutdown');
+});
+
 /** A sidecar (`--poll 3600 --shutdown-timeout 2`) whose S3 traffic passes a gate proxy. */
 async function behindGate(flags: readonly string[], initially: 'open' | 'closed' = 'open') {
   const dir = await tempDir('cli-stall');

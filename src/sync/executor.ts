@@ -214,6 +214,15 @@ export class Executor {
         result.fileDelta.local++;
         result.fileDelta.remote++;
         break;
+      case 'keep-both-up': {
+        const written = await this.upload(action.path, action.conflictPath, null, signal);
+        if (!written) throw new ChangedWhileReadError(action.path);
+        state.baseline.set(action.path, { ...written.baseline, etag: action.baseEtag });
+        this.count(result, 'up', 'upload', written.bytes);
+        result.changedKeys.push(this.key(action.conflictPath));
+        result.fileDelta.remote++;
+        break;
+      }
     }
     if (!this.deps.up.quiet && !this.deps.up.onlyShowErrors && action.kind !== 'record' && action.kind !== 'forget') {
       logger.debug({ path: action.path, action: action.kind, reason: action.reason }, `${action.kind}: ${action.path}`);
@@ -364,7 +373,7 @@ class ChangedWhileReadError extends SyncError {
 
 /** True when the action writes to the bucket (and so needs the lock in distributed mode). */
 export function writesRemote(action: Action): boolean {
-  return action.kind === 'upload' || action.kind === 'delete-remote' || action.kind === 'keep-both';
+  return action.kind === 'upload' || action.kind === 'delete-remote' || action.kind === 'keep-both' || action.kind === 'keep-both-up';
 }
 
 /** True when the action changes the local folder. */

@@ -106,8 +106,10 @@ export function reconcile(input: PlanInput): Plan {
     const state = stateOf(input, path, input.localEtags.get(path));
     const resolution =
       input.baseline === null ? resolveFirstSync(state, options.initMode, settings) : resolveThreeWay(state, settings);
-    if (!resolution || !allowed(resolution.action, options)) continue;
-    planned.push(resolution.action);
+    if (!resolution) continue;
+    const action = allowed(resolution.action, options) ? resolution.action : upHalf(resolution.action, state, options);
+    if (!action) continue;
+    planned.push(action);
     if (resolution.conflict) conflicts++;
   }
   const totals = input.sideTotals ?? { local: input.local.size, remote: input.remote.size };
@@ -153,6 +155,24 @@ function resolveSettings(input: PlanInput): ResolveSettings {
   };
 }
 
+/**
+ * A keep-both the tick may not carry out whole because only the up direction may write: its up
+ * half, so the local version is in the bucket before this task may go away (a shutdown's final
+ * sync is up only). Anything else that may not run waits for a tick that may run it.
+ */
+function upHalf(action: Action, state: PathState, options: PlanOptions): Action | null {
+  if (action.kind !== 'keep-both') return null;
+  const half: Action = {
+    kind: 'keep-both-up',
+    path: action.path,
+    reason: action.reason,
+    conflictPath: action.conflictPath,
+    // The remote version changed since the baseline (or there was none), so it never has this ETag.
+    baseEtag: state.base?.etag ?? '',
+  };
+  return allowed(half, options) ? half : null;
+}
+
 /** The directions an action writes to; record/forget only touch the baseline. */
 const DIRECTIONS: Record<Action['kind'], readonly Direction[]> = {
   upload: ['up'],
@@ -160,6 +180,7 @@ const DIRECTIONS: Record<Action['kind'], readonly Direction[]> = {
   download: ['down'],
   'delete-local': ['down'],
   'keep-both': ['up', 'down'],
+  'keep-both-up': ['up'],
   record: [],
   forget: [],
 };

@@ -395,7 +395,7 @@ export class Syncer implements SyncController {
       // The guard weighs deletes against whole sides, also when re-planning a few raced paths.
       const sideTotals = { local: state.local.size, remote: state.remote.size };
       const plan = reconcile({ ...input, localEtags: hashes, options, sideTotals, reservedPaths });
-      for (const action of plan.actions) if (action.kind === 'keep-both') reservedPaths.add(action.conflictPath);
+      for (const action of plan.actions) if ('conflictPath' in action) reservedPaths.add(action.conflictPath);
       this.reportGuard(plan.deleteGuard);
       this.deps.metrics.conflicts.inc({ policy: this.deps.config.conflict }, plan.conflicts);
       const result = await this.executePlan(plan.actions, { local, remote, baseline: state.baseline });

@@ -80,6 +80,20 @@ export type Action =
       readonly winner: 'local' | 'remote';
       readonly conflictPath: string;
       readonly expectEtag: string | null;
+    }
+  /**
+   * keep-both where only the up direction may write (the final sync at shutdown, a watcher or
+   * /sync/up round, --only-up, a path the down filter leaves out): the local version goes up as a
+   * new object `conflictPath` and the remote one stays at `path`. The baseline of `path` then takes
+   * the local file as agreed with `baseEtag`, an ETag the remote version does not have, so the
+   * next round that may write locally brings the remote version down.
+   */
+  | {
+      readonly kind: 'keep-both-up';
+      readonly path: string;
+      readonly reason: ActionReason;
+      readonly conflictPath: string;
+      readonly baseEtag: string;
     };
 
 /** Actions kinds, for metrics labels and summaries. */

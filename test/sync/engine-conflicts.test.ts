@@ -96,6 +96,36 @@ for (const [localAge, winner, maxCopyBytes] of [
   });
 }
 
+for (const [localAge, newer] of [
+  [3600, 'local'],
+  [-3600, 'remote'],
+] as const) {
+  test(`--conflict keep-both in an up-only round (the final sync at shutdown; ${newer} newer): the local edit goes up beside the remote one, the next two-way round settles both sides`, async () => {
+    const car = await conflicted('keep-both', localAge);
+
+    const up = await car.tick('up');
+
+    assert.equal(up.outcome, 'success', JSON.stringify(up.errors));
+    assert.deepEqual(counts(up), { uploaded: 1, conflicts: 1 });
+    const [copyKey, ...others] = (await s3().keys(car.bucket)).filter((k) => k.includes('.conflict-'));
+    assert.equal(others.length, 0);
+    assert.match(copyKey!.slice(car.key('').length), CONFLICT_NAME);
+    assert.equal(await s3().getText(car.bucket, copyKey!), LOCAL, 'the local edit is in the bucket');
+    assert.equal(await s3().getText(car.bucket, car.key('doc.txt')), REMOTE, 'the remote edit is kept at the name');
+    assert.equal((await localFile(car.local('doc.txt')))?.text, LOCAL, 'nothing written locally in an up-only round');
+    assert.deepEqual(counts(await car.tick('up')), {}, 'a second up-only round has nothing to do');
+
+    const both = await car.tick();
+
+    assert.equal(both.outcome, 'success', JSON.stringify(both.errors));
+    assert.deepEqual(counts(both), { downloaded: 2 });
+    await assertBothSides(car, 'doc.txt', REMOTE);
+    assert.deepEqual(await conflictCopies(car), [copyKey!.slice(car.key('').length)]);
+    await assertBothSides(car, copyKey!.slice(car.key('').length), LOCAL);
+    assert.deepEqual(counts(await car.tick()), {});
+  });
+}
+
 test('--conflict keep-both with filters that exclude the copy\'s name: the copy is still made on both sides, and later edits to it stay unsynced', async () => {
   const car = await conflicted('keep-both', 3600, undefined, ['--exclude', '*.conflict-*']);
   const summary = await car.tick();

@@ -127,6 +127,50 @@ test('planner properties over 400 random histories of 6 ticks', () => {
   assert.ok(floors && Object.values(seen.both).every((n) => n >= 15), JSON.stringify(seen));
 });
 
+test('keep-both over 300 random histories with up-only rounds (the final sync at shutdown): every edit reaches the bucket, none is lost', () => {
+  let conflictsSeen = 0;
+  for (let seed = 1; seed <= 300; seed++) {
+    const next = prng(seed);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
+    const twoWay = options({ conflict: 'keep-both', up: { delete: next() < 0.5 }, down: { delete: next() < 0.5 } });
+    const upOnly = { ...twoWay, down: { ...twoWay.down, enabled: false } };
+    const world = World.synced(Object.fromEntries(PATHS.slice(0, 3).map((p) => [p, `initial ${p}`])));
+    let edits = 0;
+    for (let period = 1; period <= 3; period++) {
+      const where = `seed ${seed} (delete up ${twoWay.up.delete}, down ${twoWay.down.delete}), period ${period}`;
+      // Edits only (a delete may take a version away by design), some on both sides of a path.
+      const written = new Set<string>();
+      for (let i = 1 + Math.floor(next() * 4); i > 0; i--) {
+        const path = pick(PATHS);
+        for (const side of next() < 0.4 ? SIDES : [pick(SIDES)]) {
+          const content = `edit ${++edits} of ${path} on ${side}`;
+          world.write(side, path, content);
+          written.add(content);
+        }
+      }
+      // This period's edits still there (a second edit of a path on the same side replaces the first).
+      const localEdits = Object.values(world.contents('local')).filter((c) => written.has(c));
+      const remoteEdits = Object.values(world.contents('remote')).filter((c) => written.has(c));
+
+      const upPlan = world.plan(upOnly);
+      conflictsSeen += upPlan.conflicts;
+      world.apply(upPlan);
+      const inBucket = new Set(Object.values(world.contents('remote')));
+      for (const content of [...localEdits, ...remoteEdits]) assert.ok(inBucket.has(content), `${where}: "${content}" is in the bucket after the up-only round`);
+      assert.deepEqual(world.plan(upOnly).readable, [], `${where}: a second up-only round has nothing to do`);
+
+      // A round that may write both sides settles both sides, every edit kept on both.
+      world.apply(world.plan(twoWay));
+      const local = world.contents('local');
+      assert.deepEqual(local, world.contents('remote'), `${where}: the sides agree after a two-way round`);
+      assert.deepEqual(world.plan(twoWay).readable, [], `${where}: the next plan is empty`);
+      const kept = new Set(Object.values(local));
+      for (const content of [...localEdits, ...remoteEdits]) assert.ok(kept.has(content), `${where}: "${content}" kept on both sides`);
+    }
+  }
+  assert.ok(conflictsSeen >= 50, `up-only rounds met ${conflictsSeen} conflicts`);
+});
+
 test('first-sync properties over 300 random pairs of trees, for each init mode', () => {
   const MODES: readonly InitMode[] = ['merge', 'up', 'down'];
   let differences = 0;

@@ -90,6 +90,12 @@ export class World {
         this.agree(action.conflictPath);
         return this.copy(path, winner, loser);
       }
+      case 'keep-both-up': {
+        const mine = this.local.get(path)!;
+        this.remote.set(action.conflictPath, { ...mine, time: (this.clock += 1) });
+        this.baseline!.set(path, { size: mine.content.length, mtimeMs: mine.time, etag: action.baseEtag });
+        return;
+      }
     }
   }
 

@@ -293,10 +293,21 @@ suite('a disabled direction', () => {
       'upload restore-me (restore-remote, create)',
     ]);
     assert.equal(result.conflicts, 1);
-    // keep-both writes both sides, so it waits for a tick with both directions.
+    // keep-both would write both sides: only its up half runs, the local version kept aside in
+    // the bucket (the final sync before a task goes away is up only). The remote version stays at
+    // the name, and the baseline's ETag for the path (e0) is not the remote's (e2): it comes down later.
     const keepBoth = plan(trees, withDeletes('none', { conflict: 'keep-both', down: { enabled: false } }));
-    assert.equal(keepBoth.readable.some((line) => line.includes('both-diff')), false);
-    assert.equal(keepBoth.conflicts, 0);
+    assert.deepEqual(
+      keepBoth.readable.filter((line) => line.includes('both-diff')),
+      [`keep-both-up both-diff (conflict, local kept as both-diff.conflict-${STAMP}, baseline etag e0)`],
+    );
+    assert.equal(keepBoth.conflicts, 1);
+  });
+
+  test('up disabled: a keep-both conflict waits for a tick that may write both sides', () => {
+    const result = plan(trees, withDeletes('none', { conflict: 'keep-both', up: { enabled: false } }));
+    assert.equal(result.readable.some((line) => line.includes('both-diff')), false);
+    assert.equal(result.conflicts, 0);
   });
 });
 
