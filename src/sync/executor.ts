@@ -163,7 +163,7 @@ export class Executor {
     if (dry) {
       logger.info({ path: action.path, action: action.kind, reason: action.reason }, `(dryrun) ${action.kind}: ${action.path}`);
       // Baseline bookkeeping is not something a user would see done.
-      if (action.kind !== 'record' && action.kind !== 'forget') result.counts.dryrun++;
+      if (!isBookkeeping(action)) result.counts.dryrun++;
       return;
     }
     switch (action.kind) {
@@ -208,6 +208,17 @@ export class Executor {
       case 'forget':
         state.baseline.delete(action.path);
         break;
+      case 'hold-delete':
+        if (action.side === 'local') {
+          const local = mustHave(state.local, action.path, 'local');
+          // No object has an empty ETag: whatever appears remotely later counts as a change.
+          state.baseline.set(action.path, { size: local.size, mtimeMs: local.mtimeMs, etag: '' });
+        } else {
+          const remote = mustHave(state.remote, action.path, 'remote');
+          // No file has a negative mtime: whatever appears locally later counts as a change.
+          state.baseline.set(action.path, { size: remote.size, mtimeMs: -1, etag: remote.etag });
+        }
+        break;
       case 'keep-both':
         await this.keepBoth(action, state, result, signal);
         // The loser's copy is a new file on both sides.
@@ -224,7 +235,7 @@ export class Executor {
         break;
       }
     }
-    if (!this.deps.up.quiet && !this.deps.up.onlyShowErrors && action.kind !== 'record' && action.kind !== 'forget') {
+    if (!this.deps.up.quiet && !this.deps.up.onlyShowErrors && !isBookkeeping(action)) {
       logger.debug({ path: action.path, action: action.kind, reason: action.reason }, `${action.kind}: ${action.path}`);
     }
   }
@@ -381,8 +392,15 @@ export function writesLocal(action: Action): boolean {
   return action.kind === 'download' || action.kind === 'delete-local';
 }
 
+/** Actions that only update the baseline: nothing a user would see done. */
+function isBookkeeping(action: Action): boolean {
+  return action.kind === 'record' || action.kind === 'forget' || action.kind === 'hold-delete';
+}
+
 function isDryRun(action: Action, up: DirectionOptions, down: DirectionOptions): boolean {
-  if (action.kind === 'record' || action.kind === 'forget') return up.dryrun || down.dryrun;
+  // What the baseline records is true whatever a dry direction skipped; only a fully dry run keeps
+  // its hands off it (and a dry first sync saves none).
+  if (isBookkeeping(action)) return up.dryrun && down.dryrun;
   if (action.kind === 'keep-both') return up.dryrun || down.dryrun;
   return writesRemote(action) ? up.dryrun : down.dryrun;
 }

@@ -115,7 +115,17 @@ export function reconcile(input: PlanInput): Plan {
   const totals = input.sideTotals ?? { local: input.local.size, remote: input.remote.size };
   const local = guardDeletes(planned, 'delete-local', totals.local, options.maxDeletePercent);
   const remote = guardDeletes(local.actions, 'delete-remote', totals.remote, options.maxDeletePercent);
-  return { actions: remote.actions, conflicts, deleteGuard: { local: local.result, remote: remote.result } };
+  const kept = new Set(remote.actions);
+  // Without a baseline a refused delete would not stay pending: the next round would take the
+  // file for new and copy it over. The first sync records it so the delete is proposed again.
+  const held = input.baseline === null ? planned.filter((a) => !kept.has(a)).map(holdDelete) : [];
+  const actions = held.length === 0 ? remote.actions : [...remote.actions, ...held].sort((a, b) => byCodeUnit(a.path, b.path));
+  return { actions, conflicts, deleteGuard: { local: local.result, remote: remote.result } };
+}
+
+function holdDelete(refused: Action): Action {
+  const side = refused.kind === 'delete-local' ? 'local' : 'remote';
+  return { kind: 'hold-delete', path: refused.path, reason: refused.reason, side };
 }
 
 /** Every path on either side or in the baseline, minus internal names and paths both filters exclude. */
@@ -183,6 +193,7 @@ const DIRECTIONS: Record<Action['kind'], readonly Direction[]> = {
   'keep-both-up': ['up'],
   record: [],
   forget: [],
+  'hold-delete': [],
 };
 
 /** An action runs only when every direction it writes is enabled and its filter includes the path. */

@@ -70,6 +70,13 @@ export type Action =
   /** Path is gone on both sides: drop it from the baseline. */
   | { readonly kind: 'forget'; readonly path: string; readonly reason: ActionReason }
   /**
+   * A first-sync delete the `--max-delete` guard refused, on the side that still has the file:
+   * the baseline records the path as agreed and since deleted on the other side, so later rounds
+   * propose the delete again (and the guard judges it again) instead of taking the file for new
+   * and copying it to the side the init mode emptied.
+   */
+  | { readonly kind: 'hold-delete'; readonly path: string; readonly reason: ActionReason; readonly side: 'local' | 'remote' }
+  /**
    * keep-both conflict: the loser is copied beside the winner as `conflictPath` on both sides,
    * then the winner's content is propagated to the other side.
    */

@@ -233,6 +233,27 @@ test('--dryrun changes nothing on either side, and the next real run is still a 
   assert.deepEqual(await s3().keys(bucket), [dry.key('both.txt'), dry.key('only-remote.txt')]);
 });
 
+test('--sync-opt-up-dryrun: what both sides agree on is still recorded, so a later remote edit comes down instead of meeting a stale conflict', async () => {
+  const bucket = await s3().newBucket();
+  const first = await startSidecar(s3(), { bucket });
+  await writeAt(first.local('doc.txt'), 'v1', secondsFromNow(-600));
+  await first.initial();
+  await first.close();
+
+  const car = await startSidecar(s3(), { bucket, dir: first.dir, stateDir: first.stateDir, flags: ['--sync-opt-up-dryrun', '--conflict', 'local'] });
+  await car.initial();
+  // Two tasks write the same new bytes: only recorded, whatever is dry.
+  await writeAt(car.local('doc.txt'), 'v2 on both', secondsFromNow(-300));
+  await s3().putText(bucket, car.key('doc.txt'), 'v2 on both');
+  assert.deepEqual(counts(await car.tick()), {});
+  // Then only the remote changes: a download, not a conflict the local side would win (dry).
+  await s3().putText(bucket, car.key('doc.txt'), 'v3 from another task');
+  const summary = await car.tick();
+
+  assert.deepEqual(counts(summary), { downloaded: 1 });
+  assert.equal((await localFile(car.local('doc.txt')))?.text, 'v3 from another task');
+});
+
 test('status and s3sync2_tracked_files count what each side holds after the tick, not what the scans saw before it', async () => {
   const car = await startSidecar(s3(), { flags: ['--delete'] });
   await writeAt(car.local('a.txt'), 'a', secondsFromNow(-60));

@@ -100,6 +100,22 @@ test('--max-delete refuses a mass local wipe: the bucket keeps the files, the re
   assert.equal(await localFile(car.local(names[0]!)), null);
 });
 
+test('--init-sync-down --delete against a near-empty bucket: the refused local deletes stay refused, the files are never uploaded', async () => {
+  const car = await startSidecar(s3(), { flags: ['--init-sync-down', '--delete'] });
+  const names = ['x.txt', 'y.txt', 'z.txt'];
+  for (const name of names) await writeAt(car.local(name), name, secondsFromNow(-120));
+  await s3().putText(car.bucket, car.key('r.txt'), 'in the bucket');
+
+  assert.deepEqual(counts(await car.initial()), { downloaded: 1 });
+  assert.equal(car.logged('refused to delete 3 of 3 local files', LEVEL.error).length, 1);
+  const later = await car.tick();
+
+  assert.deepEqual(counts(later), {}, 'nothing uploaded on the next round');
+  assert.deepEqual(await s3().keys(car.bucket), [car.key('r.txt')]);
+  assert.equal(car.logged('refused to delete 3 of 4 local files', LEVEL.error).length, 1, 'the refusal repeats');
+  for (const name of names) assert.equal((await localFile(car.local(name)))?.text, name);
+});
+
 test('--max-delete refuses a mass remote wipe: local files stay', async () => {
   const car = await startSidecar(s3(), { flags: ['--delete', '--max-delete', '30'] });
   const names = Array.from({ length: 10 }, (_, i) => `file-${i}.txt`);

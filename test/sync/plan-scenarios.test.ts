@@ -116,3 +116,37 @@ test('an up-only tick (POST /sync/up) uploads now and leaves remote changes for 
   assert.deepEqual(second.readable, ['download b.txt (remote-modified)']);
   assertConverges(world, second);
 });
+
+for (const mode of ['down', 'up'] as const) {
+  const [emptied, full] = mode === 'down' ? (['remote', 'local'] as const) : (['local', 'remote'] as const);
+  test(`--init-sync-${mode} --delete from a near-empty ${emptied} side: the guard refuses the deletes, and they stay refused instead of turning into copies`, () => {
+    const world = new World();
+    for (const name of ['a', 'b', 'c']) world.write(full, name, `${full} ${name}`);
+    world.write(emptied, 'kept', 'on both');
+    const opts = options({ initMode: mode, maxDeletePercent: 50, [mode]: { delete: true } });
+
+    const first = world.plan(opts);
+
+    const held = ['a', 'b', 'c'].map((name) => `hold-delete ${name} (init-${mode}, ${full} kept)`);
+    const copyKept = mode === 'down' ? 'download kept (init-down)' : 'upload kept (init-up, create)';
+    assert.deepEqual(first.readable, [...held, copyKept]);
+    assert.equal(first.deleteGuard[full].refused, true);
+    world.apply(first);
+    // Rounds later: the same deletes proposed and refused again; nothing copied to the other side.
+    for (let round = 0; round < 2; round++) {
+      const later = world.plan(opts);
+      assert.deepEqual(later.readable, []);
+      assert.equal(later.deleteGuard[full].refused, true);
+      world.apply(later);
+    }
+    assert.deepEqual(Object.keys(world.contents(emptied)), ['kept']);
+
+    // Meant after all (--max-delete raised): the deletes go through.
+    const allowed = { ...opts, maxDeletePercent: 100 };
+    const reason = mode === 'down' ? 'remote-deleted' : 'local-deleted';
+    const plan = world.plan(allowed);
+    assert.deepEqual(plan.readable.map((line) => line.replace(/, if-match .*\)$/, ')')), ['a', 'b', 'c'].map((name) => `delete-${full} ${name} (${reason})`));
+    assertConverges(world, plan, allowed);
+    assert.deepEqual(world.contents(full), { kept: 'on both' });
+  });
+}

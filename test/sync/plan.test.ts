@@ -401,7 +401,8 @@ suite('--max-delete guard', () => {
   test('an empty bucket with --init-sync-down --delete does not wipe the local folder', () => {
     const local = { a: L.added, b: L.added, c: L.added };
     const result = plan({ local, baseline: null }, withDeletes('down', { initMode: 'down', maxDeletePercent: 50 }));
-    assert.deepEqual(result.readable, []);
+    // Nothing deleted; the refused deletes are recorded so that they stay pending.
+    assert.deepEqual(result.readable, ['hold-delete a (init-down, local kept)', 'hold-delete b (init-down, local kept)', 'hold-delete c (init-down, local kept)']);
     assert.deepEqual(result.deleteGuard.local, { refused: true, wouldDelete: 3, of: 3, limitPercent: 50 });
   });
 });
