@@ -13,7 +13,7 @@ import { etagInLayoutOf } from './hash.js';
 import { unsafePathReason } from './paths.js';
 import { isInside, scanTree, type ScanResult } from './scan.js';
 import { watchTree, type LocalWatcher } from './watch.js';
-import { cleanTempFiles, copyAtomic, removeFile, writeAtomic, type WriteContext } from './write.js';
+import { cleanTempFiles, copyAtomic, removeEmptyFolder, removeFile, writeAtomic, type WriteContext } from './write.js';
 
 /** Options of a LocalTree. */
 export interface LocalTreeOptions {
@@ -192,6 +192,12 @@ export class LocalTree {
   async remove(path: string, expected?: LocalEntry | null): Promise<void> {
     this.check(path);
     return removeFile(await this.writeContext(), path, expected);
+  }
+
+  /** Removes the folder `path` if it is empty; anything else there is left alone. */
+  async removeEmptyFolder(path: string): Promise<void> {
+    this.check(path);
+    removeEmptyFolder(await this.writeContext(), path);
   }
 
   /** Copies `from` to `to` atomically, keeping the mtime (the loser of a keep-both conflict). */

@@ -20,6 +20,7 @@ import {
   openSync,
   realpathSync,
   renameSync,
+  rmdirSync,
   statSync,
   unlinkSync,
   write,
@@ -283,6 +284,23 @@ function renameOver(rel: string, tmp: string, abs: string): void {
       throw new PathCollisionError(rel, 'a folder of that name exists');
     }
     throw err;
+  }
+}
+
+/**
+ * Removes the folder `rel` if it is empty (a folder not there, not empty or not a folder is left
+ * as it is): where the other side replaced a folder by a file, once its files are deleted.
+ */
+export function removeEmptyFolder(ctx: WriteContext, rel: string): void {
+  // A parent symlink the scan does not follow (or leading outside) must not be removed through.
+  if (!parentsAreSafe(ctx, rel)) return;
+  const abs = join(ctx.root, rel);
+  if (!lstatOrNull(abs)?.isDirectory()) return;
+  try {
+    rmdirSync(abs);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'ENOENT') throw new Error(`remove folder ${rel}: ${messageOf(err)}`, { cause: err });
   }
 }
 

@@ -3,6 +3,9 @@
  * cannot; a path caught in such a collision is left alone (no transfer, no delete, baseline kept)
  * until a person resolves it, instead of being mistaken for a delete or written half-way.
  */
+import { localDelta } from './delta.js';
+import type { PlanOptions } from './plan.js';
+import type { BaselineSnapshot, LocalSnapshot, RemoteSnapshot } from './types.js';
 
 /** A path the planner must not act on this tick, and why. */
 export interface Collision {
@@ -40,4 +43,31 @@ export function withoutPaths<V>(map: ReadonlyMap<string, V>, paths: ReadonlySet<
   const out = new Map(map);
   for (const path of paths) out.delete(path);
   return out;
+}
+
+/**
+ * Files this tick deletes on their side because the other side deleted them (unchanged since the
+ * baseline, gone on the other side, the delete propagating in this tick): a file replaced by a
+ * folder of the same name, or a folder by a file. They do not collide with what replaced them;
+ * the plan deletes them (local deletes run before downloads), then writes the new entries.
+ */
+export function deletedOnTheOtherSide(
+  local: LocalSnapshot,
+  remote: RemoteSnapshot,
+  hiddenRemote: ReadonlySet<string>,
+  baseline: BaselineSnapshot | null,
+  options: Pick<PlanOptions, 'up' | 'down'>,
+): { local: Set<string>; remote: Set<string> } {
+  const found = { local: new Set<string>(), remote: new Set<string>() };
+  const { up, down } = options;
+  for (const [path, base] of baseline ?? []) {
+    const file = local.get(path);
+    const object = remote.get(path);
+    // An object the remote snapshot hid (a folder of the same name in the bucket) is still there.
+    if (file && !object && !hiddenRemote.has(path) && down.enabled && down.delete && down.include(path)) {
+      if (localDelta({ path, local: file, remote: undefined, base, localEtag: undefined }, up.sizeOnly) === 'unchanged') found.local.add(path);
+    }
+    if (object && !file && up.enabled && up.delete && up.include(path) && object.etag === base.etag) found.remote.add(path);
+  }
+  return found;
 }

@@ -32,6 +32,11 @@ export interface ExecutionState {
   readonly remote: ReadonlyMap<string, RemoteEntry>;
   /** Updated in place as actions succeed. */
   readonly baseline: Map<string, BaselineEntry>;
+  /**
+   * Folders whose files this tick deletes because the other side deleted them: a download of a
+   * file of the same name (a folder replaced by a file) may remove the emptied folder first.
+   */
+  readonly emptiedFolders?: ReadonlySet<string>;
 }
 
 /** What an execution did. */
@@ -178,6 +183,7 @@ export class Executor {
       }
       case 'download': {
         const remote = mustHave(state.remote, action.path, 'remote');
+        if (state.emptiedFolders?.has(action.path)) await this.deps.tree.removeEmptyFolder(action.path);
         const entry = await this.download(action.path, action.path, remote, state.local.get(action.path) ?? null);
         state.baseline.set(action.path, { size: entry.size, mtimeMs: entry.mtimeMs, etag: remote.etag });
         this.count(result, 'down', 'download', entry.size);

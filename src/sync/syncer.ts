@@ -17,7 +17,7 @@ import type { LocalTree } from '../local/tree.js';
 import { pathToKey } from '../local/paths.js';
 import type { DistributedLock } from '../lock/types.js';
 import { KNOWN_PART_SIZES } from '../remote/bucket.js';
-import { remoteSnapshot, type RemoteScan } from '../remote/snapshot.js';
+import { remoteSnapshot } from '../remote/snapshot.js';
 import type { Bucket } from '../remote/types.js';
 import {
   DirectionDisabledError,
@@ -28,7 +28,7 @@ import {
   type TickSummary,
   type TickTrigger,
 } from './controller.js';
-import { findCollisions, withoutPaths } from './collisions.js';
+import { deletedOnTheOtherSide, findCollisions, withoutPaths } from './collisions.js';
 import { Executor, emptyCounts, emptyResult, writesRemote, type ExecutionResult, type ExecutionState } from './executor.js';
 import { pathsToHash, reconcile, type PlanOptions } from './plan.js';
 import { TickScheduler, type TickRequest, type TickScope } from './scheduler.js';
@@ -324,7 +324,14 @@ export class Syncer implements SyncController {
       metrics.skippedKeys.inc({ reason: skip.reason });
       if (skip.reason !== 'folder-marker') logger.warn({ key: skip.key, reason: skip.reason, detail: skip.detail }, 'remote key skipped');
     }
-    const held = this.collisions(localScan.entries, remoteScan);
+    // A folder the scan could not read (or left out) hides what is under it: those paths are
+    // unknown, not deleted, so they stay out of this plan and keep their baseline.
+    // Likewise a file that could not be stat-ed: absent from the scan, but not deleted.
+    const unknownFolders = localScan.skipped.filter((s) => s.folder || s.reason.startsWith('unreadable')).map((s) => s.path);
+    const options = this.planOptions(scope, unknownFolders);
+    const hidden = new Set(remoteScan.skipped.flatMap((s) => (s.reason === 'collision' && s.path ? [s.path] : [])));
+    const going = deletedOnTheOtherSide(localScan.entries, remoteScan.entries, hidden, this.baselineEntries, options);
+    const held = this.collisions(localScan.entries, remoteScan.entries, hidden, going);
 
     const firstSync = this.baselineEntries === null;
     // Colliding paths are left out of the plan; their baseline entries are kept for later.
@@ -332,12 +339,8 @@ export class Syncer implements SyncController {
       local: withoutPaths(localScan.entries, held),
       remote: withoutPaths(remoteScan.entries, held),
       baseline: new Map(this.baselineEntries ?? []),
+      emptiedFolders: new Set([...going.local].flatMap(folders)),
     };
-    // A folder the scan could not read (or left out) hides what is under it: those paths are
-    // unknown, not deleted, so they stay out of this plan and keep their baseline.
-    // Likewise a file that could not be stat-ed: absent from the scan, but not deleted.
-    const unknownFolders = localScan.skipped.filter((s) => s.folder || s.reason.startsWith('unreadable')).map((s) => s.path);
-    const options = this.planOptions(scope, unknownFolders);
     const total = await this.planAndExecute(working, firstSync ? null : withoutPaths(working.baseline, held), options);
     // As the sides are after this tick: what the scans saw, plus what the tick created or deleted.
     this.localCount = localScan.entries.size + total.fileDelta.local;
@@ -364,11 +367,16 @@ export class Syncer implements SyncController {
    * Paths caught in a file/folder collision across the sides (or within the bucket), warned about
    * and counted; the remote snapshot already reported the ones it hid.
    */
-  private collisions(local: ReadonlyMap<string, LocalEntry>, remoteScan: RemoteScan): Set<string> {
+  private collisions(
+    local: ReadonlyMap<string, LocalEntry>,
+    remote: ReadonlyMap<string, RemoteEntry>,
+    hidden: ReadonlySet<string>,
+    going: { readonly local: ReadonlySet<string>; readonly remote: ReadonlySet<string> },
+  ): Set<string> {
     const { logger, metrics } = this.deps;
-    const hidden = new Set(remoteScan.skipped.flatMap((s) => (s.reason === 'collision' && s.path ? [s.path] : [])));
+    const staying = [...remote.keys()].filter((path) => !going.remote.has(path));
     const held = new Set<string>();
-    for (const { path, detail } of findCollisions(local, [...remoteScan.entries.keys(), ...hidden])) {
+    for (const { path, detail } of findCollisions(withoutPaths(local, going.local), [...staying, ...hidden])) {
       held.add(path);
       if (hidden.has(path)) continue;
       metrics.skippedKeys.inc({ reason: 'collision' });
@@ -398,7 +406,7 @@ export class Syncer implements SyncController {
       for (const action of plan.actions) if ('conflictPath' in action) reservedPaths.add(action.conflictPath);
       this.reportGuard(plan.deleteGuard);
       this.deps.metrics.conflicts.inc({ policy: this.deps.config.conflict }, plan.conflicts);
-      const result = await this.executePlan(plan.actions, { local, remote, baseline: state.baseline });
+      const result = await this.executePlan(plan.actions, { local, remote, baseline: state.baseline, emptiedFolders: state.emptiedFolders });
       total = mergeResults(total, result, plan.conflicts);
       if (result.raced.length === 0) break;
       // Re-plan only the raced paths, against fresh facts from both sides. The baseline given to
@@ -416,8 +424,12 @@ export class Syncer implements SyncController {
   /** Local writes first without the lock; remote writes under the lock in distributed mode. */
   private async executePlan(actions: readonly Action[], state: ExecutionState): Promise<ExecutionResult> {
     const remoteWrites = actions.filter(writesRemote);
-    const others = actions.filter((a) => !writesRemote(a));
-    const first = await this.executor.execute(others, state);
+    // Local deletes first: a file the other side replaced by a folder must be gone before the
+    // folder's files come down into it.
+    const localDeletes = actions.filter((a) => a.kind === 'delete-local');
+    const others = actions.filter((a) => !writesRemote(a) && a.kind !== 'delete-local');
+    const deleted = await this.executor.execute(localDeletes, state);
+    const first = mergeResults(deleted, await this.executor.execute(others, state), 0);
     if (remoteWrites.length === 0) return first;
     const { lock } = this.deps;
     const second = lock
@@ -526,6 +538,12 @@ export class Syncer implements SyncController {
 }
 
 const WATCH_DEBOUNCE_MS = 300;
+
+/** The folders `path` is in: `a/b/c` → `a`, `a/b`. */
+function folders(path: string): string[] {
+  const parts = path.split('/');
+  return parts.slice(1).map((_, i) => parts.slice(0, i + 1).join('/'));
+}
 
 /** The entries of `baseline` for `paths`. */
 function onlyPaths(baseline: ReadonlyMap<string, BaselineEntry>, paths: readonly string[]): Map<string, BaselineEntry> {

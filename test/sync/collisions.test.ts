@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { findCollisions } from '../../src/sync/collisions.js';
+import { deletedOnTheOtherSide, findCollisions } from '../../src/sync/collisions.js';
 
 const files = (...paths: string[]) => new Map(paths.map((p) => [p, null]));
 
@@ -23,4 +23,35 @@ test('file/folder collisions: the file under a folder name is held; remote files
     const found = findCollisions(files(...local), remote).map((c) => c.path).sort();
     assert.deepEqual(found, held, `local ${local.join(',')} remote ${remote.join(',')}`);
   }
+});
+
+test('deletedOnTheOtherSide: files unchanged since the baseline and gone on the other side, where this tick propagates the delete', () => {
+  const base = { size: 1, mtimeMs: 100, etag: 'e1' };
+  const local = new Map([
+    ['stale-local', { size: 1, mtimeMs: 100 }],
+    ['edited-local', { size: 1, mtimeMs: 200 }],
+    ['hidden', { size: 1, mtimeMs: 100 }],
+    ['on-both', { size: 1, mtimeMs: 100 }],
+  ]);
+  const remote = new Map([
+    ['stale-remote', { size: 1, etag: 'e1', lastModifiedMs: 0 }],
+    ['edited-remote', { size: 1, etag: 'e2', lastModifiedMs: 0 }],
+    ['on-both', { size: 1, etag: 'e1', lastModifiedMs: 0 }],
+  ]);
+  const baseline = new Map(['stale-local', 'edited-local', 'hidden', 'on-both', 'stale-remote', 'edited-remote'].map((p) => [p, base]));
+  const direction = { enabled: true, delete: true, include: (_path: string) => true, sizeOnly: false };
+  const find = (up: Partial<typeof direction>, down: Partial<typeof direction>, hidden: string[] = []) => {
+    const found = deletedOnTheOtherSide(local, remote, new Set(hidden), baseline, { up: { ...direction, ...up }, down: { ...direction, ...down } });
+    return { local: [...found.local].sort(), remote: [...found.remote].sort() };
+  };
+
+  assert.deepEqual(find({}, {}), { local: ['hidden', 'stale-local'], remote: ['stale-remote'] });
+  // An object the remote snapshot hid behind a folder of the same name is not gone.
+  assert.deepEqual(find({}, {}, ['hidden']), { local: ['stale-local'], remote: ['stale-remote'] });
+  // Only where the delete propagates in this tick: deletes on, direction enabled, path included.
+  assert.deepEqual(find({ delete: false }, { delete: false }), { local: [], remote: [] });
+  assert.deepEqual(find({ enabled: false }, { enabled: false }), { local: [], remote: [] });
+  assert.deepEqual(find({ include: () => false }, { include: (p: string) => p !== 'stale-local' }), { local: ['hidden'], remote: [] });
+  // Without a baseline nothing is known to be deleted.
+  assert.deepEqual(deletedOnTheOtherSide(local, remote, new Set(), null, { up: direction, down: direction }), { local: new Set(), remote: new Set() });
 });

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { useS3 } from '../helpers/s3.js';
@@ -121,6 +121,58 @@ test('a remote folder appearing over a synced file does not make it look deleted
   await writeAt(car.local('x'), 'edited x', secondsFromNow(-60));
   assert.deepEqual(counts(await car.tick()), { uploaded: 1 });
   assert.equal(await s3().getText(car.bucket, car.key('x')), 'edited x');
+});
+
+/** A sidecar with --delete and `entries` (path → text) synced on both sides, among eight other files. */
+async function syncedWith(entries: Record<string, string>) {
+  const car = await startSidecar(s3(), { flags: ['--delete'] });
+  // Enough other files that the deletes stay under --max-delete's 50%.
+  const others = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`other-${i}.txt`, `other ${i}`]));
+  const all = { ...others, ...entries };
+  for (const [path, text] of Object.entries(all)) await writeAt(car.local(path), text, secondsFromNow(-120));
+  assert.deepEqual(counts(await car.initial()), { uploaded: Object.keys(all).length });
+  return car;
+}
+
+test('--delete: a local file replaced by a folder of the same name: the object goes, the folder\'s files go up, stable', async () => {
+  const car = await syncedWith({ a: 'file a' });
+  await rm(car.local('a'));
+  await writeAt(car.local('a/b'), 'b in the new folder', secondsFromNow(-60));
+
+  assert.deepEqual(counts(await car.tick()), { uploaded: 1, deletedRemote: 1 });
+  assert.deepEqual((await s3().keys(car.bucket)).filter((k) => !k.includes('other-')), [car.key('a/b')]);
+  assert.deepEqual(counts(await car.tick()), {});
+});
+
+test('--delete: a local folder replaced by a file of the same name: its objects go, the file goes up, stable', async () => {
+  const car = await syncedWith({ 'a/b': 'b', 'a/c': 'c' });
+  await rm(car.local('a'), { recursive: true });
+  await writeAt(car.local('a'), 'now a file', secondsFromNow(-60));
+
+  assert.deepEqual(counts(await car.tick()), { uploaded: 1, deletedRemote: 2 });
+  assert.deepEqual((await s3().keys(car.bucket)).filter((k) => !k.includes('other-')), [car.key('a')]);
+  assert.equal(await s3().getText(car.bucket, car.key('a')), 'now a file');
+  assert.deepEqual(counts(await car.tick()), {});
+});
+
+test('--delete: another node replaced a file by a folder: the local file goes, the folder comes down, stable', async () => {
+  const car = await syncedWith({ a: 'file a' });
+  await s3().client.send(new DeleteObjectCommand({ Bucket: car.bucket, Key: car.key('a') }));
+  await s3().putText(car.bucket, car.key('a/b'), 'b from the other node');
+
+  assert.deepEqual(counts(await car.tick()), { downloaded: 1, deletedLocal: 1 });
+  assert.equal((await localFile(car.local('a/b')))?.text, 'b from the other node');
+  assert.deepEqual(counts(await car.tick()), {});
+});
+
+test('--delete: another node replaced a folder by a file: the local files go, the file comes down in the emptied folder\'s place, stable', async () => {
+  const car = await syncedWith({ 'a/b': 'b', 'a/c': 'c' });
+  for (const path of ['a/b', 'a/c']) await s3().client.send(new DeleteObjectCommand({ Bucket: car.bucket, Key: car.key(path) }));
+  await s3().putText(car.bucket, car.key('a'), 'a file from the other node');
+
+  assert.deepEqual(counts(await car.tick()), { downloaded: 1, deletedLocal: 2 });
+  assert.equal((await localFile(car.local('a')))?.text, 'a file from the other node');
+  assert.deepEqual(counts(await car.tick()), {});
 });
 
 test('symlinks: never upload a file outside LocalPath; --follow-symlinks uploads links inside', async () => {
