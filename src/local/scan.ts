@@ -89,7 +89,12 @@ export async function scanTree(options: ScanOptions): Promise<ScanResult> {
       dirents = await readdir(absDir, { withFileTypes: true });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' && relDir !== '') return; // removed while scanning
+      if (code === 'ENOENT' && relDir !== '') {
+        // As for files: a name that is not valid UTF-8 reads back with U+FFFD and cannot be
+        // opened by that name. Reported as a folder, so nothing under it counts as deleted.
+        if (relDir.slice(relDir.lastIndexOf('/') + 1).includes('\uFFFD')) skip(relDir, 'name is not valid UTF-8', true);
+        return; // otherwise: removed while scanning
+      }
       if (relDir === '') throw new Error(`scan ${options.root}: ${messageOf(err)}`, { cause: err });
       skip(relDir, `unreadable folder (${code ?? messageOf(err)})`, true);
       return;

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdir, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/tmp.js';
@@ -124,5 +125,21 @@ test('names that could not round-trip as keys are reported, not listed', async (
   assert.deepEqual(
     skipped.map((s) => s.reason).sort(),
     ['name is not valid UTF-8', 'unsafe name: control character in name'],
+  );
+});
+
+test('a folder whose name is not valid UTF-8 is reported as a skipped folder, like such a file', async () => {
+  const root = await tempDir('scan');
+  await put(root, 'ok.txt');
+  const bad = Buffer.concat([Buffer.from(`${root}/bad`), Buffer.from([0xff]), Buffer.from('dir')]);
+  mkdirSync(bad);
+  writeFileSync(Buffer.concat([bad, Buffer.from('/data')]), 'x');
+  // A real U+FFFD in a name is valid UTF-8 and must still be walked.
+  await put(root, 'real\uFFFDdir/kept.txt');
+  const { entries, skipped } = await tree(root).scan();
+  assert.deepEqual(sorted(entries), ['ok.txt', 'real\uFFFDdir/kept.txt']);
+  assert.deepEqual(
+    skipped.map((s) => [s.path, s.reason, s.folder]),
+    [['bad\uFFFDdir', 'name is not valid UTF-8', true]],
   );
 });
