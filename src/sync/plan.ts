@@ -76,6 +76,11 @@ export interface Plan {
   readonly conflicts: number;
   /** The `--max-delete` guard per side: `local` for delete-local, `remote` for delete-remote. */
   readonly deleteGuard: { readonly local: GuardResult; readonly remote: GuardResult };
+  /**
+   * keep-both conflicts left as they are, both versions in place, because no copy name the local
+   * side could hold fits beside them (a folder path near the path length limit).
+   */
+  readonly noCopyName: readonly string[];
 }
 
 /**
@@ -99,7 +104,8 @@ export function pathsToHash(input: Omit<PlanInput, 'localEtags'>): string[] {
 /** Plans one tick: three-way against the baseline, or the first sync by `initMode`. */
 export function reconcile(input: PlanInput): Plan {
   const { options } = input;
-  const settings = resolveSettings(input);
+  const noCopyName: string[] = [];
+  const settings = resolveSettings(input, noCopyName);
   let conflicts = 0;
   const planned: Action[] = [];
   for (const path of candidatePaths(input)) {
@@ -120,7 +126,7 @@ export function reconcile(input: PlanInput): Plan {
   // file for new and copy it over. The first sync records it so the delete is proposed again.
   const held = input.baseline === null ? planned.filter((a) => !kept.has(a)).map(holdDelete) : [];
   const actions = held.length === 0 ? remote.actions : [...remote.actions, ...held].sort((a, b) => byCodeUnit(a.path, b.path));
-  return { actions, conflicts, deleteGuard: { local: local.result, remote: remote.result } };
+  return { actions, conflicts, deleteGuard: { local: local.result, remote: remote.result }, noCopyName };
 }
 
 function holdDelete(refused: Action): Action {
@@ -147,7 +153,7 @@ function stateOf(input: Omit<PlanInput, 'localEtags'>, path: string, localEtag: 
   };
 }
 
-function resolveSettings(input: PlanInput): ResolveSettings {
+function resolveSettings(input: PlanInput, noCopyName: string[]): ResolveSettings {
   const { options, local, remote, baseline, reservedPaths } = input;
   const named = new Set<string>();
   const taken = (path: string): boolean =>
@@ -159,7 +165,8 @@ function resolveSettings(input: PlanInput): ResolveSettings {
     conflict: options.conflict,
     conflictPath: (path) => {
       const name = uniqueConflictName(path, options.now, options.nodeId, taken);
-      named.add(name);
+      if (name === null) noCopyName.push(path);
+      else named.add(name);
       return name;
     },
   };

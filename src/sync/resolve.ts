@@ -19,8 +19,11 @@ export interface ResolveSettings {
   /** `--size-only` per direction: `up` makes a local change need a new size (mtime ignored). */
   readonly sizeOnly: { readonly up: boolean; readonly down: boolean };
   readonly conflict: ConflictPolicy;
-  /** Names the copy of a keep-both loser; called only when a keep-both action is made. */
-  readonly conflictPath: (path: string) => string;
+  /**
+   * Names the copy of a keep-both loser; called only when a keep-both action is made. Null when
+   * no safe name fits: the conflict is then left as it is, nothing is lost.
+   */
+  readonly conflictPath: (path: string) => string | null;
 }
 
 /** Three-way resolution against the baseline entry (possibly absent) of the path. */
@@ -50,7 +53,7 @@ function onlyRemoteChanged(state: PathState, remote: Delta, settings: ResolveSet
   return upload(path, 'restore-remote', null);
 }
 
-function bothChanged(state: PathState, settings: ResolveSettings): Resolution {
+function bothChanged(state: PathState, settings: ResolveSettings): Resolution | null {
   const { path, local, remote } = state;
   if (!local && !remote) return settled({ kind: 'forget', path, reason: 'both-deleted' });
   // Deleted on one side, rewritten on the other: the write wins whatever the policy, so no
@@ -58,24 +61,21 @@ function bothChanged(state: PathState, settings: ResolveSettings): Resolution {
   if (!local) return conflict({ kind: 'download', path, reason: 'conflict' });
   if (!remote) return conflict(upload(path, 'conflict', null));
   if (sameContent(state)) return settled({ kind: 'record', path, reason: 'same-content' });
-  return conflict(byPolicy(state, settings));
+  const action = byPolicy(state, settings);
+  return action ? conflict(action) : null;
 }
 
-/** A real both-sides difference, settled by `--conflict`. */
-function byPolicy(state: PathState, settings: ResolveSettings): Action {
+/** A real both-sides difference, settled by `--conflict`; null when keep-both finds no copy name. */
+function byPolicy(state: PathState, settings: ResolveSettings): Action | null {
   const { path, local, remote } = state;
   const newer = newerSide(local!, remote!);
   switch (settings.conflict) {
-    case 'keep-both':
+    case 'keep-both': {
       // The newer version keeps the name; the other is kept beside it on both sides.
-      return {
-        kind: 'keep-both',
-        path,
-        reason: 'conflict',
-        winner: newer,
-        conflictPath: settings.conflictPath(path),
-        expectEtag: remote!.etag,
-      };
+      const conflictPath = settings.conflictPath(path);
+      if (conflictPath === null) return null;
+      return { kind: 'keep-both', path, reason: 'conflict', winner: newer, conflictPath, expectEtag: remote!.etag };
+    }
     case 'newer':
       return transfer(state, newer, 'conflict');
     case 'local':

@@ -405,6 +405,7 @@ export class Syncer implements SyncController {
       const plan = reconcile({ ...input, localEtags: hashes, options, sideTotals, reservedPaths });
       for (const action of plan.actions) if ('conflictPath' in action) reservedPaths.add(action.conflictPath);
       this.reportGuard(plan.deleteGuard);
+      this.reportNoCopyName(plan.noCopyName);
       this.deps.metrics.conflicts.inc({ policy: this.deps.config.conflict }, plan.conflicts);
       const result = await this.executePlan(plan.actions, { local, remote, baseline: state.baseline, emptiedFolders: state.emptiedFolders });
       total = mergeResults(total, result, plan.conflicts);
@@ -493,6 +494,15 @@ export class Syncer implements SyncController {
       } else {
         logger.debug({ path: skip.path, reason: skip.reason }, 'local path skipped');
       }
+    }
+  }
+
+  /** Such a conflict stays unsettled until someone shortens the path: say so each tick, not once. */
+  private reportNoCopyName(paths: readonly string[]): void {
+    const { logger, metrics } = this.deps;
+    for (const path of paths) {
+      metrics.skippedKeys.inc({ reason: 'conflict-name-too-long' });
+      logger.warn({ path }, 'keep-both conflict left as it is: no copy name fits beside the path (path too long); both versions stay where they are');
     }
   }
 

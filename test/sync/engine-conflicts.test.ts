@@ -141,6 +141,35 @@ test('--conflict keep-both with filters that exclude the copy\'s name: the copy 
   assert.equal(await s3().getText(car.bucket, car.key(copies[0]!)), REMOTE);
 });
 
+test('--conflict keep-both on a name near the 255-byte limit: one copy on both sides under a name cut to fit, and the next ticks do nothing', async () => {
+  const name = `${'n'.repeat(235)}.txt`;
+  const car = await startSidecar(s3(), { flags: ['--conflict', 'keep-both'] });
+  await writeAt(car.local(name), 'v1', secondsFromNow(-7200));
+  assert.deepEqual(counts(await car.initial()), { uploaded: 1 });
+  await s3().putText(car.bucket, car.key(name), 'remote-v2');
+  await writeAt(car.local(name), 'local-v2-longer', secondsFromNow(3600));
+
+  const summary = await car.tick();
+
+  assert.equal(summary.outcome, 'success', JSON.stringify(summary.errors));
+  assert.deepEqual(counts(summary), { uploaded: 1, conflicts: 1 });
+  const copies = (await readdir(car.dir)).filter((n) => n.includes('.conflict-'));
+  assert.equal(copies.length, 1, `one conflict copy, got ${copies.join(', ')}`);
+  assert.equal(Buffer.byteLength(copies[0]!), 255);
+  assert.match(copies[0]!, /^n+\.conflict-\d{8}T\d{6}Z-[A-Za-z0-9._-]+\.txt$/);
+  await assertBothSides(car, copies[0]!, 'remote-v2');
+  await assertBothSides(car, name, 'local-v2-longer');
+  const keys = await s3().keys(car.bucket);
+  assert.deepEqual(keys, [car.key(name), car.key(copies[0]!)].sort());
+  // Each tick used to copy the remote version to yet another key it could not download.
+  for (let i = 0; i < 2; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    assert.deepEqual(counts(await car.tick()), {});
+  }
+  assert.deepEqual(await s3().keys(car.bucket), keys);
+  assert.deepEqual(car.logged('skipped', 40), []);
+});
+
 test('both sides edited to the same bytes: recorded, not a conflict', async () => {
   const car = await conflicted('newer', 3600);
   await s3().putText(car.bucket, car.key('doc.txt'), LOCAL);

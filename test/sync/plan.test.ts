@@ -1,6 +1,7 @@
 import { describe as suite, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileFilter } from '../../src/filters.js';
+import { unsafePathReason } from '../../src/local/paths.js';
 import { pathsToHash, reconcile } from '../../src/sync/plan.js';
 import type { ConflictPolicy, InitMode, LocalEntry, RemoteEntry } from '../../src/sync/types.js';
 import { input, inSync, options, plan, STAMP, type OptionOverrides, type Trees } from './plan-fixtures.js';
@@ -436,6 +437,37 @@ suite('keep-both copy names', () => {
     const trees: Trees = { local: { x: L.modified }, remote: { x: R.modified }, baseline: { x: BASE } };
     const [action] = plan(trees, options({ conflict: 'keep-both', nodeId: 'ip-10/task 1' })).actions;
     assert.equal(action?.kind === 'keep-both' && action.conflictPath, 'x.conflict-20240506T070809Z-ip-10-task-1');
+  });
+
+  test('a long name gets a copy name a download accepts, for keep-both and its up half', () => {
+    const path = `d/${'n'.repeat(235)}.txt`;
+    const copy = conflictOn(path);
+    assert.equal(unsafePathReason(copy), null);
+    assert.ok(copy.endsWith(`.conflict-${STAMP}.txt`));
+    const trees: Trees = { local: { [path]: L.modified }, remote: { [path]: R.modified }, baseline: { [path]: BASE } };
+    const [half] = plan(trees, options({ conflict: 'keep-both', down: { enabled: false } })).actions;
+    assert.equal(half?.kind, 'keep-both-up');
+    assert.equal(half?.kind === 'keep-both-up' && half.conflictPath, copy);
+  });
+
+  test('two long names cut to the same copy name get distinct ones', () => {
+    const a = `${'n'.repeat(240)}-a.txt`;
+    const b = `${'n'.repeat(240)}-b.txt`;
+    const trees: Trees = { local: { [a]: L.modified, [b]: L.modified }, remote: { [a]: R.modified, [b]: R.modified }, baseline: { [a]: BASE, [b]: BASE } };
+    const names = plan(trees, options({ conflict: 'keep-both' })).actions.map((x) => (x.kind === 'keep-both' ? x.conflictPath : ''));
+    assert.equal(new Set(names).size, 2);
+    for (const name of names) assert.equal(unsafePathReason(name), null);
+  });
+
+  test('where no copy name fits, the conflict is left as it is and reported, not planned', () => {
+    const path = `${Array.from({ length: 20 }, () => 'd'.repeat(199)).join('/')}/${'e'.repeat(80)}/f.txt`;
+    const trees: Trees = { local: { [path]: L.modified }, remote: { [path]: R.modified }, baseline: { [path]: BASE } };
+    for (const down of [true, false]) {
+      const result = plan(trees, options({ conflict: 'keep-both', down: { enabled: down } }));
+      assert.deepEqual(result.actions, []);
+      assert.deepEqual(result.noCopyName, [path]);
+      assert.equal(result.conflicts, 0);
+    }
   });
 
   test('a re-plan that sees only the raced path still skips names reserved earlier in the tick', () => {
