@@ -19,7 +19,7 @@ import {
   UnsafePathError,
 } from '../errors.js';
 import type { Metrics } from '../metrics.js';
-import { pathToKey } from '../local/paths.js';
+import { pathToKey, unsafePathReason } from '../local/paths.js';
 import type { LocalTree } from '../local/tree.js';
 import type { Bucket, ObjectWriteOptions, PartSource } from '../remote/types.js';
 import { guessContentType } from './content-type.js';
@@ -226,12 +226,14 @@ export class Executor {
         }
         break;
       case 'keep-both':
+        refuseUnsafeCopyName(action.conflictPath);
         await this.keepBoth(action, state, result, signal);
         // The loser's copy is a new file on both sides.
         result.fileDelta.local++;
         result.fileDelta.remote++;
         break;
       case 'keep-both-up': {
+        refuseUnsafeCopyName(action.conflictPath);
         const written = await this.upload(action.path, action.conflictPath, null, signal);
         if (!written) throw new ChangedWhileReadError(action.path);
         state.baseline.set(action.path, { ...written.baseline, etag: action.baseEtag });
@@ -386,6 +388,15 @@ class ChangedWhileReadError extends SyncError {
   constructor(path: string) {
     super(`upload ${path}: file changed while being read`);
   }
+}
+
+/**
+ * The planner names copies a download accepts; should one slip through, refusing it before the
+ * first write keeps it from leaving an object in the bucket that never comes down — one per tick.
+ */
+function refuseUnsafeCopyName(conflictPath: string): void {
+  const unsafe = unsafePathReason(conflictPath);
+  if (unsafe !== null) throw new UnsafePathError(conflictPath, unsafe);
 }
 
 /** True when the action writes to the bucket (and so needs the lock in distributed mode). */
