@@ -57,6 +57,29 @@ test('--poll 0: files on both sides before start → exit 0 with both sides hold
   assert.equal(ticks[0]!.tick.downloaded, 2);
 });
 
+test('the built CLI types a compressed file by what it holds, as `aws s3 sync` does: a.js.gz is text/javascript, a.tgz application/x-tar', async () => {
+  const p = await pair();
+  // What `aws s3 sync` stored for the same names (head-object after an upload to moto).
+  const aws: Record<string, string> = {
+    'a.js.gz': 'text/javascript',
+    'a.css.gz': 'text/css',
+    'a.svg.gz': 'image/svg+xml',
+    'a.js.br': 'text/javascript',
+    'a.tar.gz': 'application/x-tar',
+    'a.tgz': 'application/x-tar',
+    'a.txt.xz': 'text/plain',
+  };
+  for (const name of Object.keys(aws)) await put(p.dir, name, name);
+
+  const result = await runCli([p.dir, `s3://${p.bucket}/app`, '--only-up', '--poll', '0', '--http-port', '0'], awsEnv(s3().endpoint));
+
+  assert.equal(result.code, 0, result.stderr);
+  const stored: Record<string, string | undefined> = {};
+  for (const name of Object.keys(aws)) stored[name] = (await s3().head(p.bucket, `app/${name}`))?.ContentType;
+  assert.deepEqual(stored, aws);
+  assert.equal((await s3().head(p.bucket, 'app/a.js.gz'))?.ContentEncoding, undefined, 'no Content-Encoding, as aws sends none');
+});
+
 test('a LocalPath that does not exist yet is created and filled, as aws s3 sync creates its destination', async () => {
   const p = { ...(await pair()), dir: join(await tempDir('cli-sync'), 'data', 'app') };
   await s3().putText(p.bucket, 'app/docs/readme.txt', 'from the bucket');
