@@ -80,6 +80,47 @@ test('the built CLI types a compressed file by what it holds, as `aws s3 sync` d
   assert.equal((await s3().head(p.bucket, 'app/a.js.gz'))?.ContentEncoding, undefined, 'no Content-Encoding, as aws sends none');
 });
 
+test('the built CLI sends no Content-Type for a file it does not type, as `aws s3 sync`: S3 stores binary/octet-stream, single PUT or multipart, --no-guess-mime-type too', async () => {
+  const p = await pair();
+  // Above the 16 MiB single-PUT limit: multipart.
+  const big = randomBytes(17 * 1024 * 1024);
+  await put(p.dir, 'noext', 'no extension');
+  await put(p.dir, 'big-noext', big);
+  await put(p.dir, 'a.js.gz', 'gzipped javascript');
+  await put(p.dir, 'data.json', '{}');
+  await put(p.dir, 'big.json', big);
+  const typeOf = async (key: string): Promise<string | undefined> => (await s3().head(p.bucket, key))?.ContentType;
+  const sync = async (prefix: string, flags: string[] = []): Promise<void> => {
+    const args = [p.dir, `s3://${p.bucket}/${prefix}`, '--only-up', '--poll', '0', '--http-port', '0', ...flags];
+    const result = await runCli(args, awsEnv(s3().endpoint));
+    assert.equal(result.code, 0, result.stderr);
+  };
+
+  await sync('guess');
+  await sync('no-guess', ['--no-guess-mime-type']);
+
+  assert.match((await s3().head(p.bucket, 'guess/big-noext'))?.ETag ?? '', /-3"$/, 'big-noext went multipart');
+  assert.deepEqual(
+    {
+      noext: await typeOf('guess/noext'),
+      'big-noext': await typeOf('guess/big-noext'),
+      'a.js.gz': await typeOf('guess/a.js.gz'),
+      'data.json': await typeOf('guess/data.json'),
+      'big.json': await typeOf('guess/big.json'),
+    },
+    {
+      noext: 'binary/octet-stream',
+      'big-noext': 'binary/octet-stream',
+      'a.js.gz': 'text/javascript',
+      'data.json': 'application/json',
+      'big.json': 'application/json',
+    },
+  );
+  for (const name of ['noext', 'big-noext', 'a.js.gz', 'data.json', 'big.json']) {
+    assert.equal(await typeOf(`no-guess/${name}`), 'binary/octet-stream', `--no-guess-mime-type: ${name}`);
+  }
+});
+
 test('a LocalPath that does not exist yet is created and filled, as aws s3 sync creates its destination', async () => {
   const p = { ...(await pair()), dir: join(await tempDir('cli-sync'), 'data', 'app') };
   await s3().putText(p.bucket, 'app/docs/readme.txt', 'from the bucket');

@@ -1,5 +1,6 @@
 /** The `Bucket` interface on S3: the only module that sends S3 requests. */
 import { Readable } from 'node:stream';
+import type { BuildMiddleware, HttpRequest } from '@smithy/types';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -13,6 +14,7 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   type PutObjectCommandInput,
+  type PutObjectCommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import {
@@ -304,7 +306,9 @@ export class S3Bucket implements Bucket {
       IfNoneMatch: condition.ifNoneMatch ? '*' : undefined,
       ...objectHeaders(options),
     };
-    return { etag: unquote((await this.#client.send(new PutObjectCommand(input))).ETag) };
+    const command = new PutObjectCommand(input);
+    if (options.contentType === undefined) command.middlewareStack.add(withoutContentType, WITHOUT_CONTENT_TYPE);
+    return { etag: unquote((await this.#client.send(command)).ETag) };
   }
 
   /**
@@ -567,6 +571,19 @@ const TEXT_OPTIONS: readonly (readonly [option: TextOption, field: keyof PutObje
 ];
 type TextOption = Exclude<keyof ObjectWriteOptions, 'metadata' | 'expires'>;
 
+/**
+ * Takes out the Content-Type the SDK gives every PutObject body (application/octet-stream): an
+ * object without a type is sent without one, as the aws CLI does, by the direct path and by
+ * CreateMultipartUpload too, so S3 stores its default (binary/octet-stream) whatever the path
+ * and the size. On the build step: after the serializer has set it, before signing.
+ */
+const withoutContentType: BuildMiddleware<PutObjectCommandInput, PutObjectCommandOutput> = (next) => async (args) => {
+  const headers = (args.request as Partial<HttpRequest>).headers;
+  if (headers) delete headers['content-type'];
+  return next(args);
+};
+const WITHOUT_CONTENT_TYPE = { step: 'build', name: 's3Sync2WithoutContentType' } as const;
+
 /** The object options as SDK input (PutObject, CreateMultipartUpload). */
 function objectHeaders(o: ObjectWriteOptions): Partial<PutObjectCommandInput> {
   const input: Record<string, unknown> = {
@@ -584,8 +601,6 @@ function putHeaders(crc32: string, condition: WriteCondition, o: ObjectWriteOpti
     'x-amz-checksum-crc32': crc32,
     // Names the algorithm as the aws CLI does; some S3 implementations keep the checksum only then.
     'x-amz-sdk-checksum-algorithm': 'CRC32',
-    // As the SDK does for a body without a type (S3 would store binary/octet-stream).
-    'content-type': 'application/octet-stream',
   };
   for (const [option, , header] of TEXT_OPTIONS) {
     const value = o[option];

@@ -24,10 +24,11 @@ import { directRequestChannel } from '../../src/remote/direct-http.js';
 import { startGateProxy } from '../helpers/gate-proxy.js';
 import { startProxy } from '../helpers/proxy.js';
 import { recordHeaders, recordTextBodies } from '../helpers/record-headers.js';
-import { bodyBytes, crc32Base64, TEST_REGION, useS3 } from '../helpers/s3.js';
+import { bodyBytes, crc32Base64, TEST_REGION, testClient, useS3 } from '../helpers/s3.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 import { WHOLE_BODY_BYTES } from '../../src/streams.js';
+import { MIN_PART_SIZE } from '../../src/remote/transfer-limits.js';
 
 const s3 = useS3();
 
@@ -336,6 +337,37 @@ test('write: a single PUT carries the CRC32 of its body (as the aws CLI sends it
     assert.equal(sent[0]!['x-amz-checksum-crc32'], crc32Base64(body), key);
     const head = await client.send(new HeadObjectCommand({ Bucket: bucket.name, Key: key, ChecksumMode: 'ENABLED' }));
     assert.equal(head.ChecksumCRC32, crc32Base64(body), key);
+  }
+});
+
+test('write: an object without a type is sent without Content-Type and stored as binary/octet-stream, on the direct path, through the SDK and multipart', async () => {
+  // As the aws CLI stores a file it cannot type: S3 gives such an object binary/octet-stream.
+  const direct = createS3Client(awsOptions());
+  // A client not built by createS3Client has no direct path: every request goes through the SDK.
+  const sdk = testClient(s3().endpoint);
+  const name = await s3().newBucket();
+  const body = randomBytes(300_000);
+  for (const [label, client] of [['direct', direct], ['sdk', sdk]] as const) {
+    const sent = recordHeaders(client);
+    const bucket = new S3Bucket(client, name);
+    for (const [source, from] of [[body, 'buffer'], [chunked(body), 'file']] as const) {
+      const key = `${label}-${from}`;
+      sent.length = 0;
+      await bucket.write(key, source, body.length, { ifNoneMatch: true });
+      assert.equal(sent.length, 1, `${key}: one PUT`);
+      assert.equal(sent[0]!['content-type'], undefined, `${key}: no Content-Type sent`);
+      assert.equal((await s3().head(name, key))?.ContentType, 'binary/octet-stream', key);
+    }
+    // A given type still goes out on the SDK's PUT.
+    await bucket.write(`${label}-typed`, body, body.length, { ifNoneMatch: true }, { contentType: 'text/x-given' });
+    assert.equal((await s3().head(name, `${label}-typed`))?.ContentType, 'text/x-given');
+    // Above the single-PUT limit (lowered here to S3's smallest part): the object's headers go on
+    // CreateMultipartUpload.
+    const multipart = new S3Bucket(client, name, { maxSinglePutBytes: MIN_PART_SIZE, partSize: MIN_PART_SIZE });
+    const big = randomBytes(MIN_PART_SIZE + 1);
+    const { etag } = await multipart.write(`${label}-multipart`, chunked(big), big.length, { ifNoneMatch: true });
+    assert.match(etag, /-2$/, 'went multipart');
+    assert.equal((await s3().head(name, `${label}-multipart`))?.ContentType, 'binary/octet-stream', `${label} multipart`);
   }
 });
 
