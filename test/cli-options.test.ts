@@ -29,6 +29,7 @@ const cases: readonly BadCase[] = [
   { name: '-p=-1', args: ['-p=-1'], says: [/-p|--poll/, 'integer between 0 and 3600'] },
   { name: '--poll without a value', args: ['--poll'], says: ['--poll', 'needs a value'] },
   { name: '--conflict maybe', args: ['--conflict', 'maybe'], says: ['--conflict', 'newer, local, remote, keep-both', '"maybe"'] },
+  { name: '--debug verbose (not a level, not a path)', args: ['--debug', 'verbose'], says: ['--debug', 'one of ERROR', '"verbose"', 'must contain a "/" (e.g. ./verbose)'] },
   { name: '--only-up --only-down', args: ['--only-up', '--only-down'], says: ['--only-up', '--only-down'] },
   { name: 'unknown --frobnicate', args: ['--frobnicate'], says: ['--frobnicate', 'unknown option'] },
   { name: 'unknown --sync-opt-up-bogus', args: ['--sync-opt-up-bogus'], says: ['--sync-opt-up-bogus', /allowed: .*--delete/] },

@@ -304,6 +304,38 @@ test('--debug levels, case-insensitive, bare means DEBUG', () => {
   assert.equal(load([], { DEBUG: 'Warn' }).logLevel, 'WARN');
 });
 
+test('a bare optional-value option leaves a following path or URI alone, and refuses any other word', () => {
+  const before = loadConfig(['--debug', '/data', 's3://bkt/p'], {});
+  assert.deepEqual([before.logLevel, before.localPath, before.s3Uri], ['DEBUG', '/data', 's3://bkt/p']);
+  const uriFirst = loadConfig(['--debug', 's3://bkt/p', '/data'], {});
+  assert.deepEqual([uriFirst.logLevel, uriFirst.localPath, uriFirst.s3Uri], ['DEBUG', '/data', 's3://bkt/p']);
+  const relative = loadConfig(['--sse', './verbose', 's3://bkt/p'], {}, { cwd: '/srv' });
+  assert.deepEqual([relative.up.sse, relative.localPath], ['AES256', '/srv/verbose']);
+  assert.equal(loadConfig(['--debug', '.', 's3://bkt/p'], {}, { cwd: '/srv' }).localPath, '/srv');
+  assert.equal(loadConfig(['--debug', '..', 's3://bkt/p'], {}, { cwd: '/srv/x' }).localPath, '/srv');
+  assert.equal(load(['--debug', '--poll', '5']).logLevel, 'DEBUG', 'a following option is not a value');
+  assert.equal(load(['--sync-opt-up-sse', '--delete']).up.sse, 'AES256');
+
+  const cases: [argv: string[], env: Env, option: string, allowed: RegExp][] = [
+    [['--debug', 'verbose', 's3://bkt/p'], { LOCAL_PATH: '/tmp/c1' }, '--debug', /one of ERROR, WARN, INFO, DEBUG, NONE/],
+    [['--debug', 'verbose', 's3://bkt/p'], {}, '--debug', /one of ERROR/],
+    [[...ARGS, '--debug', 'verbose'], {}, '--debug', /one of ERROR/],
+    [['--sse', 'aes256', ...ARGS], {}, '--sse', /one of AES256, aws:kms, aws:kms:dsse/],
+    [['--sync-opt-down-sse', 'kms', ...ARGS], {}, '--sync-opt-down-sse', /one of AES256/],
+  ];
+  for (const [argv, env, option, allowed] of cases) {
+    const err = configError(argv, env);
+    assert.equal(err.option, option, err.message);
+    assert.match(err.message, allowed);
+    const word = argv[argv.indexOf(option) + 1];
+    assert.ok(err.message.includes(`(got "${word}")`), err.message);
+    assert.ok(err.message.includes(`a <LocalPath> right after a bare ${option} must contain a "/" (e.g. ./${word})`), err.message);
+  }
+  const fromEnv = configError(ARGS, { SYNC_OPTS: '--sse aes256' });
+  assert.equal(fromEnv.option, 'SYNC_OPTS: --sse', 'in the environment the word can only have been meant as the value');
+  assert.match(fromEnv.message, /one of AES256.*\(got "aes256"\)$/);
+});
+
 test('--md5-skip-path: pipes, with or without LocalPath in front, trailing slashes stripped', () => {
   const c = loadConfig(['data', 's3://bkt', '-s', 'cache|/srv/data/logs/|data/tmp/x/|./data/y|cache/'], {}, { cwd: '/srv' });
   assert.deepEqual(c.md5SkipPaths, ['cache', 'logs', 'tmp/x', 'y']);

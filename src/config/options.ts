@@ -39,7 +39,10 @@ export type Arity =
   | 'flag'
   /** Needs a value: `--opt value` or `--opt=value`. */
   | 'value'
-  /** Takes the next word only when it is a valid value; bare, it means `implicit` (like aws `--sse`). */
+  /**
+   * Takes the next word only when it is a valid value; bare, it means `implicit` (like aws `--sse`).
+   * A next word that is neither a value, an option nor shaped like a path or URI is an error.
+   */
   | 'optional-value'
   /** Not an option: a positional argument (`<LocalPath>`, `<S3Uri>`). */
   | 'positional';
@@ -159,7 +162,7 @@ export const OPTIONS = {
     // INFO, not the seed's ERROR: a sidecar's per-tick summary lines belong in CloudWatch by default.
     default: 'INFO',
     group: 'seed',
-    help: 'Log level (case-insensitive); given bare, DEBUG. INFO logs one summary line per tick that changed something.',
+    help: 'Log level (case-insensitive); given bare, DEBUG (a LocalPath right after a bare --debug must contain a "/", e.g. ./data). INFO logs one summary line per tick that changed something.',
   }),
   'init-sync-down': flag({
     short: 'i',
@@ -221,7 +224,7 @@ export const OPTIONS = {
     arity: 'optional-value',
     implicit: 'AES256',
     parser: oneOf(SSE_MODES, { metavar: 'MODE' }),
-    help: 'Server-side encryption for uploads; given bare, AES256.',
+    help: 'Server-side encryption for uploads; given bare, AES256 (a LocalPath right after a bare --sse must contain a "/", e.g. ./data).',
   }),
   'sse-kms-key-id': syncOption({ arity: 'value', parser: word('KEY_ID'), help: 'KMS key for --sse aws:kms or aws:kms:dsse.' }),
   'storage-class': syncOption({ arity: 'value', parser: oneOf(STORAGE_CLASSES, { metavar: 'CLASS' }), help: 'Storage class of uploaded objects.' }),

@@ -107,7 +107,7 @@ function readWords(words: readonly string[], ctx: WordsContext): { occurrences: 
     const origin = ctx.env ? `${ctx.env.variable}: ${name}` : name;
     const { found, scope } = lookup(name, origin, ctx);
     const next = words[i + 1];
-    const value = rawValue(found, origin, inline, next);
+    const value = rawValue(found, origin, inline, next, ctx);
     if (value.consumedNext) i++;
     occurrences.push({ key: found.key, scope, raw: value.raw, origin });
   }
@@ -139,6 +139,7 @@ function rawValue(
   origin: string,
   inline: string | undefined,
   next: string | undefined,
+  ctx: WordsContext,
 ): { raw: string; consumedNext: boolean } {
   const { spec } = found;
   if (found.negated || spec.arity === 'flag') {
@@ -147,13 +148,21 @@ function rawValue(
   }
   if (inline !== undefined) return { raw: inline, consumedNext: false };
   if (spec.arity === 'optional-value') {
-    return next !== undefined && accepts(spec.parser, next)
-      ? { raw: next, consumedNext: true }
-      : { raw: spec.implicit ?? '', consumedNext: false };
+    if (next !== undefined && accepts(spec.parser, next)) return { raw: next, consumedNext: true };
+    if (next === undefined || next.startsWith('-')) return { raw: spec.implicit ?? '', consumedNext: false };
+    // A typo'd value (`--debug verbose`) taken as the LocalPath would sync a new, empty folder
+    // with exit 0; only a word shaped like a path or URI is trusted to be a positional.
+    if (!ctx.env && looksLikePositional(next)) return { raw: spec.implicit ?? '', consumedNext: false };
+    const hint = ctx.env ? '' : `; a <LocalPath> right after a bare ${origin} must contain a "/" (e.g. ./${next})`;
+    throw new ConfigError(origin, `must be ${spec.parser.allowed} (got "${next}")${hint}`);
   }
   // A following option is a forgotten value, not a value that starts with "--".
   if (next === undefined || next.startsWith('--')) throw new ConfigError(origin, `needs a value (${spec.parser.allowed})`);
   return { raw: next, consumedNext: true };
+}
+
+function looksLikePositional(word: string): boolean {
+  return word.includes('/') || word === '.' || word === '..' || /^s3:\/\//i.test(word);
 }
 
 function accepts(parser: Parser<unknown>, raw: string): boolean {
