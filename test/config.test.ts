@@ -290,7 +290,8 @@ test('every aws s3 sync option, for both directions', () => {
 
 test('--metadata accepts the shorthand and JSON', () => {
   assert.deepEqual(load(['--metadata', 'a=1,b=x=y']).up.metadata, { a: '1', b: 'x=y' });
-  assert.deepEqual(load(['--metadata', '{"a":"1","b c":"2"}']).up.metadata, { a: '1', 'b c': '2' });
+  assert.deepEqual(load(['--metadata', '{"a":"1","b-c":"2 3"}']).up.metadata, { a: '1', 'b-c': '2 3' });
+  assert.deepEqual(load(['--metadata', "x!#$%&'*+-.^_`|~9=a b=c"]).up.metadata, { "x!#$%&'*+-.^_`|~9": 'a b=c' }, 'every HTTP token character');
   const perDir = load(['--metadata', 'a=1', '--sync-opt-up-metadata', 'b=2']);
   assert.deepEqual(perDir.up.metadata, { b: '2' }, 'a direction-specific map replaces the global one, as a repeated aws flag does');
   assert.deepEqual(perDir.down.metadata, { a: '1' });
@@ -402,6 +403,36 @@ test('every bad value is a ConfigError naming the option and what is allowed', (
     assert.ok(err.message.startsWith(`${option}: `), err.message);
     assert.match(err.message, allowed);
   }
+});
+
+test('header values that HTTP cannot carry are refused at start, naming the option', () => {
+  const controls = /must not contain line breaks, tabs or other control characters/;
+  const cases: [argv: string[], env: Env, option: string, message: RegExp][] = [
+    [['--metadata', 'a b=c'], {}, '--metadata', /key "a b" may only contain ASCII letters, digits and !#\$%&'\*\+-\.\^_`\|~/],
+    [['--metadata', '{"a:b":"c"}'], {}, '--metadata', /key "a:b" may only contain/],
+    [['--metadata', 'é=x'], {}, '--metadata', /key "é" may only contain ASCII/],
+    [['--metadata', 'a=é'], {}, '--metadata', /value of "a" must be ASCII: an HTTP header cannot carry "é"/],
+    [['--metadata', '{"a":"x\\ny"}'], {}, '--metadata', /value of "a" must not contain line breaks/],
+    [['--sync-opt-up-metadata', 'k=v\u0001'], {}, '--sync-opt-up-metadata', controls],
+    [['--content-disposition', 'a\nb'], {}, '--content-disposition', controls],
+    [['--cache-control', 'max-age=60\r\nX-Evil: 1'], {}, '--cache-control', controls],
+    [['--content-type', 'text/plain\u007f'], {}, '--content-type', controls],
+    [['--content-encoding', 'gzip\t'], {}, '--content-encoding', controls],
+    [['--sync-opt-down-content-language', 'en\u0000'], {}, '--sync-opt-down-content-language', controls],
+    [['--content-disposition', 'attachment; filename="€.txt"'], {}, '--content-disposition', /must be ASCII: an HTTP header cannot carry "€"/],
+    [['--content-language', 'français'], {}, '--content-language', /must be ASCII/],
+    [['--sse', 'aws:kms', '--sse-kms-key-id', 'alias/k\u0001'], {}, '--sse-kms-key-id', /printable ASCII characters without spaces/],
+    [['--expires', '2030-01-31\n'], {}, '--expires', /ISO-8601/],
+    [[], { SYNC_OPT_UP: "--cache-control 'no-cache\u0007'" }, 'SYNC_OPT_UP: --cache-control', controls],
+  ];
+  for (const [argv, env, option, message] of cases) {
+    const err = configError([...ARGS, ...argv], env);
+    assert.equal(err.option, option, `${JSON.stringify(argv)}: ${err.message}`);
+    assert.match(err.message, message);
+    assert.doesNotMatch(err.message, /[\x00-\x1f\x7f]/, 'the message stays on one line, control characters escaped');
+  }
+  assert.match(configError([...ARGS, '--content-disposition', 'a\nb']).message, /\(got "a\\nb"\)$/);
+  assert.equal(load(['--content-disposition', 'attachment; filename="a b.txt"']).up.contentDisposition, 'attachment; filename="a b.txt"');
 });
 
 test('unknown options and malformed words are errors, not passed through', () => {

@@ -65,9 +65,51 @@ export function text(metavar = 'TEXT'): Parser<string> {
   return parser(metavar, 'a non-empty value', (raw) => (raw.trim() === '' ? undefined : raw));
 }
 
+/** C0 controls (CR and LF among them) and DEL: no HTTP header can carry them. */
+const CONTROL = /[\x00-\x1f\x7f]/;
+/** Beyond ASCII: Node sends U+0080..U+00FF as single Latin-1 bytes (stored garbled) and refuses the rest at send time. */
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** The raw value for an error message, control characters escaped so the message stays one line. */
+export function shown(raw: string): string {
+  const names: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+  return raw.replace(/[\x00-\x1f\x7f]/g, (c) => names[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/**
+ * Why `value` cannot be sent as an HTTP header value, or undefined when it can. Checked at start:
+ * at upload time the same value would fail every tick (or be stored garbled) until the task is
+ * restarted with another one.
+ */
+function headerProblem(value: string): string | undefined {
+  if (CONTROL.test(value)) return 'must not contain line breaks, tabs or other control characters (an HTTP header cannot carry them)';
+  const other = NON_ASCII.exec(value);
+  if (other) return `must be ASCII: an HTTP header cannot carry "${other[0]}" (encode it first, e.g. percent-encoded as in filename*=UTF-8''%C3%A9.txt)`;
+  return undefined;
+}
+
+/** The value of an object header (Cache-Control, Content-Type …): non-empty printable ASCII, kept as given. */
+export function headerValue(metavar = 'TEXT'): Parser<string> {
+  return {
+    metavar,
+    allowed: 'a non-empty value of printable ASCII characters',
+    parse(raw) {
+      if (raw.trim() === '') throw new ValueError('must be a non-empty value');
+      const problem = headerProblem(raw);
+      if (problem) throw new ValueError(problem);
+      return raw;
+    },
+  };
+}
+
 /** A single word without spaces (ids, regions, host names). */
 export function word(metavar: string): Parser<string> {
   return parser(metavar, 'a non-empty value without spaces', (raw) => (/^\S+$/.test(raw) ? raw : undefined));
+}
+
+/** A single word of printable ASCII, for ids sent in a header. */
+export function headerWord(metavar: string): Parser<string> {
+  return parser(metavar, 'a non-empty value of printable ASCII characters without spaces', (raw) => (/^[\x21-\x7e]+$/.test(raw) ? raw : undefined));
 }
 
 /** An absolute http:// or https:// URL. */
@@ -102,6 +144,9 @@ export const pipeList: Parser<readonly string[]> = parser('PATH|PATH', 'one or m
 
 const METADATA_ALLOWED = 'key=value pairs separated by commas, or a JSON object of string values';
 
+/** HTTP token characters (RFC 9110): what a header name, `x-amz-meta-<key>`, may be made of. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
 /** `--metadata` as aws accepts it: `k1=v1,k2=v2` shorthand or a JSON object of strings. */
 export const metadata: Parser<Readonly<Record<string, string>>> = {
   metavar: 'k=v,…|JSON',
@@ -109,6 +154,14 @@ export const metadata: Parser<Readonly<Record<string, string>>> = {
   parse(raw) {
     const entries = raw.trim().startsWith('{') ? jsonEntries(raw) : shorthandEntries(raw);
     if (entries.length === 0 || entries.some(([key]) => key === '')) throw new ValueError(`must be ${METADATA_ALLOWED}`);
+    for (const [key, value] of entries) {
+      if (!TOKEN.test(key)) {
+        throw new ValueError(`key "${shown(key)}" may only contain ASCII letters, digits and !#$%&'*+-.^_\`|~ (it becomes the header name x-amz-meta-<key>)`);
+      }
+      // S3 keeps metadata as US-ASCII; the aws CLI refuses anything else too.
+      const problem = headerProblem(value);
+      if (problem) throw new ValueError(`value of "${key}" ${problem}`);
+    }
     return Object.fromEntries(entries);
   },
 };
@@ -141,6 +194,7 @@ const ISO_8601 =
 
 /** An ISO-8601 date or date-time; one without a zone is taken as UTC so the result never depends on the host. */
 export const timestamp: Parser<Date> = parser('TIMESTAMP', 'an ISO-8601 timestamp such as 2030-01-31T12:00:00Z', (raw) => {
+  if (CONTROL.test(raw)) return undefined;
   const m = ISO_8601.exec(raw.trim());
   if (!m) return undefined;
   const [, y, mo, d, hh, mm, ss, frac, zone] = m;

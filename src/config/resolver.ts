@@ -7,7 +7,7 @@
 import { ConfigError } from '../errors.js';
 import type { Direction } from '../sync/types.js';
 import { OPTIONS, type AnyOptionSpec, type OptionKey, type Resolved, type ValueOf } from './options.js';
-import { ValueError } from './parsers.js';
+import { shown, ValueError } from './parsers.js';
 import type { Occurrence, Scope } from './sources.js';
 
 /** Answers "what is the value of option X (for direction D)?" over a list of occurrences. */
@@ -65,7 +65,7 @@ function explained<R>(occurrence: Occurrence, run: () => R): R {
   try {
     return run();
   } catch (err) {
-    if (err instanceof ValueError) throw new ConfigError(occurrence.origin, `${err.message} (got "${occurrence.raw}")`);
+    if (err instanceof ValueError) throw new ConfigError(occurrence.origin, `${err.message} (got "${shown(occurrence.raw)}")`);
     throw err;
   }
 }

@@ -6,7 +6,7 @@
 import { ConfigError } from '../errors.js';
 import type { Direction } from '../sync/types.js';
 import { OPTION_LIST, SYNC_OPTS_ENV, type AnyOptionSpec, type OptionKey } from './options.js';
-import { ValueError, type Parser } from './parsers.js';
+import { shown, ValueError, type Parser } from './parsers.js';
 
 /** Which directions a setting applies to: both (`global`) or one (`--sync-opt-<dir>-*`). */
 export type Scope = 'global' | Direction;
@@ -154,7 +154,7 @@ function rawValue(
     // with exit 0; only a word shaped like a path or URI is trusted to be a positional.
     if (!ctx.env && looksLikePositional(next)) return { raw: spec.implicit ?? '', consumedNext: false };
     const hint = ctx.env ? '' : `; a <LocalPath> right after a bare ${origin} must contain a "/" (e.g. ./${next})`;
-    throw new ConfigError(origin, `must be ${spec.parser.allowed} (got "${next}")${hint}`);
+    throw new ConfigError(origin, `must be ${spec.parser.allowed} (got "${shown(next)}")${hint}`);
   }
   // A following option is a forgotten value, not a value that starts with "--".
   if (next === undefined || next.startsWith('--')) throw new ConfigError(origin, `needs a value (${spec.parser.allowed})`);
