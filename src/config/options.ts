@@ -250,7 +250,7 @@ export const OPTIONS = {
   }),
   'no-guess-mime-type': syncFlag({ help: 'Do not guess Content-Type from the file extension.' }),
   'only-show-errors': syncFlag({ help: 'Log only errors and warnings of transfers.' }),
-  quiet: syncFlag({ help: 'Do not log individual transfers.' }),
+  quiet: syncFlag({ help: 'Do not log individual transfers, nor their (dryrun) lines.' }),
 
   // --- aws global options ----------------------------------------------------------------------
   'endpoint-url': option({

@@ -24,7 +24,7 @@ import type { LocalTree } from '../local/tree.js';
 import type { Bucket, ObjectWriteOptions, PartSource } from '../remote/types.js';
 import { guessContentType } from './content-type.js';
 import type { TickCounts } from './controller.js';
-import type { Action, BaselineEntry, LocalEntry, RemoteEntry } from './types.js';
+import type { Action, BaselineEntry, Direction, LocalEntry, RemoteEntry } from './types.js';
 
 /** The state an execution reads and updates: snapshots of both sides and the working baseline. */
 export interface ExecutionState {
@@ -164,9 +164,13 @@ export class Executor {
 
   private async perform(action: Action, state: ExecutionState, result: MutableResult, signal: AbortSignal | undefined): Promise<void> {
     const { logger } = this.deps;
+    const direction = directionOf(action);
+    const options = direction === undefined ? undefined : this.deps[direction];
     const dry = isDryRun(action, this.deps.up, this.deps.down);
     if (dry) {
-      logger.info({ path: action.path, action: action.kind, reason: action.reason }, `(dryrun) ${action.kind}: ${action.path}`);
+      // As aws: --quiet hides the (dryrun) lines, --only-show-errors does not.
+      const quiet = options ? options.quiet : this.deps.up.quiet && this.deps.down.quiet;
+      if (!quiet) logger.info({ path: action.path, action: action.kind, reason: action.reason }, `(dryrun) ${action.kind}: ${action.path}`);
       // Baseline bookkeeping is not something a user would see done.
       if (!isBookkeeping(action)) result.counts.dryrun++;
       return;
@@ -243,7 +247,7 @@ export class Executor {
         break;
       }
     }
-    if (!this.deps.up.quiet && !this.deps.up.onlyShowErrors && !isBookkeeping(action)) {
+    if (options && !options.quiet && !options.onlyShowErrors) {
       logger.debug({ path: action.path, action: action.kind, reason: action.reason }, `${action.kind}: ${action.path}`);
     }
   }
@@ -412,6 +416,13 @@ export function writesLocal(action: Action): boolean {
 /** Actions that only update the baseline: nothing a user would see done. */
 function isBookkeeping(action: Action): boolean {
   return action.kind === 'record' || action.kind === 'forget' || action.kind === 'hold-delete';
+}
+
+/** The direction whose aws s3 sync options govern the action's log lines; none for baseline bookkeeping. */
+function directionOf(action: Action): Direction | undefined {
+  if (writesRemote(action)) return 'up';
+  if (writesLocal(action)) return 'down';
+  return undefined;
 }
 
 function isDryRun(action: Action, up: DirectionOptions, down: DirectionOptions): boolean {

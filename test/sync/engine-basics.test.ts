@@ -254,6 +254,38 @@ test('--sync-opt-up-dryrun: what both sides agree on is still recorded, so a lat
   assert.equal((await localFile(car.local('doc.txt')))?.text, 'v3 from another task');
 });
 
+/** A sidecar with one local-only and one remote-only file, after its initial sync with `flags`. */
+async function transferLogs(flags: readonly string[]): Promise<(msg: string) => number> {
+  const car = await startSidecar(s3(), { flags });
+  await writeAt(car.local('up.txt'), 'U', secondsFromNow(-60));
+  await s3().putText(car.bucket, car.key('down.txt'), 'D');
+  assert.equal((await car.initial()).outcome, 'success');
+  await car.close();
+  return (msg) => car.logs.filter((l) => l.msg === msg).length;
+}
+
+test('--quiet and --only-show-errors silence the transfer lines of their own direction only', async () => {
+  for (const flag of ['quiet', 'only-show-errors']) {
+    const downQuiet = await transferLogs([`--sync-opt-down-${flag}`]);
+    assert.equal(downQuiet('upload: up.txt'), 1, `--sync-opt-down-${flag} leaves upload lines`);
+    assert.equal(downQuiet('download: down.txt'), 0, `--sync-opt-down-${flag} silences download lines`);
+    const upQuiet = await transferLogs([`--sync-opt-up-${flag}`]);
+    assert.equal(upQuiet('upload: up.txt'), 0, `--sync-opt-up-${flag} silences upload lines`);
+    assert.equal(upQuiet('download: down.txt'), 1, `--sync-opt-up-${flag} leaves download lines`);
+  }
+});
+
+test('--dryrun with --quiet logs no (dryrun) lines for that direction; --only-show-errors keeps them, as aws does', async () => {
+  const downQuiet = await transferLogs(['--dryrun', '--sync-opt-down-quiet']);
+  assert.equal(downQuiet('(dryrun) upload: up.txt'), 1);
+  assert.equal(downQuiet('(dryrun) download: down.txt'), 0);
+  const upQuiet = await transferLogs(['--dryrun', '--sync-opt-up-quiet']);
+  assert.equal(upQuiet('(dryrun) upload: up.txt'), 0);
+  assert.equal(upQuiet('(dryrun) download: down.txt'), 1);
+  const errorsOnly = await transferLogs(['--dryrun', '--only-show-errors']);
+  assert.equal(errorsOnly('(dryrun) upload: up.txt') + errorsOnly('(dryrun) download: down.txt'), 2);
+});
+
 test('status and s3sync2_tracked_files count what each side holds after the tick, not what the scans saw before it', async () => {
   const car = await startSidecar(s3(), { flags: ['--delete'] });
   await writeAt(car.local('a.txt'), 'a', secondsFromNow(-60));
