@@ -205,6 +205,8 @@ function initMode(r: Resolver): InitMode {
 function directionOptions(r: Resolver, dir: Direction): DirectionOptions {
   const sse = r.value('sse', dir);
   const sseKmsKeyId = r.value('sse-kms-key-id', dir);
+  // These change nothing; reading them still refuses a bad value (`--no-progress=maybe`).
+  for (const key of ['no-progress', 'ignore-glacier-warnings'] as const) r.value(key, dir);
   if (sseKmsKeyId !== undefined && sse !== 'aws:kms' && sse !== 'aws:kms:dsse') {
     throw new ConfigError(r.origin('sse-kms-key-id', dir) ?? '--sse-kms-key-id', 'needs --sse aws:kms or --sse aws:kms:dsse');
   }

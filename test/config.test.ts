@@ -288,6 +288,13 @@ test('every aws s3 sync option, for both directions', () => {
   assert.deepEqual([bare.up.sse, bare.localPath], ['AES256', '/d'], 'a bare --sse does not swallow a following argument');
 });
 
+test('aws s3 sync options that change nothing here are accepted, globally, per direction and in SYNC_OPTS', () => {
+  const c = load(['--no-progress', '--sync-opt-down-ignore-glacier-warnings'], { SYNC_OPTS: '--ignore-glacier-warnings --no-progress' });
+  assert.deepEqual(c, load(), 'no setting differs');
+  assert.equal(configError([...ARGS, '--no-progress=maybe']).option, '--no-progress');
+  assert.equal(configError([...ARGS, '--sync-opt-up-ignore-glacier-warnings=2']).option, '--sync-opt-up-ignore-glacier-warnings');
+});
+
 test('--metadata accepts the shorthand and JSON', () => {
   assert.deepEqual(load(['--metadata', 'a=1,b=x=y']).up.metadata, { a: '1', b: 'x=y' });
   assert.deepEqual(load(['--metadata', '{"a":"1","b-c":"2 3"}']).up.metadata, { a: '1', 'b-c': '2 3' });

@@ -251,6 +251,13 @@ export const OPTIONS = {
   'no-guess-mime-type': syncFlag({ help: 'Do not guess Content-Type from the file extension.' }),
   'only-show-errors': syncFlag({ help: 'Log only errors and warnings of transfers.' }),
   quiet: syncFlag({ help: 'Do not log individual transfers, nor their (dryrun) lines.' }),
+  'no-progress': syncFlag({ help: 'Accepted for compatibility; changes nothing: s3-sync2 shows no progress, it logs JSON lines.' }),
+  'ignore-glacier-warnings': syncFlag({
+    help:
+      'Accepted for compatibility; changes nothing. An archived object (GLACIER, DEEP_ARCHIVE) that S3 refuses to serve is ' +
+      'skipped without failing the tick, logged as an error and counted in s3sync2_skipped_keys_total on every tick until it ' +
+      'is restored; this flag does not silence that line.',
+  }),
 
   // --- aws global options ----------------------------------------------------------------------
   'endpoint-url': option({

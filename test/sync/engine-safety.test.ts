@@ -1,6 +1,6 @@
 /**
  * Key and path safety on a real bucket (moto): keys that would escape LocalPath, file/folder
- * collisions (within the bucket and across the two sides), and symlinks.
+ * collisions (within the bucket and across the two sides), symlinks, and archived objects.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -212,4 +212,20 @@ test('symlinks: never upload a file outside LocalPath; --follow-symlinks uploads
     assert.equal((await localFile(join(outside, 'folder', 'inner-secret.txt')))?.text, 'inner secret', `follow=${follow}`);
     assert.deepEqual(await filesUnder(outside), ['folder/inner-secret.txt', 'secret.txt'], `follow=${follow}: nothing new outside`);
   }
+});
+
+test('an archived (GLACIER) object is skipped and logged as an error on every tick without failing it, --ignore-glacier-warnings or not', async () => {
+  const car = await startSidecar(s3(), { flags: ['--ignore-glacier-warnings'] });
+  await s3().client.send(new PutObjectCommand({ Bucket: car.bucket, Key: car.key('cold.txt'), Body: 'C', StorageClass: 'GLACIER' }));
+  await s3().putText(car.bucket, car.key('warm.txt'), 'W');
+
+  const first = await car.initial();
+  assert.equal(first.outcome, 'success');
+  assert.deepEqual(counts(first), { downloaded: 1, skipped: 1 });
+  const second = await car.tick();
+  assert.equal(second.outcome, 'success');
+  assert.deepEqual(counts(second), { skipped: 1 }, 'tried again, skipped again');
+  assert.equal(car.logged('download cold.txt', LEVEL.error).length, 2, 'one error line per tick');
+  assert.equal(await car.metric('s3sync2_skipped_keys_total', { reason: 'access-denied' }), 2);
+  assert.equal(await localFile(car.local('cold.txt')), null);
 });
