@@ -65,7 +65,9 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
   // Node's process metrics start GC and event-loop observers; without a server nobody reads them.
   const metrics = createMetrics({ withDefaults: options.processMetrics ?? config.http.port > 0 });
   const client = createS3Client(config.aws, config.concurrency);
-  const bucket = options.makeBucket?.(client, config.bucket) ?? new S3Bucket(client, config.bucket);
+  const pageSizes = [config.up.pageSize, config.down.pageSize].filter((n) => n !== undefined);
+  const listPageSize = pageSizes.length > 0 ? Math.min(...pageSizes) : undefined;
+  const bucket = options.makeBucket?.(client, config.bucket) ?? new S3Bucket(client, config.bucket, { listPageSize });
   const makeTree = options.makeTree ?? ((root: string, treeOptions: LocalTreeOptions) => new LocalTree(root, treeOptions));
   const treeOptions = { followSymlinks: config.up.followSymlinks };
   const fullTree = makeTree(config.localPath, { ...treeOptions, skipPaths: [] });

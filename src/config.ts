@@ -35,6 +35,8 @@ export interface DirectionOptions {
   readonly guessMimeType: boolean;
   readonly onlyShowErrors: boolean;
   readonly quiet: boolean;
+  /** Keys per listing page (`--page-size`); one listing serves both directions, so the bucket takes the smaller. */
+  readonly pageSize?: number;
   /** Object options for uploads (meaningful for `up`; kept for `down` so the shape is one). */
   readonly acl?: string;
   readonly sse?: string;
@@ -220,6 +222,7 @@ function directionOptions(r: Resolver, dir: Direction): DirectionOptions {
     guessMimeType: !r.value('no-guess-mime-type', dir),
     onlyShowErrors: r.value('only-show-errors', dir),
     quiet: r.value('quiet', dir),
+    pageSize: r.value('page-size', dir),
     acl: r.value('acl', dir),
     sse,
     sseKmsKeyId,

@@ -295,6 +295,18 @@ test('aws s3 sync options that change nothing here are accepted, globally, per d
   assert.equal(configError([...ARGS, '--sync-opt-up-ignore-glacier-warnings=2']).option, '--sync-opt-up-ignore-glacier-warnings');
 });
 
+test('--page-size: 1 to 1000 keys per listing page, per direction too', () => {
+  assert.deepEqual([load().up.pageSize, load().down.pageSize], [undefined, undefined]);
+  const c = load(['--page-size', '500', '--sync-opt-down-page-size', '100']);
+  assert.deepEqual([c.up.pageSize, c.down.pageSize], [500, 100]);
+  assert.equal(load([], { SYNC_OPT_UP: '--page-size 1000' }).up.pageSize, 1000);
+  for (const bad of ['0', '1001', 'all']) {
+    const err = configError([...ARGS, '--page-size', bad]);
+    assert.equal(err.option, '--page-size');
+    assert.match(err.message, /must be an integer between 1 and 1000/);
+  }
+});
+
 test('--metadata accepts the shorthand and JSON', () => {
   assert.deepEqual(load(['--metadata', 'a=1,b=x=y']).up.metadata, { a: '1', b: 'x=y' });
   assert.deepEqual(load(['--metadata', '{"a":"1","b-c":"2 3"}']).up.metadata, { a: '1', 'b-c': '2 3' });

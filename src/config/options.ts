@@ -251,6 +251,14 @@ export const OPTIONS = {
   'no-guess-mime-type': syncFlag({ help: 'Do not guess Content-Type from the file extension.' }),
   'only-show-errors': syncFlag({ help: 'Log only errors and warnings of transfers.' }),
   quiet: syncFlag({ help: 'Do not log individual transfers, nor their (dryrun) lines.' }),
+  'page-size': syncOption({
+    arity: 'value',
+    parser: integer(1, 1000),
+    defaultText: '1000',
+    help:
+      'Keys per page when listing the bucket (1000 is the most S3 returns); smaller pages help where a listing request ' +
+      'times out. One listing serves both directions: given per direction, the smaller value is used.',
+  }),
   'no-progress': syncFlag({ help: 'Accepted for compatibility; changes nothing: s3-sync2 shows no progress, it logs JSON lines.' }),
   'ignore-glacier-warnings': syncFlag({
     help:

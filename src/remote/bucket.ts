@@ -56,7 +56,12 @@ export interface S3BucketOptions {
   readonly uploadMemoryBytes?: number;
   /** Largest object copied server-side in one request (default S3's 5 GiB; tests lower it). */
   readonly maxCopyBytes?: number;
+  /** Keys asked for per listing page (`--page-size`), 1 to `MAX_LIST_PAGE_SIZE`. */
+  readonly listPageSize?: number;
 }
+
+/** S3's largest listing page, and the default one. */
+export const MAX_LIST_PAGE_SIZE = 1000;
 
 let counterIds = 0;
 
@@ -66,6 +71,7 @@ export class S3Bucket implements Bucket {
   readonly #maxSinglePutBytes: number;
   readonly #partSize: number;
   readonly #queueSize: number;
+  readonly #listPageSize: number;
   readonly #uploadMemory: ByteBudget;
   readonly maxCopyBytes: number;
   #requests = 0;
@@ -81,6 +87,10 @@ export class S3Bucket implements Bucket {
     this.#queueSize = options.queueSize ?? MULTIPART_QUEUE_SIZE;
     this.#uploadMemory = new ByteBudget(options.uploadMemoryBytes ?? UPLOAD_MEMORY_BYTES);
     this.maxCopyBytes = options.maxCopyBytes ?? MAX_COPY_OBJECT_BYTES;
+    this.#listPageSize = options.listPageSize ?? MAX_LIST_PAGE_SIZE;
+    if (!Number.isInteger(this.#listPageSize) || this.#listPageSize < 1 || this.#listPageSize > MAX_LIST_PAGE_SIZE) {
+      throw new SyncError(`S3Bucket: listPageSize ${this.#listPageSize} is not an integer between 1 and ${MAX_LIST_PAGE_SIZE}`);
+    }
     if (this.#partSize < MIN_PART_SIZE) {
       throw new SyncError(`S3Bucket: partSize ${this.#partSize} is below S3's minimum of ${MIN_PART_SIZE} bytes`);
     }
@@ -124,7 +134,7 @@ export class S3Bucket implements Bucket {
   }
 
   async #listPageDirect(direct: DirectHttp, prefix: string, token: string | undefined): Promise<ListPage> {
-    const query: Record<string, string> = { 'list-type': '2', 'max-keys': '1000', 'encoding-type': 'url' };
+    const query: Record<string, string> = { 'list-type': '2', 'max-keys': String(this.#listPageSize), 'encoding-type': 'url' };
     if (prefix) query.prefix = prefix;
     if (token) query['continuation-token'] = token;
     const request: DirectRequest = { method: 'GET', key: '', query, headers: {} };
@@ -143,7 +153,7 @@ export class S3Bucket implements Bucket {
         Bucket: this.name,
         Prefix: prefix || undefined,
         ContinuationToken: token,
-        MaxKeys: 1000,
+        MaxKeys: this.#listPageSize,
         // URL encoding carries keys XML 1.0 cannot (control characters), as the aws CLI does.
         EncodingType: 'url',
       }),

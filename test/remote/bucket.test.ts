@@ -111,6 +111,21 @@ test('list: paginates past 1000 keys and lists "p" as the folder "p/"', async ()
   assert.equal(bucket.requestCount - before, 1, 'one page requested');
 });
 
+test('list: listPageSize (--page-size) keys per page, through the direct path and the SDK alike', async () => {
+  const name = await s3().newBucket();
+  for (let i = 0; i < 5; i++) await s3().putText(name, `p/k${i}`, 'x');
+  const direct = new S3Bucket(createS3Client(awsOptions()), name, { listPageSize: 2 });
+  const sdk = new S3Bucket(s3().client, name, { listPageSize: 2 });
+  for (const [path, bucket] of [['direct', direct], ['sdk', sdk]] as const) {
+    const before = bucket.requestCount;
+    assert.equal((await bucket.list('p')).length, 5, path);
+    assert.equal(bucket.requestCount - before, 3, `${path}: pages of 2, 2 and 1`);
+  }
+  for (const listPageSize of [0, 1001, 2.5]) {
+    assert.throws(() => new S3Bucket(s3().client, name, { listPageSize }), /listPageSize .* between 1 and 1000/);
+  }
+});
+
 test('list: keys with spaces, plus signs, percent signs and non-ASCII come back as written', async () => {
   const bucket = await freshBucket();
   const keys = ['d/a b.txt', 'd/a+b.txt', 'd/100%.txt', 'd/ünï cødé/日本.txt', 'd/folder/'];

@@ -286,6 +286,15 @@ test('--dryrun with --quiet logs no (dryrun) lines for that direction; --only-sh
   assert.equal(errorsOnly('(dryrun) upload: up.txt') + errorsOnly('(dryrun) download: down.txt'), 2);
 });
 
+test('--page-size sets the keys per listing page; per direction, the smaller one serves the shared listing', async () => {
+  const car = await startSidecar(s3(), { flags: ['--page-size', '3', '--sync-opt-down-page-size', '2'] });
+  for (let i = 0; i < 5; i++) await s3().putText(car.bucket, car.key(`f${i}.txt`), 'x');
+  assert.deepEqual(counts(await car.initial()), { downloaded: 5 });
+  const before = car.app.bucket.requestCount;
+  await car.app.bucket.list(car.prefix);
+  assert.equal(car.app.bucket.requestCount - before, 3, 'pages of 2, 2 and 1');
+});
+
 test('status and s3sync2_tracked_files count what each side holds after the tick, not what the scans saw before it', async () => {
   const car = await startSidecar(s3(), { flags: ['--delete'] });
   await writeAt(car.local('a.txt'), 'a', secondsFromNow(-60));
