@@ -255,6 +255,20 @@ test('filters keep their order; per-direction options merge over the global ones
   assert.equal(c.down.dryrun, false);
 });
 
+test("--exclude '' and --include '' are accepted as aws accepts them (they match nothing)", () => {
+  const c = load(['--exclude=', '--sync-opt-up-include', ''], { SYNC_OPTS: "--include ''" });
+  assert.deepEqual(c.up.filters, [
+    { type: 'include', pattern: '' },
+    { type: 'exclude', pattern: '' },
+    { type: 'include', pattern: '' },
+  ]);
+  assert.deepEqual(c.down.filters, [
+    { type: 'include', pattern: '' },
+    { type: 'exclude', pattern: '' },
+  ]);
+  assert.match(configError([...ARGS, '--exclude']).message, /^--exclude: needs a value/, 'a missing pattern is still an error');
+});
+
 test('every aws s3 sync option, for both directions', () => {
   const c = load([
     '--delete', '--sse', 'aws:kms', '--sse-kms-key-id', 'alias/k', '--cache-control', 'max-age=60',
@@ -311,6 +325,8 @@ test('--metadata accepts the shorthand and JSON', () => {
   assert.deepEqual(load(['--metadata', 'a=1,b=x=y']).up.metadata, { a: '1', b: 'x=y' });
   assert.deepEqual(load(['--metadata', '{"a":"1","b-c":"2 3"}']).up.metadata, { a: '1', 'b-c': '2 3' });
   assert.deepEqual(load(['--metadata', "x!#$%&'*+-.^_`|~9=a b=c"]).up.metadata, { "x!#$%&'*+-.^_`|~9": 'a b=c' }, 'every HTTP token character');
+  assert.deepEqual(load(['--metadata', '{}']).up.metadata, {}, 'an empty JSON object is no metadata, as in aws');
+  assert.deepEqual(load(['--metadata', 'a=1', '--sync-opt-down-metadata', ' { } ']).down.metadata, {}, 'a direction can drop the global map');
   const perDir = load(['--metadata', 'a=1', '--sync-opt-up-metadata', 'b=2']);
   assert.deepEqual(perDir.up.metadata, { b: '2' }, 'a direction-specific map replaces the global one, as a repeated aws flag does');
   assert.deepEqual(perDir.down.metadata, { a: '1' });
@@ -411,7 +427,7 @@ test('every bad value is a ConfigError naming the option and what is allowed', (
     [[], { DFS: 'maybe' }, 'DFS', /true or false/],
     [['--dfs=maybe'], {}, '--dfs', /true or false/],
     [['--region', 'eu west'], {}, '--region', /without spaces/],
-    [['--exclude='], {}, '--exclude', /non-empty/],
+    [['--metadata', ''], {}, '--metadata', /key=value pairs .* "" has no "="/],
     [[], { SYNC_OPT_UP: '--acl nope' }, 'SYNC_OPT_UP: --acl', /one of private/],
     [['--sse-kms-key-id', 'k'], {}, '--sse-kms-key-id', /needs --sse aws:kms/],
     [['--sse', 'AES256', '--sync-opt-up-sse-kms-key-id', 'k'], {}, '--sync-opt-up-sse-kms-key-id', /needs --sse aws:kms/],

@@ -44,6 +44,7 @@ test('glob patterns follow Python fnmatch', () => {
     ['**', 'any/thing', true],
     ['/a.txt', 'a.txt', false], // aws joins a leading `/` as an absolute path: never matches
     ['with space*', 'with space/x', true],
+    ['', 'a.txt', false], // empty: aws joins it to the root as "root/", which no file is
   ];
   for (const [pattern, path, matches] of cases) {
     assert.equal(globToRegExp(pattern).test(path), matches, `${pattern} vs ${path}`);
@@ -138,6 +139,8 @@ const RULE_LISTS: FilterRule[][] = [
   [ex('*with space*')],
   [ex('x[1].txt'), ex('/a.txt')],
   [inc('*.txt')],
+  [ex('')],
+  [ex('*'), inc('')],
 ];
 
 test('selection matches `aws s3 sync --dryrun` for the same rules', async () => {

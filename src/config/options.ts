@@ -4,6 +4,7 @@
  */
 import {
   bool,
+  globPattern,
   headerValue,
   headerWord,
   httpUrl,
@@ -212,13 +213,13 @@ export const OPTIONS = {
   exclude: syncOption({
     arity: 'value',
     repeatable: true,
-    parser: text('PATTERN'),
+    parser: globPattern,
     help: 'Exclude paths matching the pattern (aws semantics: later rules win, * crosses /). Repeatable.',
   }),
   include: syncOption({
     arity: 'value',
     repeatable: true,
-    parser: text('PATTERN'),
+    parser: globPattern,
     help: 'Re-include paths matching the pattern. Repeatable; order with --exclude matters.',
   }),
   acl: syncOption({ arity: 'value', parser: oneOf(ACLS, { metavar: 'ACL' }), help: 'Canned ACL for uploaded objects.' }),
@@ -238,7 +239,7 @@ export const OPTIONS = {
   metadata: syncOption({
     arity: 'value',
     parser: metadata,
-    help: "User metadata of uploaded objects: key1=value1,key2=value2 or a JSON object. Keys: ASCII letters, digits and HTTP token signs such as - _ . (no spaces); values: printable ASCII.",
+    help: "User metadata of uploaded objects: key1=value1,key2=value2 or a JSON object ({} for none). Keys: ASCII letters, digits and HTTP token signs such as - _ . (no spaces); values: printable ASCII.",
   }),
   expires: syncOption({ arity: 'value', parser: timestamp, help: 'Expires header of uploaded objects (ISO-8601; UTC when no zone).' }),
   'size-only': syncFlag({ help: 'Compare sizes only, not timestamps, to decide that a file changed.' }),

@@ -65,6 +65,9 @@ export function text(metavar = 'TEXT'): Parser<string> {
   return parser(metavar, 'a non-empty value', (raw) => (raw.trim() === '' ? undefined : raw));
 }
 
+/** An `--exclude` / `--include` pattern, kept as given; an empty one matches nothing, as in aws. */
+export const globPattern: Parser<string> = parser('PATTERN', 'a glob pattern (an empty one matches nothing)', (raw) => raw);
+
 /** C0 controls (CR and LF among them) and DEL: no HTTP header can carry them. */
 const CONTROL = /[\x00-\x1f\x7f]/;
 /** Beyond ASCII: Node sends U+0080..U+00FF as single Latin-1 bytes (stored garbled) and refuses the rest at send time. */
@@ -152,8 +155,9 @@ export const metadata: Parser<Readonly<Record<string, string>>> = {
   metavar: 'k=v,…|JSON',
   allowed: METADATA_ALLOWED,
   parse(raw) {
+    // `{}` is an empty map (no metadata), as aws takes it: a direction can drop a global --metadata.
     const entries = raw.trim().startsWith('{') ? jsonEntries(raw) : shorthandEntries(raw);
-    if (entries.length === 0 || entries.some(([key]) => key === '')) throw new ValueError(`must be ${METADATA_ALLOWED}`);
+    if (entries.some(([key]) => key === '')) throw new ValueError(`must be ${METADATA_ALLOWED}`);
     for (const [key, value] of entries) {
       if (!TOKEN.test(key)) {
         throw new ValueError(`key "${shown(key)}" may only contain ASCII letters, digits and !#$%&'*+-.^_\`|~ (it becomes the header name x-amz-meta-<key>)`);
@@ -173,7 +177,9 @@ function jsonEntries(raw: string): [string, string][] {
   } catch (err) {
     throw new ValueError(`must be ${METADATA_ALLOWED}; the JSON does not parse (${(err as Error).message})`);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return [];
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ValueError(`must be ${METADATA_ALLOWED}; the JSON is not an object`);
+  }
   const entries = Object.entries(parsed);
   if (entries.some(([, v]) => typeof v !== 'string')) {
     throw new ValueError(`must be ${METADATA_ALLOWED}; every JSON value must be a string`);
