@@ -298,6 +298,16 @@ test('every aws s3 sync option, for both directions', () => {
   }
   assert.equal(load(['--expires', '2030-01-31']).up.expires?.toISOString(), '2030-01-31T00:00:00.000Z');
   assert.equal(load(['--expires', '2030-01-31T12:00']).up.expires?.toISOString(), '2030-01-31T12:00:00.000Z');
+  // The other forms aws takes: an HTTP date and seconds since 1970.
+  for (const [given, iso] of [
+    ['Thu, 31 Jan 2030 12:00:00 GMT', '2030-01-31T12:00:00.000Z'],
+    ['thu, 31 jan 2030 12:00 UTC', '2030-01-31T12:00:00.000Z'],
+    ['1 Feb 2030 00:30:00 +0200', '2030-01-31T22:30:00.000Z'],
+    ['1893456000', '2030-01-01T00:00:00.000Z'],
+    [' 1893456000.5 ', '2030-01-01T00:00:00.500Z'],
+  ] as const) {
+    assert.equal(load(['--expires', given]).up.expires?.toISOString(), iso, given);
+  }
   const bare = loadConfig(['--sse', '/d', 's3://bkt'], {});
   assert.deepEqual([bare.up.sse, bare.localPath], ['AES256', '/d'], 'a bare --sse does not swallow a following argument');
 });
@@ -419,7 +429,11 @@ test('every bad value is a ConfigError naming the option and what is allowed', (
     [['--endpoint-url', 'ftp://x'], {}, '--endpoint-url', /http:\/\/ or https:\/\/ URL/],
     [[], { AWS_ENDPOINT_URL: 'localhost:9000' }, 'AWS_ENDPOINT_URL', /http:\/\/ or https:\/\/ URL/],
     [['--expires', '2030-02-30'], {}, '--expires', /ISO-8601/],
-    [['--expires', 'tomorrow'], {}, '--expires', /ISO-8601/],
+    [['--expires', 'tomorrow'], {}, '--expires', /ISO-8601 .*, an HTTP date such as "Thu, 31 Jan 2030 12:00:00 GMT", or seconds since 1970/],
+    [['--expires', 'Fri, 31 Jan 2030 12:00:00 GMT'], {}, '--expires', /HTTP date/],
+    [['--expires', '30 Feb 2030 12:00:00 GMT'], {}, '--expires', /HTTP date/],
+    [['--expires', '31 Jan 2030 12:00:00'], {}, '--expires', /HTTP date/],
+    [['--expires', '-1'], {}, '--expires', /seconds since 1970/],
     [['--metadata', 'novalue'], {}, '--metadata', /key=value pairs .* "novalue" has no "="/],
     [['--metadata', '{"a":1}'], {}, '--metadata', /every JSON value must be a string/],
     [['--metadata', '{"a":'], {}, '--metadata', /the JSON does not parse/],

@@ -241,7 +241,7 @@ export const OPTIONS = {
     parser: metadata,
     help: "User metadata of uploaded objects: key1=value1,key2=value2 or a JSON object ({} for none). Keys: ASCII letters, digits and HTTP token signs such as - _ . (no spaces); values: printable ASCII.",
   }),
-  expires: syncOption({ arity: 'value', parser: timestamp, help: 'Expires header of uploaded objects (ISO-8601; UTC when no zone).' }),
+  expires: syncOption({ arity: 'value', parser: timestamp, help: 'Expires header of uploaded objects (an ISO-8601 time without a zone is UTC).' }),
   'size-only': syncFlag({ help: 'Compare sizes only, not timestamps, to decide that a file changed.' }),
   'exact-timestamps': syncFlag({ help: 'Treat same-size files with different timestamps as changed. Always so in s3-sync2 (a local change is a new size or mtime, a remote one a new ETag); accepted for compatibility.' }),
   dryrun: syncFlag({ help: 'Log what would be transferred or deleted, change nothing (the tick summary counts them as dryrun).' }),

@@ -198,10 +198,29 @@ function shorthandEntries(raw: string): [string, string][] {
 const ISO_8601 =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ]([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(\.\d+)?)?(Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?)?$/i;
 
-/** An ISO-8601 date or date-time; one without a zone is taken as UTC so the result never depends on the host. */
-export const timestamp: Parser<Date> = parser('TIMESTAMP', 'an ISO-8601 timestamp such as 2030-01-31T12:00:00Z', (raw) => {
-  if (CONTROL.test(raw)) return undefined;
-  const m = ISO_8601.exec(raw.trim());
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+const HTTP_DATE =
+  /^(?:([a-z]{3}),\s*)?(\d{1,2})\s+([a-z]{3})\s+(\d{4})\s+([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?\s+(GMT|UTC|Z|[+-](?:[01]\d|2[0-3])[0-5]\d)$/i;
+const EPOCH_SECONDS = /^\d+(?:\.\d+)?$/;
+
+/**
+ * `--expires` in the forms the aws CLI takes: ISO 8601 (without a zone taken as UTC, so the result
+ * never depends on the host), an HTTP date, or seconds since 1970.
+ */
+export const timestamp: Parser<Date> = parser(
+  'TIMESTAMP',
+  'an ISO-8601 timestamp such as 2030-01-31T12:00:00Z, an HTTP date such as "Thu, 31 Jan 2030 12:00:00 GMT", or seconds since 1970',
+  (raw) => {
+    if (CONTROL.test(raw)) return undefined;
+    const value = raw.trim();
+    const date = EPOCH_SECONDS.test(value) ? new Date(Number(value) * 1000) : (isoDate(value) ?? httpDate(value));
+    return date === undefined || Number.isNaN(date.getTime()) ? undefined : date;
+  },
+);
+
+function isoDate(value: string): Date | undefined {
+  const m = ISO_8601.exec(value);
   if (!m) return undefined;
   const [, y, mo, d, hh, mm, ss, frac, zone] = m;
   const day = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d)));
@@ -209,7 +228,23 @@ export const timestamp: Parser<Date> = parser('TIMESTAMP', 'an ISO-8601 timestam
   if (hh === undefined) return day;
   const zoneText = zone === undefined ? 'Z' : zone.replace(/^([+-]\d{2})(\d{2})$/, '$1:$2').toUpperCase();
   return new Date(`${y}-${mo}-${d}T${hh}:${mm}:${ss ?? '00'}${frac ?? ''}${zoneText}`);
-});
+}
+
+/** `Thu, 31 Jan 2030 12:00:00 GMT` (RFC 9110), also with a numeric zone as RFC 2822 allows. */
+function httpDate(value: string): Date | undefined {
+  const m = HTTP_DATE.exec(value);
+  if (!m) return undefined;
+  const [, weekday, d, mon, y, hh, mm, ss, zone] = m;
+  const month = MONTHS.indexOf((mon ?? '').toLowerCase());
+  if (month < 0) return undefined;
+  const day = new Date(Date.UTC(Number(y), month, Number(d)));
+  if (day.getUTCMonth() !== month || day.getUTCDate() !== Number(d)) return undefined;
+  // A weekday that does not fit the date means one of them is a typo: better refused than guessed.
+  if (weekday !== undefined && WEEKDAYS.indexOf(weekday.toLowerCase()) !== day.getUTCDay()) return undefined;
+  const offset = /^[+-]/.test(zone ?? '') ? `${zone?.slice(0, 3)}:${zone?.slice(3)}` : 'Z';
+  const iso = day.toISOString().slice(0, 10);
+  return new Date(`${iso}T${hh}:${mm}:${ss ?? '00'}${offset}`);
+}
 
 /** Where an S3 URI points. */
 export interface S3Location {
