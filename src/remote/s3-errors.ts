@@ -99,6 +99,10 @@ export function translateS3Error(err: unknown, at: CallSite): SyncError {
   if (REGION_ERRORS.has(name) || status === 301) {
     return new AccessError(message(`bucket ${at.bucket} is in another region: check --region`), { cause: err });
   }
+  // A 403 too, but no permission would help: the object must be restored first.
+  if (name === 'InvalidObjectState') {
+    return new AccessError(message('the object is archived (Glacier, Deep Archive): restore it to sync it'), { cause: err });
+  }
   if (CREDENTIAL_ERRORS.has(name) || status === 403 || status === 401) {
     return new AccessError(message('check the task role / credentials'), { cause: err });
   }

@@ -225,7 +225,10 @@ test('an archived (GLACIER) object is skipped and logged as an error on every ti
   const second = await car.tick();
   assert.equal(second.outcome, 'success');
   assert.deepEqual(counts(second), { skipped: 1 }, 'tried again, skipped again');
-  assert.equal(car.logged('download cold.txt', LEVEL.error).length, 2, 'one error line per tick');
+  const errors = car.logged('download cold.txt', LEVEL.error);
+  assert.equal(errors.length, 2, 'one error line per tick');
+  assert.match(errors[0]!.msg, /archived .*restore it/);
+  assert.doesNotMatch(errors[0]!.msg, /task role/);
   assert.equal(await car.metric('s3sync2_skipped_keys_total', { reason: 'access-denied' }), 2);
   assert.equal(await localFile(car.local('cold.txt')), null);
 });
