@@ -3,7 +3,7 @@
  * write, delete, copy, crash cleanup, watch — behind one object bound to the root and its options.
  * Relative paths are POSIX and are checked with `unsafePathReason` before any file-system call.
  */
-import { closeSync, fstatSync, openSync, read, readSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, read, readlinkSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { lstat, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { LocalChangedError, messageOf, SyncError, UnsafePathError } from '../errors.js';
@@ -113,7 +113,8 @@ export class LocalTree {
     // thread-pool round trip, which for thousands of small files is most of an upload's CPU.
     let fd: number;
     try {
-      fd = openSync(abs, 'r');
+      // Non-blocking: a FIFO swapped in since the scan must not hold the event loop until a writer comes.
+      fd = openSync(abs, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (err) {
       if (isGone(err as Error)) throw new LocalChangedError(path);
       throw new SyncError(`open ${path} for upload: ${messageOf(err)}`, { cause: err });
@@ -121,6 +122,7 @@ export class LocalTree {
     let before: Stats;
     let whole: Buffer | undefined;
     try {
+      await this.checkOpened(path, fd);
       before = fstatSync(fd);
       if (!before.isFile()) throw new SyncError(`open ${path} for upload: not a regular file`);
       if (before.size <= WHOLE_BODY_BYTES) whole = readUpTo(fd, before.size);
@@ -245,6 +247,25 @@ export class LocalTree {
       throw new UnsafePathError(path, 'it goes through a symlink and symlinks are not followed');
     }
     return abs;
+  }
+
+  /**
+   * The path was checked before it was opened; a symlink swapped into it in between would be
+   * followed by the open. Where Linux tells what an open file is (/proc/self/fd), that is checked
+   * too: outside LocalPath is refused; anywhere but the path itself (without --follow-symlinks),
+   * or deleted since, is a change the next round looks at again.
+   */
+  private async checkOpened(path: string, fd: number): Promise<void> {
+    let opened: string;
+    try {
+      opened = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      return;
+    }
+    const realRoot = await this.realRoot();
+    if (opened.endsWith(' (deleted)')) throw new LocalChangedError(path);
+    if (!isInside(realRoot, opened)) throw new UnsafePathError(path, 'it resolved outside LocalPath as it was opened');
+    if (!this.options.followSymlinks && opened !== join(realRoot, path)) throw new LocalChangedError(path);
   }
 
   private check(path: string): void {

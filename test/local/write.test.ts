@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { appendFile, chmod, mkdir, readdir, readFile, stat, symlink, utimes } from 'node:fs/promises';
+import fs from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { streamSource, type ChunkSource } from '../../src/streams.js';
@@ -346,6 +348,59 @@ test('openForUpload refuses a file outside the root, or behind a symlink not fol
   const ok = await tree(root, true).openForUpload('indir/ok.txt');
   assert.equal(ok.bytes?.toString(), 'real/ok.txt');
   ok.close();
+});
+
+/**
+ * Runs `during` just before the next open of a path ending in `name`, as a process racing the
+ * sidecar between its symlink check and its open would (fs.openSync wrapped for the project's
+ * ESM imports through syncBuiltinESMExports).
+ */
+async function raceOpen<T>(name: string, during: () => void, run: () => Promise<T>): Promise<T> {
+  const patchable = fs as { openSync: (...args: unknown[]) => number };
+  const original = patchable.openSync;
+  const restore = (): void => {
+    patchable.openSync = original;
+    syncBuiltinESMExports();
+  };
+  patchable.openSync = (...args: unknown[]) => {
+    if (String(args[0]).endsWith(name)) {
+      restore();
+      during();
+    }
+    return original(...args);
+  };
+  syncBuiltinESMExports();
+  try {
+    return await run();
+  } finally {
+    restore();
+  }
+}
+
+test('openForUpload: a folder swapped for a symlink between the check and the open is caught by what was opened', { skip: !fs.existsSync('/proc/self/fd') && 'no /proc (Linux only)' }, async () => {
+  const root = await tempDir('upload');
+  const outside = await tempDir('outside');
+  await put(outside, 'secret.txt', 'not to be uploaded');
+  await put(root, 'docs/secret.txt', 'mine');
+  const swapToOutside = (): void => {
+    fs.renameSync(join(root, 'docs'), join(root, 'docs-old'));
+    fs.symlinkSync(outside, join(root, 'docs'));
+  };
+
+  await assert.rejects(
+    raceOpen('docs/secret.txt', swapToOutside, () => tree(root, false).openForUpload('docs/secret.txt')),
+    (e: unknown) => e instanceof UnsafePathError && /outside LocalPath as it was opened/.test(e.message),
+  );
+
+  // Swapped for a symlink inside the root: a change for the next round, not an upload of the other file.
+  fs.rmSync(join(root, 'docs'));
+  fs.renameSync(join(root, 'docs-old'), join(root, 'docs'));
+  await put(root, 'other/secret.txt', 'another file of mine');
+  const swapInside = (): void => {
+    fs.renameSync(join(root, 'docs'), join(root, 'docs-old'));
+    fs.symlinkSync(join(root, 'other'), join(root, 'docs'));
+  };
+  await assert.rejects(raceOpen('docs/secret.txt', swapInside, () => tree(root, false).openForUpload('docs/secret.txt')), LocalChangedError);
 });
 
 test('writeAtomic with fsync on writes the same result, small (whole) or streamed', async () => {
