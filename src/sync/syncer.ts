@@ -359,7 +359,9 @@ export class Syncer implements SyncController {
       this.baselineEntries = working.baseline;
       if (!unchanged) await this.deps.baseline.save(working.baseline);
     }
-    if (total.counts.downloaded + total.counts.deletedLocal > 0) this.deps.local.invalidate();
+    // Files this tick wrote or deleted (a keep-both copy included) must not be missing from a
+    // reused scan: a missed watcher event would make a new copy look deleted.
+    if (total.counts.downloaded + total.counts.deletedLocal > 0 || total.fileDelta.local !== 0) this.deps.local.invalidate();
     return total;
   }
 

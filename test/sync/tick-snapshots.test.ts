@@ -1,11 +1,12 @@
 /**
  * A tick asks for the bucket listing before the folder scan is done, so it waits for the longer of
  * the two rather than their sum; the sync it makes is the same, a failed listing still fails
- * the tick (no unhandled rejection while the scan runs), and a failed scan stops the listing.
+ * the tick (no unhandled rejection while the scan runs), and a failed scan stops the listing; a
+ * tick that wrote a file locally does not let the next one reuse its scan.
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
 import { TransientError } from '../../src/errors.js';
@@ -107,4 +108,38 @@ test('tick: a scan that fails stops the listing it started, and nothing is writt
   assert.match(summary.errors.join('\n'), /permission denied/);
   assert.equal(listingSignal?.aborted, true, 'the listing was told to stop');
   assert.deepEqual(await s3().keys(bucket, 'app/'), ['app/remote.txt']);
+});
+
+test('tick: a keep-both that kept the remote loser as a new local copy makes the next tick scan again', async (t) => {
+  const bucket = await s3().newBucket();
+  const dir = await tempDir('tick-local');
+  const config = loadConfig(
+    [dir, `s3://${bucket}/app`, '--poll', '3600', '--state-dir', await tempDir('tick-state'), '--http-port', '0', '--conflict', 'keep-both'],
+    awsEnv(s3().endpoint),
+  );
+  const client = createS3Client(config.aws, config.concurrency);
+  t.after(() => client.destroy());
+  let invalidated = 0;
+  class CountingSource extends LocalSnapshotSource {
+    override invalidate(): void {
+      invalidated++;
+      super.invalidate();
+    }
+  }
+  const syncer = testSyncer({ config, bucket: new S3Bucket(client, bucket), bucketName: bucket, nodeId: 'tick-test:1', Source: CountingSource });
+  t.after(() => syncer.stop({ finalSync: false }));
+  await syncer.prepare();
+  await writeFile(join(dir, 'doc.txt'), 'first');
+  await syncer.initialSync();
+  await s3().putText(bucket, 'app/doc.txt', 'remote edit');
+  // The local edit is newer: it keeps the name, the remote one comes down as a copy.
+  await writeFile(join(dir, 'doc.txt'), 'local edit, newer');
+  await utimes(join(dir, 'doc.txt'), new Date(), new Date(Date.now() + 3_600_000));
+  const before = invalidated;
+
+  const summary = await syncer.syncNow();
+
+  assert.equal(summary.conflicts, 1);
+  assert.equal(summary.downloaded, 0, 'the copy is not counted as a download');
+  assert.ok(invalidated > before, 'the next tick scans the folder again');
 });
