@@ -9,9 +9,10 @@ import {
   type SyncStatus,
   type TickSummary,
 } from '../../src/sync/controller.js';
-import type { Config, DirectionOptions } from '../../src/config.js';
+import type { Config } from '../../src/config.js';
 import type { DistributedLock, LockStatus } from '../../src/lock/types.js';
 import type { Direction } from '../../src/sync/types.js';
+import { directionDefaults } from '../helpers/direction.js';
 
 /** A finished tick's summary with every count zero unless overridden. */
 export function summary(overrides: Partial<TickSummary> = {}): TickSummary {
@@ -133,17 +134,7 @@ export class ScriptedLock implements DistributedLock {
   }
 }
 
-const directionOptions: DirectionOptions = {
-  delete: false,
-  filters: [],
-  sizeOnly: false,
-  exactTimestamps: false,
-  dryrun: false,
-  followSymlinks: false,
-  guessMimeType: true,
-  onlyShowErrors: false,
-  quiet: false,
-};
+const directionOptions = directionDefaults();
 
 /** A complete Config for the server's /status and token rules. */
 export function testConfig(http: Partial<Config['http']> = {}): Config {

@@ -1,26 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import type { DirectionOptions } from '../../src/config.js';
 import { LocalTree } from '../../src/local/tree.js';
 import { createMetrics } from '../../src/metrics.js';
 import type { Bucket } from '../../src/remote/types.js';
 import { Executor } from '../../src/sync/executor.js';
 import type { Action } from '../../src/sync/types.js';
 import { put } from '../local/fixtures.js';
+import { directionDefaults } from '../helpers/direction.js';
 import { tempDir } from '../helpers/tmp.js';
 
-const direction: DirectionOptions = {
-  delete: false,
-  filters: [],
-  sizeOnly: false,
-  exactTimestamps: false,
-  dryrun: false,
-  followSymlinks: false,
-  guessMimeType: false,
-  onlyShowErrors: false,
-  quiet: false,
-};
+const direction = directionDefaults({ guessMimeType: false });
 
 test('a keep-both whose copy name a download would refuse is skipped before anything is written', async () => {
   const root = await tempDir('executor');
