@@ -263,9 +263,11 @@ export class LocalTree {
       return;
     }
     const realRoot = await this.realRoot();
-    if (opened.endsWith(' (deleted)')) throw new LocalChangedError(path);
+    if (opened === join(realRoot, path)) return;
+    // Deleted since (Linux then names it "<path> (deleted)", which a real name may also end with).
+    if (fstatSync(fd).nlink === 0) throw new LocalChangedError(path);
     if (!isInside(realRoot, opened)) throw new UnsafePathError(path, 'it resolved outside LocalPath as it was opened');
-    if (!this.options.followSymlinks && opened !== join(realRoot, path)) throw new LocalChangedError(path);
+    if (!this.options.followSymlinks) throw new LocalChangedError(path);
   }
 
   private check(path: string): void {

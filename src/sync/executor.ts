@@ -187,7 +187,7 @@ export class Executor {
       }
       case 'download': {
         const remote = mustHave(state.remote, action.path, 'remote');
-        if (state.emptiedFolders?.has(action.path)) await this.deps.tree.removeEmptyFolder(action.path);
+        if (state.emptiedFolders?.has(action.path)) await this.clearEmptiedFolder(action.path, state.emptiedFolders);
         const entry = await this.download(action.path, action.path, remote, state.local.get(action.path) ?? null);
         state.baseline.set(action.path, { size: entry.size, mtimeMs: entry.mtimeMs, etag: remote.etag });
         this.count(result, 'down', 'download', entry.size);
@@ -218,23 +218,9 @@ export class Executor {
       case 'forget':
         state.baseline.delete(action.path);
         break;
-      case 'hold-delete':
-        if (action.side === 'local') {
-          const local = mustHave(state.local, action.path, 'local');
-          // No object has an empty ETag: whatever appears remotely later counts as a change.
-          state.baseline.set(action.path, { size: local.size, mtimeMs: local.mtimeMs, etag: '' });
-        } else {
-          const remote = mustHave(state.remote, action.path, 'remote');
-          // No file has a negative mtime: whatever appears locally later counts as a change.
-          state.baseline.set(action.path, { size: remote.size, mtimeMs: -1, etag: remote.etag });
-        }
-        break;
       case 'keep-both':
         refuseUnsafeCopyName(action.conflictPath);
         await this.keepBoth(action, state, result, signal);
-        // The loser's copy is a new file on both sides.
-        result.fileDelta.local++;
-        result.fileDelta.remote++;
         break;
       case 'keep-both-up': {
         refuseUnsafeCopyName(action.conflictPath);
@@ -268,14 +254,19 @@ export class Executor {
       // Remote loser: server-side copy to the conflict key, fetch that copy locally, then upload
       // ours. An object too large for one CopyObject comes down under the conflict name and goes
       // back up as a new object instead.
+      // The copy is a new file on each side as soon as it lands there, whatever fails after.
       if (remote.size <= bucket.maxCopyBytes) {
         const copied = await bucket.copy(this.key(action.path), remote.etag, this.key(action.conflictPath));
+        result.fileDelta.remote++;
         const loser = await this.download(action.conflictPath, action.conflictPath, { ...remote, etag: copied.etag }, null);
+        result.fileDelta.local++;
         state.baseline.set(action.conflictPath, { size: loser.size, mtimeMs: loser.mtimeMs, etag: copied.etag });
       } else {
         await this.download(action.conflictPath, action.path, remote, null);
+        result.fileDelta.local++;
         const kept = await this.upload(action.conflictPath, action.conflictPath, null, signal);
         if (!kept) throw new ChangedWhileReadError(action.conflictPath);
+        result.fileDelta.remote++;
         state.baseline.set(action.conflictPath, kept.baseline);
         this.count(result, 'up', 'upload', kept.bytes);
       }
@@ -288,8 +279,10 @@ export class Executor {
     } else {
       // Local loser: copy it aside locally, upload the copy as a new object, then download theirs.
       await this.deps.tree.copyLocal(action.path, action.conflictPath);
+      result.fileDelta.local++;
       const written = await this.upload(action.conflictPath, action.conflictPath, null, signal);
       if (!written) throw new ChangedWhileReadError(action.conflictPath);
+      result.fileDelta.remote++;
       state.baseline.set(action.conflictPath, written.baseline);
       this.count(result, 'up', 'upload', written.bytes);
       result.changedKeys.push(this.key(action.conflictPath));
@@ -348,6 +341,13 @@ export class Executor {
       if (!Buffer.isBuffer(read.body)) read.body.destroy();
       throw err;
     }
+  }
+
+  /** Removes `folder` and the emptied folders under it, deepest first; a folder still holding anything stays. */
+  private async clearEmptiedFolder(folder: string, emptied: ReadonlySet<string>): Promise<void> {
+    const under = [...emptied].filter((path) => path.startsWith(`${folder}/`));
+    const deepestFirst = [...under.sort((a, b) => b.split('/').length - a.split('/').length), folder];
+    for (const path of deepestFirst) await this.deps.tree.removeEmptyFolder(path);
   }
 
   private async writeOptions(path: string): Promise<ObjectWriteOptions> {
@@ -415,7 +415,7 @@ export function writesLocal(action: Action): boolean {
 
 /** Actions that only update the baseline: nothing a user would see done. */
 function isBookkeeping(action: Action): boolean {
-  return action.kind === 'record' || action.kind === 'forget' || action.kind === 'hold-delete';
+  return action.kind === 'record' || action.kind === 'forget';
 }
 
 /** The direction whose aws s3 sync options govern the action's log lines; none for baseline bookkeeping. */

@@ -47,6 +47,13 @@ export interface PlanOptions {
   readonly nodeId: string;
   /** The time stamped into keep-both copy names. */
   readonly now: Date;
+  /**
+   * The last round before the task goes away (the final sync at shutdown, up only): a keep-both
+   * it may not carry out whole still puts the local version in the bucket (its up half). Other
+   * up-only rounds leave the conflict to the next two-way round, which keeps one copy however
+   * often the file was saved meanwhile.
+   */
+  readonly keepBothUpHalf?: boolean;
 }
 
 /** The planner's input: both sides now, the last agreed state (null = first sync), local ETags. */
@@ -121,17 +128,7 @@ export function reconcile(input: PlanInput): Plan {
   const totals = input.sideTotals ?? { local: input.local.size, remote: input.remote.size };
   const local = guardDeletes(planned, 'delete-local', totals.local, options.maxDeletePercent);
   const remote = guardDeletes(local.actions, 'delete-remote', totals.remote, options.maxDeletePercent);
-  const kept = new Set(remote.actions);
-  // Without a baseline a refused delete would not stay pending: the next round would take the
-  // file for new and copy it over. The first sync records it so the delete is proposed again.
-  const held = input.baseline === null ? planned.filter((a) => !kept.has(a)).map(holdDelete) : [];
-  const actions = held.length === 0 ? remote.actions : [...remote.actions, ...held].sort((a, b) => byCodeUnit(a.path, b.path));
-  return { actions, conflicts, deleteGuard: { local: local.result, remote: remote.result }, noCopyName };
-}
-
-function holdDelete(refused: Action): Action {
-  const side = refused.kind === 'delete-local' ? 'local' : 'remote';
-  return { kind: 'hold-delete', path: refused.path, reason: refused.reason, side };
+  return { actions: remote.actions, conflicts, deleteGuard: { local: local.result, remote: remote.result }, noCopyName };
 }
 
 /** Every path on either side or in the baseline, minus internal names and paths both filters exclude. */
@@ -173,12 +170,12 @@ function resolveSettings(input: PlanInput, noCopyName: string[]): ResolveSetting
 }
 
 /**
- * A keep-both the tick may not carry out whole because only the up direction may write: its up
- * half, so the local version is in the bucket before this task may go away (a shutdown's final
- * sync is up only). Anything else that may not run waits for a tick that may run it.
+ * A keep-both the final sync may not carry out whole because only the up direction may write: its
+ * up half, so the local version is in the bucket before this task goes away. Anything else that
+ * may not run waits for a tick that may run it.
  */
 function upHalf(action: Action, state: PathState, options: PlanOptions): Action | null {
-  if (action.kind !== 'keep-both') return null;
+  if (action.kind !== 'keep-both' || !options.keepBothUpHalf) return null;
   const half: Action = {
     kind: 'keep-both-up',
     path: action.path,
@@ -200,7 +197,6 @@ const DIRECTIONS: Record<Action['kind'], readonly Direction[]> = {
   'keep-both-up': ['up'],
   record: [],
   forget: [],
-  'hold-delete': [],
 };
 
 /** An action runs only when every direction it writes is enabled and its filter includes the path. */

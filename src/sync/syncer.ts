@@ -233,7 +233,7 @@ export class Syncer implements SyncController {
     let failure: string | null = null;
     let lockStarved = false;
     try {
-      result = await this.reconcileOnce(request.scope, request.fullScan);
+      result = await this.reconcileOnce(request.scope, request.fullScan, request.trigger === 'shutdown');
       if (result.errors.length > 0) failure = `${result.errors.length} path(s) failed; first: ${result.errors[0]}`;
     } catch (err) {
       failure = messageOf(err);
@@ -304,7 +304,7 @@ export class Syncer implements SyncController {
   }
 
   /** Snapshot, plan, execute, commit — for one scope. */
-  private async reconcileOnce(scope: TickScope, fullScan: boolean): Promise<ExecutionResult> {
+  private async reconcileOnce(scope: TickScope, fullScan: boolean, final = false): Promise<ExecutionResult> {
     const { config, metrics, logger } = this.deps;
     // The listing is on its way while the folder is scanned: a tick waits for the longer of the
     // two, not their sum. Which comes first does not matter to the plan: every write it leads to
@@ -328,7 +328,7 @@ export class Syncer implements SyncController {
     // unknown, not deleted, so they stay out of this plan and keep their baseline.
     // Likewise a file that could not be stat-ed: absent from the scan, but not deleted.
     const unknownFolders = localScan.skipped.filter((s) => s.folder || s.reason.startsWith('unreadable')).map((s) => s.path);
-    const options = this.planOptions(scope, unknownFolders);
+    const options = { ...this.planOptions(scope, unknownFolders), keepBothUpHalf: final };
     const hidden = new Set(remoteScan.skipped.flatMap((s) => (s.reason === 'collision' && s.path ? [s.path] : [])));
     const going = deletedOnTheOtherSide(localScan.entries, remoteScan.entries, hidden, this.baselineEntries, options);
     const held = this.collisions(localScan.entries, remoteScan.entries, hidden, going);
@@ -351,8 +351,10 @@ export class Syncer implements SyncController {
     // A first sync that only pretended (--dryrun) leaves no baseline, so the next real run still
     // uses the init mode. One with failed paths keeps what succeeded: a path that failed has no
     // entry and is seen as added on whichever side has it (never deleted), while staying in
-    // first-sync mode would undo other nodes' deletes of paths this one already synced.
-    const dryRun = config.up.dryrun || config.down.dryrun;
+    // first-sync mode would undo other nodes' deletes of paths this one already synced. So does
+    // one with a single dry direction: staying in first-sync mode, `--init-sync-down --delete`
+    // would delete every file the app creates, tick after tick.
+    const dryRun = config.up.dryrun && config.down.dryrun;
     if (!firstSync || !dryRun) {
       // A quiet tick leaves the baseline as it was: no need to rewrite (and fsync) it.
       const unchanged = this.baselineEntries !== null && sameBaseline(this.baselineEntries, working.baseline);
@@ -377,7 +379,8 @@ export class Syncer implements SyncController {
   ): Set<string> {
     const { logger, metrics } = this.deps;
     const staying = [...remote.keys()].filter((path) => !going.remote.has(path));
-    const held = new Set<string>();
+    // A key the bucket hides behind a folder of the same name is neither there nor gone: left alone.
+    const held = new Set<string>(hidden);
     for (const { path, detail } of findCollisions(withoutPaths(local, going.local), [...staying, ...hidden])) {
       held.add(path);
       if (hidden.has(path)) continue;

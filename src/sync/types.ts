@@ -70,13 +70,6 @@ export type Action =
   /** Path is gone on both sides: drop it from the baseline. */
   | { readonly kind: 'forget'; readonly path: string; readonly reason: ActionReason }
   /**
-   * A first-sync delete the `--max-delete` guard refused, on the side that still has the file:
-   * the baseline records the path as agreed and since deleted on the other side, so later rounds
-   * propose the delete again (and the guard judges it again) instead of taking the file for new
-   * and copying it to the side the init mode emptied.
-   */
-  | { readonly kind: 'hold-delete'; readonly path: string; readonly reason: ActionReason; readonly side: 'local' | 'remote' }
-  /**
    * keep-both conflict: the loser is copied beside the winner as `conflictPath` on both sides,
    * then the winner's content is propagated to the other side.
    */
@@ -89,9 +82,9 @@ export type Action =
       readonly expectEtag: string | null;
     }
   /**
-   * keep-both where only the up direction may write (the final sync at shutdown, a watcher or
-   * /sync/up round, --only-up, a path the down filter leaves out): the local version goes up as a
-   * new object `conflictPath` and the remote one stays at `path`. The baseline of `path` then takes
+   * keep-both in the final sync at shutdown, where only the up direction may write (and so under
+   * --only-up or for a path the down filter leaves out): the local version goes up as a new object
+   * `conflictPath` and the remote one stays at `path`. The baseline of `path` then takes
    * the local file as agreed with `baseEtag`, an ETag the remote version does not have, so the
    * next round that may write locally brings the remote version down.
    */

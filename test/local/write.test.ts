@@ -401,6 +401,12 @@ test('openForUpload: a folder swapped for a symlink between the check and the op
     fs.symlinkSync(join(root, 'other'), join(root, 'docs'));
   };
   await assert.rejects(raceOpen('docs/secret.txt', swapInside, () => tree(root, false).openForUpload('docs/secret.txt')), LocalChangedError);
+
+  // A name that only looks like what Linux shows for a deleted file is uploaded as any other.
+  await put(root, 'report (deleted)', 'still here');
+  const named = await tree(root, false).openForUpload('report (deleted)');
+  assert.equal(named.bytes?.toString(), 'still here');
+  named.close();
 });
 
 test('writeAtomic with fsync on writes the same result, small (whole) or streamed', async () => {

@@ -233,6 +233,18 @@ test('--dryrun changes nothing on either side, and the next real run is still a 
   assert.deepEqual(await s3().keys(bucket), [dry.key('both.txt'), dry.key('only-remote.txt')]);
 });
 
+test('--init-sync-down --delete --sync-opt-up-dryrun: the first sync is saved, so a file the app creates later is not deleted as local-only', async () => {
+  const car = await startSidecar(s3(), { flags: ['--init-sync-down', '--delete', '--sync-opt-up-dryrun'] });
+  await s3().putText(car.bucket, car.key('r.txt'), 'R');
+  assert.deepEqual(counts(await car.initial()), { downloaded: 1 });
+
+  await writeAt(car.local('new-by-the-app.txt'), 'app data', secondsFromNow(-10));
+  const later = await car.tick();
+
+  assert.deepEqual(counts(later), { dryrun: 1 }, 'its upload is only logged (dry), nothing deleted');
+  assert.equal((await localFile(car.local('new-by-the-app.txt')))?.text, 'app data');
+});
+
 test('--sync-opt-up-dryrun: what both sides agree on is still recorded, so a later remote edit comes down instead of meeting a stale conflict', async () => {
   const bucket = await s3().newBucket();
   const first = await startSidecar(s3(), { bucket });

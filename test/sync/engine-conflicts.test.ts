@@ -100,29 +100,39 @@ for (const [localAge, newer] of [
   [3600, 'local'],
   [-3600, 'remote'],
 ] as const) {
-  test(`--conflict keep-both in an up-only round (the final sync at shutdown; ${newer} newer): the local edit goes up beside the remote one, the next two-way round settles both sides`, async () => {
+  test(`--conflict keep-both at shutdown (${newer} newer): other up-only rounds leave the conflict, the final sync puts the local edit beside the remote one, the next start settles both sides`, async () => {
     const car = await conflicted('keep-both', localAge);
+    const copiesInBucket = async () => (await s3().keys(car.bucket)).filter((k) => k.includes('.conflict-'));
 
-    const up = await car.tick('up');
+    // Watcher and /sync/up rounds: the conflict waits for a two-way round, however often the file is saved.
+    assert.deepEqual(counts(await car.tick('up')), {});
+    await writeAt(car.local('doc.txt'), LOCAL, secondsFromNow(localAge + 1));
+    assert.deepEqual(counts(await car.tick('up')), {});
+    assert.deepEqual(await copiesInBucket(), []);
 
-    assert.equal(up.outcome, 'success', JSON.stringify(up.errors));
-    assert.deepEqual(counts(up), { uploaded: 1, conflicts: 1 });
-    const [copyKey, ...others] = (await s3().keys(car.bucket)).filter((k) => k.includes('.conflict-'));
+    const final = await car.app.syncer.stop({ finalSync: true });
+
+    assert.equal(final?.outcome, 'success', JSON.stringify(final?.errors));
+    assert.deepEqual(counts(final!), { uploaded: 1, conflicts: 1 });
+    const [copyKey, ...others] = await copiesInBucket();
     assert.equal(others.length, 0);
-    assert.match(copyKey!.slice(car.key('').length), CONFLICT_NAME);
+    const copy = copyKey!.slice(car.key('').length);
+    assert.match(copy, CONFLICT_NAME);
     assert.equal(await s3().getText(car.bucket, copyKey!), LOCAL, 'the local edit is in the bucket');
     assert.equal(await s3().getText(car.bucket, car.key('doc.txt')), REMOTE, 'the remote edit is kept at the name');
     assert.equal((await localFile(car.local('doc.txt')))?.text, LOCAL, 'nothing written locally in an up-only round');
-    assert.deepEqual(counts(await car.tick('up')), {}, 'a second up-only round has nothing to do');
+    await car.close();
 
-    const both = await car.tick();
+    // The same volume and state on the next start (a restarted container): one two-way round settles it.
+    const next = await startSidecar(s3(), { bucket: car.bucket, dir: car.dir, stateDir: car.stateDir, flags: ['--conflict', 'keep-both'] });
+    const both = await next.initial();
 
     assert.equal(both.outcome, 'success', JSON.stringify(both.errors));
     assert.deepEqual(counts(both), { downloaded: 2 });
-    await assertBothSides(car, 'doc.txt', REMOTE);
-    assert.deepEqual(await conflictCopies(car), [copyKey!.slice(car.key('').length)]);
-    await assertBothSides(car, copyKey!.slice(car.key('').length), LOCAL);
-    assert.deepEqual(counts(await car.tick()), {});
+    await assertBothSides(next, 'doc.txt', REMOTE);
+    await assertBothSides(next, copy, LOCAL);
+    assert.deepEqual(await conflictCopies(next), [copy]);
+    assert.deepEqual(counts(await next.tick()), {});
   });
 }
 

@@ -100,20 +100,18 @@ test('--max-delete refuses a mass local wipe: the bucket keeps the files, the re
   assert.equal(await localFile(car.local(names[0]!)), null);
 });
 
-test('--init-sync-down --delete against a near-empty bucket: the refused local deletes stay refused, the files are never uploaded', async () => {
-  const car = await startSidecar(s3(), { flags: ['--init-sync-down', '--delete'] });
+test('--init-sync-up --delete from an empty volume: the guard refuses to wipe the bucket, and the next tick brings the files back', async () => {
+  const car = await startSidecar(s3(), { flags: ['--init-sync-up', '--delete'] });
   const names = ['x.txt', 'y.txt', 'z.txt'];
-  for (const name of names) await writeAt(car.local(name), name, secondsFromNow(-120));
-  await s3().putText(car.bucket, car.key('r.txt'), 'in the bucket');
+  for (const name of names) await s3().putText(car.bucket, car.key(name), `object ${name}`);
 
-  assert.deepEqual(counts(await car.initial()), { downloaded: 1 });
-  assert.equal(car.logged('refused to delete 3 of 3 local files', LEVEL.error).length, 1);
+  assert.deepEqual(counts(await car.initial()), {});
+  assert.equal(car.logged('refused to delete 3 of 3 remote files', LEVEL.error).length, 1);
   const later = await car.tick();
 
-  assert.deepEqual(counts(later), {}, 'nothing uploaded on the next round');
-  assert.deepEqual(await s3().keys(car.bucket), [car.key('r.txt')]);
-  assert.equal(car.logged('refused to delete 3 of 4 local files', LEVEL.error).length, 1, 'the refusal repeats');
-  for (const name of names) assert.equal((await localFile(car.local(name)))?.text, name);
+  assert.deepEqual(counts(later), { downloaded: 3 }, 'nothing deleted: the objects come down as new');
+  assert.deepEqual(await s3().keys(car.bucket), names.map((name) => car.key(name)));
+  for (const name of names) assert.equal((await localFile(car.local(name)))?.text, `object ${name}`);
 });
 
 test('--max-delete refuses a mass remote wipe: local files stay', async () => {

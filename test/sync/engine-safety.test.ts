@@ -166,13 +166,29 @@ test('--delete: another node replaced a file by a folder: the local file goes, t
 });
 
 test('--delete: another node replaced a folder by a file: the local files go, the file comes down in the emptied folder\'s place, stable', async () => {
-  const car = await syncedWith({ 'a/b': 'b', 'a/c': 'c' });
-  for (const path of ['a/b', 'a/c']) await s3().client.send(new DeleteObjectCommand({ Bucket: car.bucket, Key: car.key(path) }));
+  const car = await syncedWith({ 'a/b': 'b', 'a/c/d': 'd' });
+  for (const path of ['a/b', 'a/c/d']) await s3().client.send(new DeleteObjectCommand({ Bucket: car.bucket, Key: car.key(path) }));
   await s3().putText(car.bucket, car.key('a'), 'a file from the other node');
 
   assert.deepEqual(counts(await car.tick()), { downloaded: 1, deletedLocal: 2 });
   assert.equal((await localFile(car.local('a')))?.text, 'a file from the other node');
   assert.deepEqual(counts(await car.tick()), {});
+});
+
+test('--delete: a local folder replaced by a file while --max-delete refuses the folder\'s remote deletes: the new file is never deleted', async () => {
+  const car = await startSidecar(s3(), { flags: ['--delete'] });
+  for (const path of ['a/b', 'a/c', 'x']) await writeAt(car.local(path), path, secondsFromNow(-120));
+  await car.initial();
+  await rm(car.local('a'), { recursive: true });
+  await writeAt(car.local('a'), 'now a file', secondsFromNow(-60));
+
+  // 2 of 3 remote files is over 50%: the deletes are refused, the new file still goes up.
+  assert.deepEqual(counts(await car.tick()), { uploaded: 1 });
+  for (let i = 0; i < 2; i++) {
+    const later = await car.tick();
+    assert.equal(later.deletedLocal, 0, `tick ${i}: ${JSON.stringify(later)}`);
+    assert.equal((await localFile(car.local('a')))?.text, 'now a file');
+  }
 });
 
 test('symlinks: never upload a file outside LocalPath; --follow-symlinks uploads links inside', async () => {

@@ -66,8 +66,6 @@ export function describe(action: Action): string {
       return `${head}, ${precondition(action.expectEtag)})`;
     case 'keep-both':
       return `${head}, ${action.winner} wins → ${action.conflictPath}, ${precondition(action.expectEtag)})`;
-    case 'hold-delete':
-      return `${head}, ${action.side} kept)`;
     case 'keep-both-up':
       return `${head}, local kept as ${action.conflictPath}, baseline etag ${action.baseEtag || '(none)'})`;
     default:

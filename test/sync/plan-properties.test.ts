@@ -127,13 +127,14 @@ test('planner properties over 400 random histories of 6 ticks', () => {
   assert.ok(floors && Object.values(seen.both).every((n) => n >= 15), JSON.stringify(seen));
 });
 
-test('keep-both over 300 random histories with up-only rounds (the final sync at shutdown): every edit reaches the bucket, none is lost', () => {
+test('keep-both over 300 random histories with final up-only syncs (at shutdown): every edit reaches the bucket, none is lost', () => {
   let conflictsSeen = 0;
   for (let seed = 1; seed <= 300; seed++) {
     const next = prng(seed);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
     const twoWay = options({ conflict: 'keep-both', up: { delete: next() < 0.5 }, down: { delete: next() < 0.5 } });
-    const upOnly = { ...twoWay, down: { ...twoWay.down, enabled: false } };
+    // The final sync at shutdown: up only, and the last round before the task goes away.
+    const upOnly = { ...twoWay, down: { ...twoWay.down, enabled: false }, keepBothUpHalf: true };
     const world = World.synced(Object.fromEntries(PATHS.slice(0, 3).map((p) => [p, `initial ${p}`])));
     let edits = 0;
     for (let period = 1; period <= 3; period++) {

@@ -82,12 +82,6 @@ export class World {
       case 'forget':
         this.baseline!.delete(path);
         return;
-      case 'hold-delete': {
-        const kept = this[action.side].get(path)!;
-        const etagOf = action.side === 'remote' ? etag(kept.content) : '';
-        this.baseline!.set(path, { size: kept.content.length, mtimeMs: action.side === 'local' ? kept.time : -1, etag: etagOf });
-        return;
-      }
       case 'keep-both': {
         const [winner, loser] = action.winner === 'local' ? (['local', 'remote'] as const) : (['remote', 'local'] as const);
         const lost = this[loser].get(path)!;

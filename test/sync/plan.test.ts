@@ -294,10 +294,14 @@ suite('a disabled direction', () => {
       'upload restore-me (restore-remote, create)',
     ]);
     assert.equal(result.conflicts, 1);
-    // keep-both would write both sides: only its up half runs, the local version kept aside in
-    // the bucket (the final sync before a task goes away is up only). The remote version stays at
-    // the name, and the baseline's ETag for the path (e0) is not the remote's (e2): it comes down later.
-    const keepBoth = plan(trees, withDeletes('none', { conflict: 'keep-both', down: { enabled: false } }));
+    // keep-both would write both sides: it waits for a two-way tick, however often the file is saved meanwhile.
+    const waiting = plan(trees, withDeletes('none', { conflict: 'keep-both', down: { enabled: false } }));
+    assert.equal(waiting.readable.some((line) => line.includes('both-diff')), false);
+    assert.equal(waiting.conflicts, 0);
+    // Except in the final sync before the task goes away: its up half, the local version kept
+    // aside in the bucket. The remote version stays at the name, and the baseline's ETag for the
+    // path (e0) is not the remote's (e2): it comes down later.
+    const keepBoth = plan(trees, withDeletes('none', { conflict: 'keep-both', down: { enabled: false }, keepBothUpHalf: true }));
     assert.deepEqual(
       keepBoth.readable.filter((line) => line.includes('both-diff')),
       [`keep-both-up both-diff (conflict, local kept as both-diff.conflict-${STAMP}, baseline etag e0)`],
@@ -402,8 +406,7 @@ suite('--max-delete guard', () => {
   test('an empty bucket with --init-sync-down --delete does not wipe the local folder', () => {
     const local = { a: L.added, b: L.added, c: L.added };
     const result = plan({ local, baseline: null }, withDeletes('down', { initMode: 'down', maxDeletePercent: 50 }));
-    // Nothing deleted; the refused deletes are recorded so that they stay pending.
-    assert.deepEqual(result.readable, ['hold-delete a (init-down, local kept)', 'hold-delete b (init-down, local kept)', 'hold-delete c (init-down, local kept)']);
+    assert.deepEqual(result.readable, []);
     assert.deepEqual(result.deleteGuard.local, { refused: true, wouldDelete: 3, of: 3, limitPercent: 50 });
   });
 });
@@ -445,7 +448,7 @@ suite('keep-both copy names', () => {
     assert.equal(unsafePathReason(copy), null);
     assert.ok(copy.endsWith(`.conflict-${STAMP}.txt`));
     const trees: Trees = { local: { [path]: L.modified }, remote: { [path]: R.modified }, baseline: { [path]: BASE } };
-    const [half] = plan(trees, options({ conflict: 'keep-both', down: { enabled: false } })).actions;
+    const [half] = plan(trees, options({ conflict: 'keep-both', down: { enabled: false }, keepBothUpHalf: true })).actions;
     assert.equal(half?.kind, 'keep-both-up');
     assert.equal(half?.kind === 'keep-both-up' && half.conflictPath, copy);
   });
