@@ -9,10 +9,11 @@ import { MAX_PATH_BYTES, MAX_SEGMENT_BYTES, unsafePathReason } from '../local/pa
  * The copy must be a name the local side can hold, or its download is refused after the bucket
  * already has it — and the next tick makes another. So a long name gives up the end of its stem
  * first (the marker says what the file is), then the end of the node id, then of the extension.
- * Null when no name fits (a folder path within a few bytes of the path limit).
+ * `maxPathBytes` bounds the whole relative path too (the key's room under the prefix: S3 keys
+ * hold at most 1024 bytes). Null when no name fits (a folder path within a few bytes of a limit).
  */
-export function conflictName(path: string, now: Date, nodeId: string): string | null {
-  return fittedName(path, utcStamp(now), safeNodeId(nodeId), '');
+export function conflictName(path: string, now: Date, nodeId: string, maxPathBytes = MAX_PATH_BYTES): string | null {
+  return fittedName(path, utcStamp(now), safeNodeId(nodeId), '', maxPathBytes);
 }
 
 /**
@@ -24,22 +25,23 @@ export function uniqueConflictName(
   now: Date,
   nodeId: string,
   taken: (path: string) => boolean,
+  maxPathBytes = MAX_PATH_BYTES,
 ): string | null {
   const stamp = utcStamp(now);
   const node = safeNodeId(nodeId);
   for (let n = 1; ; n++) {
-    const candidate = fittedName(path, stamp, node, n === 1 ? '' : `-${n}`);
+    const candidate = fittedName(path, stamp, node, n === 1 ? '' : `-${n}`, maxPathBytes);
     if (candidate === null || !taken(candidate)) return candidate;
   }
 }
 
-function fittedName(path: string, stamp: string, node: string, counter: string): string | null {
+function fittedName(path: string, stamp: string, node: string, counter: string, maxPathBytes: number): string | null {
   const dir = posix.dirname(path);
   const base = posix.basename(path);
   const ext = posix.extname(base);
   const stem = base.slice(0, base.length - ext.length);
   const lead = dir === '.' ? '' : `${dir}/`;
-  const budget = Math.min(MAX_SEGMENT_BYTES, MAX_PATH_BYTES - bytes(lead));
+  const budget = Math.min(MAX_SEGMENT_BYTES, Math.min(MAX_PATH_BYTES, maxPathBytes) - bytes(lead));
   const marker = `.conflict-${stamp}-`;
 
   let name: string | null = null;

@@ -47,6 +47,8 @@ export interface PlanOptions {
   readonly nodeId: string;
   /** The time stamped into keep-both copy names. */
   readonly now: Date;
+  /** The longest relative path a key under the prefix may have (S3 keys hold 1024 bytes); default: no bound beyond the file system's. */
+  readonly maxPathBytes?: number;
   /**
    * The last round before the task goes away (the final sync at shutdown, up only): a keep-both
    * it may not carry out whole still puts the local version in the bucket (its up half). Other
@@ -161,7 +163,7 @@ function resolveSettings(input: PlanInput, noCopyName: string[]): ResolveSetting
     sizeOnly: { up: options.up.sizeOnly, down: options.down.sizeOnly },
     conflict: options.conflict,
     conflictPath: (path) => {
-      const name = uniqueConflictName(path, options.now, options.nodeId, taken);
+      const name = uniqueConflictName(path, options.now, options.nodeId, taken, options.maxPathBytes);
       if (name === null) noCopyName.push(path);
       else named.add(name);
       return name;

@@ -547,12 +547,16 @@ export class Syncer implements SyncController {
       maxDeletePercent: config.maxDeletePercent,
       nodeId,
       now: this.now(),
+      maxPathBytes: MAX_KEY_BYTES - Buffer.byteLength(pathToKey(config.prefix, '')),
     };
   }
 
 }
 
 const WATCH_DEBOUNCE_MS = 300;
+
+/** S3's longest object key, in UTF-8 bytes. */
+const MAX_KEY_BYTES = 1024;
 
 /** The folders `path` is in: `a/b/c` → `a`, `a/b`. */
 function folders(path: string): string[] {

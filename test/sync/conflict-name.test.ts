@@ -89,3 +89,18 @@ test('a name near the path limit shortens to fit the whole path; with no room at
   assert.equal(conflictName(`${deep}/f.txt`, NOW, 'node1'), null);
   assert.equal(uniqueConflictName(`${deep}/f.txt`, NOW, 'node1', () => false), null);
 });
+
+test('the whole path stays within the key room under the prefix (S3 keys hold 1024 bytes)', () => {
+  // Prefix `app/` leaves 1020 bytes; a file path of 1000 bytes must give up stem to fit its copy.
+  const room = 1024 - bytes('app/');
+  const path = `${'f/'.repeat(450)}${'s'.repeat(96)}.txt`;
+  assert.equal(bytes(path), 1000);
+  const copy = conflictName(path, NOW, 'node1', room);
+  assert.ok(copy !== null);
+  assert.ok(bytes(copy) <= room, `${bytes(copy)} bytes`);
+  assert.ok(copy.endsWith(`${MARK}.txt`));
+  assert.equal(posix.dirname(copy), posix.dirname(path));
+  assert.ok(bytes(name(path)) > room, 'without the bound the copy would be too long a key');
+  // A folder path that leaves no room for any copy name: none, rather than one S3 refuses.
+  assert.equal(uniqueConflictName(`${'f/'.repeat(505)}x.txt`, NOW, 'node1', () => false, room), null);
+});

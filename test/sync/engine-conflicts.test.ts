@@ -136,6 +136,25 @@ for (const [localAge, newer] of [
   });
 }
 
+test('--conflict keep-both on a path whose key is near S3\'s 1024-byte limit: the copy\'s key still fits', async () => {
+  const car = await startSidecar(s3(), { flags: ['--conflict', 'keep-both'] });
+  // `app/` + 1000 bytes: the usual copy name would add 32 bytes, past the limit.
+  const path = `${'f/'.repeat(450)}${'s'.repeat(96)}.txt`;
+  await writeAt(car.local(path), BASE, secondsFromNow(-7200));
+  assert.deepEqual(counts(await car.initial()), { uploaded: 1 });
+  await s3().putText(car.bucket, car.key(path), REMOTE);
+  await writeAt(car.local(path), LOCAL, secondsFromNow(3600));
+
+  const summary = await car.tick();
+
+  assert.equal(summary.outcome, 'success', JSON.stringify(summary.errors));
+  const copies = (await s3().keys(car.bucket)).filter((key) => key.includes('.conflict-'));
+  assert.equal(copies.length, 1);
+  assert.ok(Buffer.byteLength(copies[0]!) <= 1024, `${Buffer.byteLength(copies[0]!)} bytes`);
+  assert.equal(await s3().getText(car.bucket, copies[0]!), REMOTE);
+  assert.equal(await s3().getText(car.bucket, car.key(path)), LOCAL);
+});
+
 test('--conflict keep-both with filters that exclude the copy\'s name: the copy is still made on both sides, and later edits to it stay unsynced', async () => {
   const car = await conflicted('keep-both', 3600, undefined, ['--exclude', '*.conflict-*']);
   const summary = await car.tick();
