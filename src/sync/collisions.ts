@@ -3,6 +3,7 @@
  * cannot; a path caught in such a collision is left alone (no transfer, no delete, baseline kept)
  * until a person resolves it, instead of being mistaken for a delete or written half-way.
  */
+import { guardRefuses } from './delete-guard.js';
 import { localDelta } from './delta.js';
 import type { PlanOptions } from './plan.js';
 import type { BaselineSnapshot, LocalSnapshot, RemoteSnapshot } from './types.js';
@@ -49,14 +50,16 @@ export function withoutPaths<V>(map: ReadonlyMap<string, V>, paths: ReadonlySet<
  * Files this tick deletes on their side because the other side deleted them (unchanged since the
  * baseline, gone on the other side, the delete propagating in this tick): a file replaced by a
  * folder of the same name, or a folder by a file. They do not collide with what replaced them;
- * the plan deletes them (local deletes run before downloads), then writes the new entries.
+ * the plan deletes them (local deletes run before downloads), then writes the new entries. None
+ * on a side where the `--max-delete` guard will refuse those deletes: what replaced them must wait
+ * with them, or it would land beside them.
  */
 export function deletedOnTheOtherSide(
   local: LocalSnapshot,
   remote: RemoteSnapshot,
   hiddenRemote: ReadonlySet<string>,
   baseline: BaselineSnapshot | null,
-  options: Pick<PlanOptions, 'up' | 'down'>,
+  options: Pick<PlanOptions, 'up' | 'down' | 'maxDeletePercent'>,
 ): { local: Set<string>; remote: Set<string> } {
   const found = { local: new Set<string>(), remote: new Set<string>() };
   const { up, down } = options;
@@ -69,5 +72,7 @@ export function deletedOnTheOtherSide(
     }
     if (object && !file && up.enabled && up.delete && up.include(path) && object.etag === base.etag) found.remote.add(path);
   }
+  if (guardRefuses(found.local.size, local.size, options.maxDeletePercent)) found.local.clear();
+  if (guardRefuses(found.remote.size, remote.size, options.maxDeletePercent)) found.remote.clear();
   return found;
 }

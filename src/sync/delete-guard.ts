@@ -12,6 +12,11 @@ export interface GuardResult {
   readonly limitPercent: number;
 }
 
+/** Whether the guard refuses `wouldDelete` deletes among `total` files. */
+export function guardRefuses(wouldDelete: number, total: number, limitPercent: number): boolean {
+  return wouldDelete > 0 && (wouldDelete / Math.max(total, 1)) * 100 > limitPercent;
+}
+
 /**
  * Keeps the actions of `kind` when they remove at most `limitPercent` of `total` files, else drops
  * them all (the rest of the plan is untouched). 1 of 1 is 100%: an empty side with deletes enabled
@@ -24,7 +29,7 @@ export function guardDeletes(
   limitPercent: number,
 ): { actions: Action[]; result: GuardResult } {
   const wouldDelete = actions.filter((a) => a.kind === kind).length;
-  const refused = wouldDelete > 0 && (wouldDelete / Math.max(total, 1)) * 100 > limitPercent;
+  const refused = guardRefuses(wouldDelete, total, limitPercent);
   return {
     actions: refused ? actions.filter((a) => a.kind !== kind) : [...actions],
     result: { refused, wouldDelete, of: total, limitPercent },

@@ -40,8 +40,8 @@ test('deletedOnTheOtherSide: files unchanged since the baseline and gone on the 
   ]);
   const baseline = new Map(['stale-local', 'edited-local', 'hidden', 'on-both', 'stale-remote', 'edited-remote'].map((p) => [p, base]));
   const direction = { enabled: true, delete: true, include: (_path: string) => true, sizeOnly: false };
-  const find = (up: Partial<typeof direction>, down: Partial<typeof direction>, hidden: string[] = []) => {
-    const found = deletedOnTheOtherSide(local, remote, new Set(hidden), baseline, { up: { ...direction, ...up }, down: { ...direction, ...down } });
+  const find = (up: Partial<typeof direction>, down: Partial<typeof direction>, hidden: string[] = [], maxDeletePercent = 100) => {
+    const found = deletedOnTheOtherSide(local, remote, new Set(hidden), baseline, { up: { ...direction, ...up }, down: { ...direction, ...down }, maxDeletePercent });
     return { local: [...found.local].sort(), remote: [...found.remote].sort() };
   };
 
@@ -52,6 +52,9 @@ test('deletedOnTheOtherSide: files unchanged since the baseline and gone on the 
   assert.deepEqual(find({ delete: false }, { delete: false }), { local: [], remote: [] });
   assert.deepEqual(find({ enabled: false }, { enabled: false }), { local: [], remote: [] });
   assert.deepEqual(find({ include: () => false }, { include: (p: string) => p !== 'stale-local' }), { local: ['hidden'], remote: [] });
+  // Where --max-delete will refuse a side's deletes (2 of 4 local, 1 of 3 remote files), none: what replaced them waits too.
+  assert.deepEqual(find({}, {}, [], 40), { local: [], remote: ['stale-remote'] });
+  assert.deepEqual(find({}, {}, [], 30), { local: [], remote: [] });
   // Without a baseline nothing is known to be deleted.
-  assert.deepEqual(deletedOnTheOtherSide(local, remote, new Set(), null, { up: direction, down: direction }), { local: new Set(), remote: new Set() });
+  assert.deepEqual(deletedOnTheOtherSide(local, remote, new Set(), null, { up: direction, down: direction, maxDeletePercent: 100 }), { local: new Set(), remote: new Set() });
 });
