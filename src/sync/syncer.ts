@@ -341,30 +341,47 @@ export class Syncer implements SyncController {
       baseline: new Map(this.baselineEntries ?? []),
       emptiedFolders: new Set([...going.local].flatMap(folders)),
     };
-    const total = await this.planAndExecute(working, firstSync ? null : withoutPaths(working.baseline, held), options);
+    let total: ExecutionResult;
+    try {
+      total = await this.planAndExecute(working, firstSync ? null : withoutPaths(working.baseline, held), options);
+    } catch (err) {
+      // The tick failed part-way (its remote writes waited too long for the lock): what it already
+      // did locally is true on disk and must be in the baseline, or a file it downloaded would look
+      // added next tick (and be uploaded back after another node deleted it).
+      await this.commitBaseline(working.baseline, firstSync).catch((saveErr: unknown) =>
+        logger.error({ err: saveErr }, `saving the baseline after a failed tick: ${messageOf(saveErr)}`),
+      );
+      this.deps.local.invalidate();
+      throw err;
+    }
     // As the sides are after this tick: what the scans saw, plus what the tick created or deleted.
     this.localCount = localScan.entries.size + total.fileDelta.local;
     this.remoteCount = remoteScan.entries.size + total.fileDelta.remote;
     metrics.trackedFiles.set({ side: 'local' }, this.localCount);
     metrics.trackedFiles.set({ side: 'remote' }, this.remoteCount);
 
-    // A first sync that only pretended (--dryrun) leaves no baseline, so the next real run still
-    // uses the init mode. One with failed paths keeps what succeeded: a path that failed has no
-    // entry and is seen as added on whichever side has it (never deleted), while staying in
-    // first-sync mode would undo other nodes' deletes of paths this one already synced. So does
-    // one with a single dry direction: staying in first-sync mode, `--init-sync-down --delete`
-    // would delete every file the app creates, tick after tick.
-    const dryRun = config.up.dryrun && config.down.dryrun;
-    if (!firstSync || !dryRun) {
-      // A quiet tick leaves the baseline as it was: no need to rewrite (and fsync) it.
-      const unchanged = this.baselineEntries !== null && sameBaseline(this.baselineEntries, working.baseline);
-      this.baselineEntries = working.baseline;
-      if (!unchanged) await this.deps.baseline.save(working.baseline);
-    }
+    await this.commitBaseline(working.baseline, firstSync);
     // Files this tick wrote or deleted (a keep-both copy included) must not be missing from a
     // reused scan: a missed watcher event would make a new copy look deleted.
     if (total.counts.downloaded + total.counts.deletedLocal > 0 || total.fileDelta.local !== 0) this.deps.local.invalidate();
     return total;
+  }
+
+  /**
+   * Keeps and saves the baseline a tick ended with. A first sync that only pretended (--dryrun)
+   * saves none, so the next real run still uses the init mode. One with failed paths keeps what
+   * succeeded: a path that failed has no entry and is seen as added on whichever side has it (never
+   * deleted), while staying in first-sync mode would undo other nodes' deletes of paths this one
+   * already synced. So does one with a single dry direction: staying in first-sync mode,
+   * `--init-sync-down --delete` would delete every file the app creates, tick after tick.
+   */
+  private async commitBaseline(baseline: Map<string, BaselineEntry>, firstSync: boolean): Promise<void> {
+    const { config } = this.deps;
+    if (firstSync && config.up.dryrun && config.down.dryrun) return;
+    // A quiet tick leaves the baseline as it was: no need to rewrite (and fsync) it.
+    const unchanged = this.baselineEntries !== null && sameBaseline(this.baselineEntries, baseline);
+    this.baselineEntries = baseline;
+    if (!unchanged) await this.deps.baseline.save(baseline);
   }
 
   /**

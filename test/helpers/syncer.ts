@@ -1,12 +1,13 @@
 /**
- * A real Syncer in the test's own process, wired as createApp wires it but without a lock, a CDN
- * or the control server (a test adds what it needs around it), logging nothing.
+ * A real Syncer in the test's own process, wired as createApp wires it but without a CDN or the
+ * control server, and with a lock only when given (a test adds what it needs around it), logging nothing.
  */
 import { pino } from 'pino';
 import { BaselineStore } from '../../src/baseline.js';
 import type { Config } from '../../src/config.js';
 import { LocalSnapshotSource, type LocalSnapshotOptions } from '../../src/local/snapshot.js';
 import { LocalTree } from '../../src/local/tree.js';
+import type { DistributedLock } from '../../src/lock/types.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 import type { Bucket } from '../../src/remote/types.js';
 import { Syncer } from '../../src/sync/syncer.js';
@@ -20,9 +21,11 @@ export interface TestSyncerOptions {
   readonly metrics?: Metrics;
   /** The local snapshot source to build (a subclass lets a test watch or gate the scans). */
   readonly Source?: new (options: LocalSnapshotOptions) => LocalSnapshotSource;
+  /** A distributed lock for the remote writes (default none). */
+  readonly lock?: DistributedLock;
 }
 
-export function testSyncer({ config, bucket, bucketName, nodeId, metrics, Source = LocalSnapshotSource }: TestSyncerOptions): Syncer {
+export function testSyncer({ config, bucket, bucketName, nodeId, metrics, Source = LocalSnapshotSource, lock }: TestSyncerOptions): Syncer {
   const tree = new LocalTree(config.localPath, { followSymlinks: false, skipPaths: [] });
   return new Syncer({
     config,
@@ -32,7 +35,7 @@ export function testSyncer({ config, bucket, bucketName, nodeId, metrics, Source
     baseline: new BaselineStore(config.stateDir, { bucket: bucketName, prefix: config.prefix, localPath: config.localPath }),
     metrics: metrics ?? createMetrics({ withDefaults: false }),
     logger: pino({ level: 'silent' }),
-    lock: null,
+    lock: lock ?? null,
     cdn: null,
     nodeId,
   });

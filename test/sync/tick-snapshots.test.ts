@@ -6,10 +6,13 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { utimes, writeFile } from 'node:fs/promises';
+import { readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { loadConfig } from '../../src/config.js';
 import { TransientError } from '../../src/errors.js';
+import { LockWaitTimeoutError } from '../../src/lock/errors.js';
+import type { DistributedLock } from '../../src/lock/types.js';
 import { LocalSnapshotSource, type LocalScan } from '../../src/local/snapshot.js';
 import { S3Bucket } from '../../src/remote/bucket.js';
 import { createS3Client } from '../../src/remote/client.js';
@@ -142,4 +145,43 @@ test('tick: a keep-both that kept the remote loser as a new local copy makes the
   assert.equal(summary.conflicts, 1);
   assert.equal(summary.downloaded, 0, 'the copy is not counted as a download');
   assert.ok(invalidated > before, 'the next tick scans the folder again');
+});
+
+test('tick: a tick whose remote writes wait too long for the lock still saves what it did locally, so a file it downloaded is not uploaded back after another node deletes it', async (t) => {
+  const bucket = await s3().newBucket();
+  const dir = await tempDir('tick-local');
+  const config = loadConfig(
+    [dir, `s3://${bucket}/app`, '--poll', '3600', '--state-dir', await tempDir('tick-state'), '--http-port', '0', '--delete'],
+    awsEnv(s3().endpoint),
+  );
+  const client = createS3Client(config.aws, config.concurrency);
+  t.after(() => client.destroy());
+  let lockFree = true;
+  const lock = {
+    ownerId: 'tick-test:1',
+    withLock: <T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> =>
+      lockFree ? fn(new AbortController().signal) : Promise.reject(new LockWaitTimeoutError('app/.s3-sync2-lock', null, 2000)),
+  } as DistributedLock;
+  const syncer = testSyncer({ config, bucket: new S3Bucket(client, bucket), bucketName: bucket, nodeId: 'tick-test:1', lock });
+  t.after(() => syncer.stop({ finalSync: false }));
+  await syncer.prepare();
+  await syncer.initialSync();
+
+  // Another node writes g.txt; this node's tick downloads it, then waits in vain for the lock for
+  // its own upload.
+  await s3().putText(bucket, 'app/g.txt', 'from another node');
+  await writeFile(join(dir, 'mine.txt'), 'needs the lock');
+  lockFree = false;
+  const failed = await syncer.syncNow();
+  assert.equal(failed.outcome, 'failure');
+  assert.equal(await readFile(join(dir, 'g.txt'), 'utf8'), 'from another node');
+
+  // The other node deletes g.txt; the lock is free again.
+  await s3().client.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'app/g.txt' }));
+  lockFree = true;
+  const next = await syncer.syncNow();
+
+  assert.equal(next.outcome, 'success', JSON.stringify(next.errors));
+  assert.deepEqual(await s3().keys(bucket, 'app/'), ['app/mine.txt'], 'g.txt stays deleted in the bucket');
+  await assert.rejects(readFile(join(dir, 'g.txt')), { code: 'ENOENT' });
 });
