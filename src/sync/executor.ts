@@ -286,6 +286,11 @@ export class Executor {
       state.baseline.set(action.conflictPath, written.baseline);
       this.count(result, 'up', 'upload', written.bytes);
       result.changedKeys.push(this.key(action.conflictPath));
+      // Our version is kept now. Should the download below lose a race (the object changed again),
+      // the re-plan must only bring the newer version down, not keep ours a second time: the path's
+      // baseline takes the local file as agreed, with an ETag no object has.
+      const mine = state.local.get(action.path);
+      if (mine) state.baseline.set(action.path, { size: mine.size, mtimeMs: mine.mtimeMs, etag: '' });
       const entry = await this.download(action.path, action.path, remote, state.local.get(action.path) ?? null);
       state.baseline.set(action.path, { size: entry.size, mtimeMs: entry.mtimeMs, etag: remote.etag });
       this.count(result, 'down', 'download', entry.size);

@@ -231,6 +231,7 @@ test('an edit beats a delete on the other side, even with --delete', async () =>
 class RacedBucket extends S3Bucket {
   private armed: { key: string; text: string } | null = null;
   private vanishing: string | null = null;
+  private armedRead: string | null = null;
   /** Keys the competitor wrote. */
   readonly competed: string[] = [];
 
@@ -263,12 +264,19 @@ class RacedBucket extends S3Bucket {
   }
 
   override async read(key: string, condition?: { ifMatch?: string }): Promise<ObjectRead> {
+    if (this.armedRead === key) await this.compete(key);
     if (this.vanishing === key) {
       this.vanishing = null;
       await this.competitor.send(new DeleteObjectCommand({ Bucket: this.name, Key: key }));
       this.competed.push(key);
     }
     return super.read(key, condition);
+  }
+
+  /** Another node writes `text` at `key` just before this sidecar reads it. */
+  armBeforeRead(key: string, text: string): void {
+    this.arm(key, text);
+    this.armedRead = key;
   }
 
   /** Another node deletes `key` just before this sidecar reads it. */
@@ -318,6 +326,23 @@ test('a remote edit between listing and upload is not overwritten: If-Match refu
   await rm(car.local('other.txt'));
   assert.deepEqual(counts(await car.tick()), { deletedRemote: 1 });
   assert.equal(await s3().head(car.bucket, car.key('other.txt')), null);
+  assert.deepEqual(counts(await car.tick()), {});
+});
+
+test('keep-both, remote newer: another write between our copy and the download of theirs is downloaded, and our version is kept once', async () => {
+  const { car, bucket } = await racedSidecar(['--conflict', 'keep-both']);
+  await s3().putText(car.bucket, car.key('doc.txt'), REMOTE);
+  await writeAt(car.local('doc.txt'), LOCAL, secondsFromNow(-3600));
+  bucket.armBeforeRead(car.key('doc.txt'), 'a third version');
+
+  const summary = await car.tick();
+
+  assert.deepEqual(bucket.competed, [car.key('doc.txt')]);
+  assert.equal(summary.outcome, 'success', JSON.stringify(summary.errors));
+  await assertBothSides(car, 'doc.txt', 'a third version');
+  const copies = await conflictCopies(car);
+  assert.equal(copies.length, 1, `our version kept once, got ${copies.join(', ')}`);
+  await assertBothSides(car, copies[0]!, LOCAL);
   assert.deepEqual(counts(await car.tick()), {});
 });
 
