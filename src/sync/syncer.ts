@@ -54,9 +54,13 @@ export interface SyncerDeps {
   /** Called once when consecutive failures reach --max-failures. */
   readonly onFatal?: (reason: string) => void;
   readonly now?: () => Date;
+  /** How often a long tick saves the baseline of what it finished so far (default 5 s). */
+  readonly checkpointMs?: number;
 }
 
 const RECENT = 20;
+/** How often a long tick saves what it has finished so far. */
+const CHECKPOINT_MS = 5000;
 /** Rounds of re-planning for paths whose conditional write lost a race. */
 const MAX_RACE_ROUNDS = 3;
 
@@ -342,9 +346,11 @@ export class Syncer implements SyncController {
       emptiedFolders: new Set([...going.local].flatMap(folders)),
     };
     let total: ExecutionResult;
+    const checkpoints = this.checkpoints(working.baseline, firstSync);
     try {
       total = await this.planAndExecute(working, firstSync ? null : withoutPaths(working.baseline, held), options);
     } catch (err) {
+      await checkpoints.stop();
       // The tick failed part-way (its remote writes waited too long for the lock): what it already
       // did locally is true on disk and must be in the baseline, or a file it downloaded would look
       // added next tick (and be uploaded back after another node deleted it).
@@ -354,6 +360,7 @@ export class Syncer implements SyncController {
       this.deps.local.invalidate();
       throw err;
     }
+    await checkpoints.stop();
     // As the sides are after this tick: what the scans saw, plus what the tick created or deleted.
     this.localCount = localScan.entries.size + total.fileDelta.local;
     this.remoteCount = remoteScan.entries.size + total.fileDelta.remote;
@@ -365,6 +372,35 @@ export class Syncer implements SyncController {
     // reused scan: a missed watcher event would make a new copy look deleted.
     if (total.counts.downloaded + total.counts.deletedLocal > 0 || total.fileDelta.local !== 0) this.deps.local.invalidate();
     return total;
+  }
+
+  /**
+   * Saves, every `checkpointMs` while a tick runs, what it has finished so far (a copy: entries
+   * are only ever set for finished actions, so any moment's set is true). A process killed in a
+   * long tick (a large upload, a long wait for the lock) then restarts knowing what it already
+   * did, instead of taking a file it downloaded for new or a delete it made for a remote change.
+   * `stop` waits for a save in flight: two saves must not overlap.
+   */
+  private checkpoints(baseline: Map<string, BaselineEntry>, firstSync: boolean): { stop(): Promise<void> } {
+    const { config, logger } = this.deps;
+    if (firstSync && config.up.dryrun && config.down.dryrun) return { stop: async () => undefined };
+    let saved = new Map(this.baselineEntries ?? []);
+    let saving: Promise<void> = Promise.resolve();
+    const timer = setInterval(() => {
+      if (sameBaseline(saved, baseline)) return;
+      const snapshot = new Map(baseline);
+      saving = saving
+        .then(() => this.deps.baseline.save(snapshot))
+        .then(() => void (saved = snapshot))
+        .catch((err: unknown) => logger.warn({ err }, `saving the baseline during a tick: ${messageOf(err)}`));
+    }, this.deps.checkpointMs ?? CHECKPOINT_MS);
+    timer.unref();
+    return {
+      stop: async () => {
+        clearInterval(timer);
+        await saving;
+      },
+    };
   }
 
   /**

@@ -13,6 +13,7 @@ import { loadConfig } from '../../src/config.js';
 import { TransientError } from '../../src/errors.js';
 import { LockWaitTimeoutError } from '../../src/lock/errors.js';
 import type { DistributedLock } from '../../src/lock/types.js';
+import { BaselineStore } from '../../src/baseline.js';
 import { LocalSnapshotSource, type LocalScan } from '../../src/local/snapshot.js';
 import { S3Bucket } from '../../src/remote/bucket.js';
 import { createS3Client } from '../../src/remote/client.js';
@@ -20,6 +21,7 @@ import type { RemoteObject } from '../../src/remote/types.js';
 import { awsEnv, useS3 } from '../helpers/s3.js';
 import { testSyncer } from '../helpers/syncer.js';
 import { tempDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/wait.js';
 
 const s3 = useS3();
 
@@ -184,4 +186,37 @@ test('tick: a tick whose remote writes wait too long for the lock still saves wh
   assert.equal(next.outcome, 'success', JSON.stringify(next.errors));
   assert.deepEqual(await s3().keys(bucket, 'app/'), ['app/mine.txt'], 'g.txt stays deleted in the bucket');
   await assert.rejects(readFile(join(dir, 'g.txt')), { code: 'ENOENT' });
+});
+
+test('tick: a long tick saves what it finished so far, so a process killed in it restarts knowing its downloads', async (t) => {
+  const bucket = await s3().newBucket();
+  const dir = await tempDir('tick-local');
+  const stateDir = await tempDir('tick-state');
+  const config = loadConfig([dir, `s3://${bucket}/app`, '--poll', '3600', '--state-dir', stateDir, '--http-port', '0'], awsEnv(s3().endpoint));
+  const client = createS3Client(config.aws, config.concurrency);
+  t.after(() => client.destroy());
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  class SlowUploads extends S3Bucket {
+    override async write(...args: Parameters<S3Bucket['write']>): ReturnType<S3Bucket['write']> {
+      await released;
+      return super.write(...args);
+    }
+  }
+  const syncer = testSyncer({ config, bucket: new SlowUploads(client, bucket), bucketName: bucket, nodeId: 'tick-test:1', checkpointMs: 50 });
+  t.after(() => syncer.stop({ finalSync: false }));
+  t.after(() => release());
+  await syncer.prepare();
+  await s3().putText(bucket, 'app/g.txt', 'from another node');
+  await writeFile(join(dir, 'mine.txt'), 'a long upload');
+
+  // The download is done before the uploads start; the upload then takes its time.
+  const tick = syncer.initialSync();
+  const saved = new BaselineStore(stateDir, { bucket, prefix: 'app', localPath: config.localPath });
+  const entries = await waitFor('the baseline on disk to have the finished download', async () => ((await saved.load())?.has('g.txt') ? await saved.load() : null), { timeoutMs: 5000 });
+
+  assert.equal(entries.has('mine.txt'), false, 'the upload still running is not in it');
+  release();
+  assert.equal((await tick).outcome, 'success');
+  assert.deepEqual([...((await saved.load()) ?? new Map()).keys()].sort(), ['g.txt', 'mine.txt']);
 });
