@@ -63,6 +63,8 @@ export function deletedOnTheOtherSide(
 ): { local: Set<string>; remote: Set<string> } {
   const found = { local: new Set<string>(), remote: new Set<string>() };
   const { up, down } = options;
+  // Every tick passes here: without a delete to propagate, no need to walk the baseline.
+  if (!(up.enabled && up.delete) && !(down.enabled && down.delete)) return found;
   for (const [path, base] of baseline ?? []) {
     const file = local.get(path);
     const object = remote.get(path);

@@ -24,7 +24,7 @@ import type { LocalTree } from '../local/tree.js';
 import type { Bucket, ObjectWriteOptions, PartSource } from '../remote/types.js';
 import { guessContentType } from './content-type.js';
 import type { TickCounts } from './controller.js';
-import type { Action, BaselineEntry, Direction, LocalEntry, RemoteEntry } from './types.js';
+import { NO_OBJECT_ETAG, type Action, type BaselineEntry, type Direction, type LocalEntry, type RemoteEntry } from './types.js';
 
 /** The state an execution reads and updates: snapshots of both sides and the working baseline. */
 export interface ExecutionState {
@@ -287,10 +287,9 @@ export class Executor {
       this.count(result, 'up', 'upload', written.bytes);
       result.changedKeys.push(this.key(action.conflictPath));
       // Our version is kept now. Should the download below lose a race (the object changed again),
-      // the re-plan must only bring the newer version down, not keep ours a second time: the path's
-      // baseline takes the local file as agreed, with an ETag no object has.
+      // the re-plan must only bring the newer version down, not keep ours a second time.
       const mine = state.local.get(action.path);
-      if (mine) state.baseline.set(action.path, { size: mine.size, mtimeMs: mine.mtimeMs, etag: '' });
+      if (mine) state.baseline.set(action.path, { size: mine.size, mtimeMs: mine.mtimeMs, etag: NO_OBJECT_ETAG });
       const entry = await this.download(action.path, action.path, remote, state.local.get(action.path) ?? null);
       state.baseline.set(action.path, { size: entry.size, mtimeMs: entry.mtimeMs, etag: remote.etag });
       this.count(result, 'down', 'download', entry.size);

@@ -7,14 +7,15 @@ import { uniqueConflictName } from './conflict-name.js';
 import { guardDeletes, type GuardResult } from './delete-guard.js';
 import { localDelta, remoteDelta, type PathState } from './delta.js';
 import { equalBySize, resolveFirstSync, resolveThreeWay, type ResolveSettings } from './resolve.js';
-import type {
-  Action,
-  BaselineSnapshot,
-  ConflictPolicy,
-  Direction,
-  InitMode,
-  LocalSnapshot,
-  RemoteSnapshot,
+import {
+  NO_OBJECT_ETAG,
+  type Action,
+  type BaselineSnapshot,
+  type ConflictPolicy,
+  type Direction,
+  type InitMode,
+  type LocalSnapshot,
+  type RemoteSnapshot,
 } from './types.js';
 
 export type { GuardResult } from './delete-guard.js';
@@ -184,7 +185,7 @@ function upHalf(action: Action, state: PathState, options: PlanOptions): Action 
     reason: action.reason,
     conflictPath: action.conflictPath,
     // The remote version changed since the baseline (or there was none), so it never has this ETag.
-    baseEtag: state.base?.etag ?? '',
+    baseEtag: state.base?.etag ?? NO_OBJECT_ETAG,
   };
   return allowed(half, options) ? half : null;
 }

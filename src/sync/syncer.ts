@@ -348,9 +348,8 @@ export class Syncer implements SyncController {
     let total: ExecutionResult;
     const checkpoints = this.checkpoints(working.baseline, firstSync);
     try {
-      total = await this.planAndExecute(working, firstSync ? null : withoutPaths(working.baseline, held), options);
+      total = await this.planAndExecute(working, firstSync ? null : withoutPaths(working.baseline, held), options).finally(checkpoints.stop);
     } catch (err) {
-      await checkpoints.stop();
       // The tick failed part-way (its remote writes waited too long for the lock): what it already
       // did locally is true on disk and must be in the baseline, or a file it downloaded would look
       // added next tick (and be uploaded back after another node deleted it).
@@ -360,7 +359,6 @@ export class Syncer implements SyncController {
       this.deps.local.invalidate();
       throw err;
     }
-    await checkpoints.stop();
     // As the sides are after this tick: what the scans saw, plus what the tick created or deleted.
     this.localCount = localScan.entries.size + total.fileDelta.local;
     this.remoteCount = remoteScan.entries.size + total.fileDelta.remote;
@@ -382,8 +380,8 @@ export class Syncer implements SyncController {
    * `stop` waits for a save in flight: two saves must not overlap.
    */
   private checkpoints(baseline: Map<string, BaselineEntry>, firstSync: boolean): { stop(): Promise<void> } {
-    const { config, logger } = this.deps;
-    if (firstSync && config.up.dryrun && config.down.dryrun) return { stop: async () => undefined };
+    const { logger } = this.deps;
+    if (!this.keepsBaseline(firstSync)) return { stop: async () => undefined };
     let saved = new Map(this.baselineEntries ?? []);
     let saving: Promise<void> = Promise.resolve();
     const timer = setInterval(() => {
@@ -404,16 +402,23 @@ export class Syncer implements SyncController {
   }
 
   /**
-   * Keeps and saves the baseline a tick ended with. A first sync that only pretended (--dryrun)
-   * saves none, so the next real run still uses the init mode. One with failed paths keeps what
+   * Whether a tick's baseline is kept: not for a first sync that only pretended (--dryrun in both
+   * directions), so the next real run still uses the init mode.
+   */
+  private keepsBaseline(firstSync: boolean): boolean {
+    const { up, down } = this.deps.config;
+    return !(firstSync && up.dryrun && down.dryrun);
+  }
+
+  /**
+   * Keeps and saves the baseline a tick ended with (see keepsBaseline). One with failed paths keeps what
    * succeeded: a path that failed has no entry and is seen as added on whichever side has it (never
    * deleted), while staying in first-sync mode would undo other nodes' deletes of paths this one
    * already synced. So does one with a single dry direction: staying in first-sync mode,
    * `--init-sync-down --delete` would delete every file the app creates, tick after tick.
    */
   private async commitBaseline(baseline: Map<string, BaselineEntry>, firstSync: boolean): Promise<void> {
-    const { config } = this.deps;
-    if (firstSync && config.up.dryrun && config.down.dryrun) return;
+    if (!this.keepsBaseline(firstSync)) return;
     // A quiet tick leaves the baseline as it was: no need to rewrite (and fsync) it.
     const unchanged = this.baselineEntries !== null && sameBaseline(this.baselineEntries, baseline);
     this.baselineEntries = baseline;

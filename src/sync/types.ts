@@ -9,6 +9,13 @@ export type ConflictPolicy = 'newer' | 'local' | 'remote' | 'keep-both';
 /** What the first reconciliation (no baseline yet) does with differences. */
 export type InitMode = 'down' | 'up' | 'merge';
 
+/**
+ * An ETag no object has: a baseline entry carrying it takes the local file as agreed while the
+ * remote version counts as changed (keep-both kept the local version as a copy; the remote one is
+ * still to come down).
+ */
+export const NO_OBJECT_ETAG = '';
+
 /** A local file as the scanner saw it; `path` is relative POSIX. */
 export interface LocalEntry {
   readonly size: number;
