@@ -114,7 +114,9 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     bucket: syncBucket,
     tree: fullTree,
     local,
-    baseline: new BaselineStore(config.stateDir, { bucket: config.bucket, prefix: config.prefix, localPath: config.localPath }),
+    baseline: new BaselineStore(config.stateDir, { bucket: config.bucket, prefix: config.prefix, localPath: config.localPath }, (message) =>
+      logger.warn(message),
+    ),
     metrics,
     logger,
     lock,

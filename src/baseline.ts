@@ -5,11 +5,14 @@
  * Format (version 1): one JSON document `{ format, version, identity, savedAt, entries }` with
  * `entries` as `[path, size, mtimeMs, etag]` arrays — compact, and one JSON.parse handles 100k
  * entries in well under a second. Written atomically: temp file, fsync, rename, fsync the folder.
+ * Changes made since the last save are in the journal beside it (baseline-journal.ts), replayed
+ * on load.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { BaselineEntry } from './sync/types.js';
+import { BaselineJournal } from './baseline-journal.js';
 import { messageOf } from './errors.js';
 
 /** Which sync a baseline belongs to: one from another bucket, prefix or folder is never used. */
@@ -22,9 +25,18 @@ export interface BaselineIdentity {
 /** Why no baseline was loaded. */
 export type BaselineMissReason = 'missing' | 'other-identity' | 'unsupported-version' | 'corrupt';
 
-/** Result of `BaselineStore.loadWithReason`: the entries, or null and why. */
+/**
+ * Result of `BaselineStore.loadWithReason`: the entries, or null and why; `replayed` counts the
+ * journal's changes applied to them, `journalNote` says why the journal was not read to its end.
+ */
 export type BaselineLoad =
-  | { readonly entries: Map<string, BaselineEntry>; readonly reason: null; readonly detail?: undefined }
+  | {
+      readonly entries: Map<string, BaselineEntry>;
+      readonly reason: null;
+      readonly detail?: undefined;
+      readonly replayed: number;
+      readonly journalNote: string | null;
+    }
   | { readonly entries: null; readonly reason: BaselineMissReason; readonly detail: string };
 
 /** The format version written by this build. */
@@ -46,13 +58,18 @@ interface BaselineFile {
 export class BaselineStore {
   /** The file holding this sync's baseline; named after the identity so one state dir can serve several. */
   readonly file: string;
+  /** The changes made since the last save. */
+  readonly journal: BaselineJournal;
 
+  /** `warn` hears of a journal that could not be written or emptied (the sync goes on). */
   constructor(
     private readonly stateDir: string,
     private readonly identity: BaselineIdentity,
+    warn: (message: string) => void = () => undefined,
   ) {
     const id = createHash('sha256').update(JSON.stringify([identity.bucket, identity.prefix, identity.localPath])).digest('hex');
     this.file = join(stateDir, `s3-sync2-baseline-${id.slice(0, 16)}.json`);
+    this.journal = new BaselineJournal(`${this.file}.journal`, warn);
   }
 
   /** The saved entries, or null when there is no usable baseline (missing, foreign, corrupt). */
@@ -60,8 +77,25 @@ export class BaselineStore {
     return (await this.loadWithReason()).entries;
   }
 
-  /** Like `load`, saying why there is no baseline (for a log line); never throws for a bad file. */
+  /**
+   * Like `load`, saying why there is no baseline (for a log line); never throws for a bad file.
+   * The journal is replayed over the saved entries (over none when nothing was saved yet: a first
+   * sync killed part-way); a baseline that cannot be used makes its journal meaningless.
+   */
   async loadWithReason(): Promise<BaselineLoad> {
+    const saved = await this.loadSaved();
+    if (saved.reason !== null && saved.reason !== 'missing') return saved;
+    const journal = await this.journal.read();
+    if (saved.reason === 'missing' && journal.changes.length === 0) return saved;
+    const entries = saved.entries ?? new Map<string, BaselineEntry>();
+    for (const { path, entry } of journal.changes) {
+      if (entry) entries.set(path, entry);
+      else entries.delete(path);
+    }
+    return { entries, reason: null, replayed: journal.changes.length, journalNote: journal.stoppedAt };
+  }
+
+  private async loadSaved(): Promise<BaselineLoad> {
     let text: string;
     try {
       text = await readFile(this.file, 'utf8');
@@ -79,7 +113,11 @@ export class BaselineStore {
     return this.decode(doc);
   }
 
-  /** Replaces the stored baseline atomically; a crash leaves either the old or the new one. */
+  /**
+   * Replaces the stored baseline atomically; a crash leaves either the old or the new one. The
+   * journal is emptied after: `entries` must hold every change journaled so far. (Killed between
+   * the two, the journal's changes replay onto the entries that already hold them: no change.)
+   */
   async save(entries: ReadonlyMap<string, BaselineEntry>): Promise<void> {
     const rows: Row[] = [];
     for (const [path, e] of entries) rows.push([path, e.size, e.mtimeMs, e.etag]);
@@ -111,6 +149,7 @@ export class BaselineStore {
       throw new Error(`save baseline ${this.file}: ${messageOf(err)}`, { cause: err });
     }
     await syncDir(this.stateDir);
+    this.journal.discard();
   }
 
   /** Removes temp files of saves interrupted by a crash (they are never read). */
@@ -136,7 +175,7 @@ export class BaselineStore {
       if (!isRow(row)) return corrupt(`bad entry ${JSON.stringify(row)}`);
       entries.set(row[0], { size: row[1], mtimeMs: row[2], etag: row[3] });
     }
-    return { entries, reason: null };
+    return { entries, reason: null, replayed: 0, journalNote: null };
   }
 }
 

@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BaselineStore, type BaselineIdentity } from '../src/baseline.js';
+import { JournaledBaseline } from '../src/baseline-journal.js';
 import type { BaselineEntry } from '../src/sync/types.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -129,4 +130,75 @@ test('save is atomic: a concurrent reader always finds a whole baseline, and no 
   assert.ok(reads > 0);
   assert.equal((await store.load())?.size, large.size);
   assert.deepEqual(await readdir(stateDir), [store.file.slice(stateDir.length + 1)]);
+});
+
+/** The journal's lines are written once the current callbacks are done. */
+const journalFlushed = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+test('journal: changes made since the last save are replayed over it, in order, and a save empties the journal', async () => {
+  const stateDir = await tempDir('state');
+  const store = new BaselineStore(stateDir, identity);
+  await store.save(sample());
+  const working = new JournaledBaseline(sample(), store.journal);
+  working.set('new.txt', { size: 1, mtimeMs: 2, etag: 'e1' });
+  working.set('new.txt', { size: 3, mtimeMs: 4, etag: 'e2' });
+  working.delete('a.txt');
+  working.delete('never-there.txt');
+  await journalFlushed();
+
+  // As a restart finds it (the process killed before the tick's own save).
+  const restarted = await new BaselineStore(stateDir, identity).loadWithReason();
+  assert.equal(restarted.reason, null);
+  assert.deepEqual(restarted.entries, new Map(working));
+  assert.equal(restarted.reason === null && restarted.replayed, 3, 'the entries it started from are not journaled; a delete of nothing neither');
+
+  await store.save(working);
+  assert.deepEqual(await readdir(stateDir), [store.file.slice(stateDir.length + 1)], 'journal removed');
+  working.set('later.txt', { size: 5, mtimeMs: 6, etag: 'e3' });
+  await journalFlushed();
+  assert.equal((await store.load())?.get('later.txt')?.etag, 'e3', 'a change after the save starts a new journal');
+});
+
+test('journal: a first sync killed part-way leaves what it finished (no saved baseline yet)', async () => {
+  const stateDir = await tempDir('state');
+  const store = new BaselineStore(stateDir, identity);
+  assert.equal((await store.loadWithReason()).reason, 'missing');
+  const working = new JournaledBaseline([], store.journal);
+  working.set('done.txt', { size: 1, mtimeMs: 2, etag: 'e1' });
+  await journalFlushed();
+  assert.deepEqual(await new BaselineStore(stateDir, identity).load(), new Map([['done.txt', { size: 1, mtimeMs: 2, etag: 'e1' }]]));
+});
+
+test('journal: a line cut short by the kill ends the replay, keeping the lines before it', async () => {
+  const stateDir = await tempDir('state');
+  const store = new BaselineStore(stateDir, identity);
+  await store.save(new Map());
+  await writeFile(store.journal.file, '["a.txt",1,2,"e1"]\n["b.txt"]\n["c.txt",1,2,"e');
+  const loaded = await store.loadWithReason();
+  assert.deepEqual(loaded.entries, new Map([['a.txt', { size: 1, mtimeMs: 2, etag: 'e1' }]]));
+  assert.match((loaded.reason === null && loaded.journalNote) || '', /line 3 unreadable/);
+});
+
+test('journal: a baseline that cannot be used makes its journal meaningless', async () => {
+  const stateDir = await tempDir('state');
+  const store = new BaselineStore(stateDir, identity);
+  await writeFile(store.file, '{"half":');
+  await writeFile(store.journal.file, '["a.txt",1,2,"e1"]\n');
+  assert.equal((await store.loadWithReason()).reason, 'corrupt');
+});
+
+test('journal: one that cannot be written is reported once; the baseline is still saved at the end', async () => {
+  const stateDir = await tempDir('state');
+  const warnings: string[] = [];
+  const store = new BaselineStore(stateDir, identity, (message) => warnings.push(message));
+  await mkdir(store.journal.file);
+  const working = new JournaledBaseline([], store.journal);
+  working.set('a.txt', { size: 1, mtimeMs: 2, etag: 'e1' });
+  await journalFlushed();
+  working.set('b.txt', { size: 1, mtimeMs: 2, etag: 'e1' });
+  await journalFlushed();
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]!, /writing the baseline journal .*\.journal/);
+  await store.save(working);
+  assert.deepEqual([...((await store.load()) ?? new Map()).keys()], ['a.txt', 'b.txt']);
 });

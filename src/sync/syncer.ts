@@ -8,6 +8,7 @@ import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { BaselineStore } from '../baseline.js';
+import { JournaledBaseline } from '../baseline-journal.js';
 import { messageOf } from '../errors.js';
 import { compileFilter } from '../filters.js';
 import type { Metrics } from '../metrics.js';
@@ -54,13 +55,9 @@ export interface SyncerDeps {
   /** Called once when consecutive failures reach --max-failures. */
   readonly onFatal?: (reason: string) => void;
   readonly now?: () => Date;
-  /** How often a long tick saves the baseline of what it finished so far (default 5 s). */
-  readonly checkpointMs?: number;
 }
 
 const RECENT = 20;
-/** How often a long tick saves what it has finished so far. */
-const CHECKPOINT_MS = 5000;
 /** Rounds of re-planning for paths whose conditional write lost a race. */
 const MAX_RACE_ROUNDS = 3;
 
@@ -109,8 +106,19 @@ export class Syncer implements SyncController {
   async prepare(): Promise<void> {
     const removed = await this.deps.tree.cleanLeftovers();
     if (removed > 0) this.deps.logger.warn({ removed }, 'removed temporary files left by an earlier run');
-    this.baselineEntries = await this.deps.baseline.load();
-    this.deps.logger.info(
+    const store = this.deps.baseline;
+    const loaded = await store.loadWithReason();
+    this.baselineEntries = loaded.entries;
+    const { logger } = this.deps;
+    if (loaded.reason === null && loaded.journalNote) logger.warn({ journal: store.journal.file }, loaded.journalNote);
+    if (loaded.reason === null && loaded.replayed > 0) {
+      // The last run was killed in a tick: what it finished is saved whole now, its journal emptied.
+      logger.warn({ replayed: loaded.replayed }, 'the last run stopped in the middle of a tick: its finished changes were replayed from the journal');
+      await store.save(loaded.entries);
+    } else if (loaded.reason !== null) {
+      store.journal.discard();
+    }
+    logger.info(
       { baseline: this.baselineEntries ? this.baselineEntries.size : null },
       this.baselineEntries ? 'resuming from the saved baseline' : `no baseline yet: first sync mode ${this.deps.config.initMode}`,
     );
@@ -342,13 +350,15 @@ export class Syncer implements SyncController {
     const working: ExecutionState = {
       local: withoutPaths(localScan.entries, held),
       remote: withoutPaths(remoteScan.entries, held),
-      baseline: new Map(this.baselineEntries ?? []),
+      // Journaled as the actions finish (a fully dry first sync keeps nothing: see keepsBaseline).
+      baseline: this.keepsBaseline(firstSync)
+        ? new JournaledBaseline(this.baselineEntries ?? [], this.deps.baseline.journal)
+        : new Map(this.baselineEntries ?? []),
       emptiedFolders: new Set([...going.local].flatMap(folders)),
     };
     let total: ExecutionResult;
-    const checkpoints = this.checkpoints(working.baseline, firstSync);
     try {
-      total = await this.planAndExecute(working, firstSync ? null : withoutPaths(working.baseline, held), options).finally(checkpoints.stop);
+      total = await this.planAndExecute(working, firstSync ? null : withoutPaths(working.baseline, held), options);
     } catch (err) {
       // The tick failed part-way (its remote writes waited too long for the lock): what it already
       // did locally is true on disk and must be in the baseline, or a file it downloaded would look
@@ -373,35 +383,6 @@ export class Syncer implements SyncController {
   }
 
   /**
-   * Saves, every `checkpointMs` while a tick runs, what it has finished so far (a copy: entries
-   * are only ever set for finished actions, so any moment's set is true). A process killed in a
-   * long tick (a large upload, a long wait for the lock) then restarts knowing what it already
-   * did, instead of taking a file it downloaded for new or a delete it made for a remote change.
-   * `stop` waits for a save in flight: two saves must not overlap.
-   */
-  private checkpoints(baseline: Map<string, BaselineEntry>, firstSync: boolean): { stop(): Promise<void> } {
-    const { logger } = this.deps;
-    if (!this.keepsBaseline(firstSync)) return { stop: async () => undefined };
-    let saved = new Map(this.baselineEntries ?? []);
-    let saving: Promise<void> = Promise.resolve();
-    const timer = setInterval(() => {
-      if (sameBaseline(saved, baseline)) return;
-      const snapshot = new Map(baseline);
-      saving = saving
-        .then(() => this.deps.baseline.save(snapshot))
-        .then(() => void (saved = snapshot))
-        .catch((err: unknown) => logger.warn({ err }, `saving the baseline during a tick: ${messageOf(err)}`));
-    }, this.deps.checkpointMs ?? CHECKPOINT_MS);
-    timer.unref();
-    return {
-      stop: async () => {
-        clearInterval(timer);
-        await saving;
-      },
-    };
-  }
-
-  /**
    * Whether a tick's baseline is kept: not for a first sync that only pretended (--dryrun in both
    * directions), so the next real run still uses the init mode.
    */
@@ -422,6 +403,7 @@ export class Syncer implements SyncController {
     // A quiet tick leaves the baseline as it was: no need to rewrite (and fsync) it.
     const unchanged = this.baselineEntries !== null && sameBaseline(this.baselineEntries, baseline);
     this.baselineEntries = baseline;
+    // (A save that failed leaves its changes in the journal, replayed at the next start.)
     if (!unchanged) await this.deps.baseline.save(baseline);
   }
 

@@ -23,11 +23,9 @@ export interface TestSyncerOptions {
   readonly Source?: new (options: LocalSnapshotOptions) => LocalSnapshotSource;
   /** A distributed lock for the remote writes (default none). */
   readonly lock?: DistributedLock;
-  /** How often a long tick saves its baseline (default the Syncer's). */
-  readonly checkpointMs?: number;
 }
 
-export function testSyncer({ config, bucket, bucketName, nodeId, metrics, Source = LocalSnapshotSource, lock, checkpointMs }: TestSyncerOptions): Syncer {
+export function testSyncer({ config, bucket, bucketName, nodeId, metrics, Source = LocalSnapshotSource, lock }: TestSyncerOptions): Syncer {
   const tree = new LocalTree(config.localPath, { followSymlinks: false, skipPaths: [] });
   return new Syncer({
     config,
@@ -40,6 +38,5 @@ export function testSyncer({ config, bucket, bucketName, nodeId, metrics, Source
     lock: lock ?? null,
     cdn: null,
     nodeId,
-    checkpointMs,
   });
 }

@@ -1,0 +1,152 @@
+/**
+ * The baseline's journal: every change a tick makes to the baseline, appended as it is made, so a
+ * process killed in the middle of a tick (SIGKILL, OOM) restarts knowing each download, upload
+ * and delete it finished — not only those of the last completed tick. Without it, a file it
+ * downloaded would look added (and be uploaded back after another node deleted it), and one it
+ * uploaded would look changed on both sides.
+ *
+ * Format: one JSON array per line, `[path, size, mtimeMs, etag]` for a path set, `[path]` for a
+ * path forgotten. Replayed over the saved baseline at start, in order; a torn last line (killed
+ * mid-write) ends the replay. Emptied each time the whole baseline is saved.
+ */
+import { closeSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { BaselineEntry } from './sync/types.js';
+import { messageOf } from './errors.js';
+
+/** What a journal file held: its changes in order, and why reading stopped early, if it did. */
+export interface JournalContents {
+  readonly changes: readonly JournalChange[];
+  readonly stoppedAt: string | null;
+}
+
+/** One change: an entry set, or (entry null) a path forgotten. */
+export interface JournalChange {
+  readonly path: string;
+  readonly entry: BaselineEntry | null;
+}
+
+/** Appends baseline changes to one file; see the module comment. */
+export class BaselineJournal {
+  #fd: number | null = null;
+  #pending: string[] = [];
+  #flushScheduled = false;
+  /** Lines written since the file was last emptied. */
+  #written = false;
+  #warned = false;
+
+  constructor(
+    readonly file: string,
+    private readonly onError: (message: string) => void,
+  ) {}
+
+  /**
+   * Records a change. Lines are written together once the current callbacks are done: one write
+   * for all the actions that finished at once, still before the next I/O callback runs.
+   */
+  record(path: string, entry: BaselineEntry | null): void {
+    this.#pending.push(`${JSON.stringify(entry ? [path, entry.size, entry.mtimeMs, entry.etag] : [path])}\n`);
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Writes what is pending now. A failure is reported once; the end-of-tick save still stands. */
+  flush(): void {
+    this.#flushScheduled = false;
+    if (this.#pending.length === 0) return;
+    const text = this.#pending.join('');
+    this.#pending = [];
+    try {
+      if (this.#fd === null) {
+        mkdirSync(dirname(this.file), { recursive: true });
+        this.#fd = openSync(this.file, 'a');
+      }
+      writeSync(this.#fd, text);
+      this.#written = true;
+    } catch (err) {
+      if (!this.#warned) this.onError(`writing the baseline journal ${this.file}: ${messageOf(err)}`);
+      this.#warned = true;
+    }
+  }
+
+  /** Empties the journal: the saved baseline now holds every change in it. */
+  discard(): void {
+    this.#pending = [];
+    if (this.#fd !== null) {
+      closeSync(this.#fd);
+      this.#fd = null;
+    }
+    if (!this.#written) return;
+    this.#written = false;
+    try {
+      unlinkSync(this.file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.onError(`removing the baseline journal ${this.file}: ${messageOf(err)}`);
+    }
+  }
+
+  /** The changes on disk, in order (none when there is no journal). */
+  async read(): Promise<JournalContents> {
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { changes: [], stoppedAt: null };
+      return { changes: [], stoppedAt: `read ${this.file}: ${messageOf(err)}` };
+    }
+    // Lines from an earlier process count as written: a discard must remove them too.
+    if (text.length > 0) this.#written = true;
+    const changes: JournalChange[] = [];
+    const lines = text.split('\n');
+    for (const [index, line] of lines.entries()) {
+      if (line === '') continue;
+      const change = parseLine(line);
+      if (!change) return { changes, stoppedAt: `${this.file} line ${index + 1} unreadable (a write cut short); ${changes.length} change(s) before it kept` };
+      changes.push(change);
+    }
+    return { changes, stoppedAt: null };
+  }
+}
+
+function parseLine(line: string): JournalChange | null {
+  let row: unknown;
+  try {
+    row = JSON.parse(line);
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(row) || typeof row[0] !== 'string') return null;
+  if (row.length === 1) return { path: row[0], entry: null };
+  const [path, size, mtimeMs, etag] = row as unknown[];
+  if (row.length !== 4 || !Number.isFinite(size) || !Number.isFinite(mtimeMs) || typeof etag !== 'string') return null;
+  return { path: path as string, entry: { size: size as number, mtimeMs: mtimeMs as number, etag } };
+}
+
+/**
+ * A tick's working baseline that journals each change as the executor makes it. Only changes are
+ * journaled: the entries it starts from are already saved.
+ */
+export class JournaledBaseline extends Map<string, BaselineEntry> {
+  readonly #journal: BaselineJournal;
+
+  constructor(entries: Iterable<readonly [string, BaselineEntry]>, journal: BaselineJournal) {
+    // Map's constructor adds entries through `set`, before #journal exists: filled afterwards.
+    super();
+    this.#journal = journal;
+    for (const [path, entry] of entries) super.set(path, entry);
+  }
+
+  override set(path: string, entry: BaselineEntry): this {
+    super.set(path, entry);
+    this.#journal.record(path, entry);
+    return this;
+  }
+
+  override delete(path: string): boolean {
+    const had = super.delete(path);
+    if (had) this.#journal.record(path, null);
+    return had;
+  }
+}
