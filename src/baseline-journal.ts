@@ -6,8 +6,8 @@
  * uploaded would look changed on both sides.
  *
  * Format: one JSON array per line, `[path, size, mtimeMs, etag]` for a path set, `[path]` for a
- * path forgotten. Replayed over the saved baseline at start, in order; a torn last line (killed
- * mid-write) ends the replay. Emptied each time the whole baseline is saved.
+ * path forgotten. Replayed over the saved baseline at start, in order; a line torn by the kill
+ * is skipped. Emptied each time the whole baseline is saved.
  */
 import { closeSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -15,10 +15,10 @@ import { dirname } from 'node:path';
 import type { BaselineEntry } from './sync/types.js';
 import { messageOf } from './errors.js';
 
-/** What a journal file held: its changes in order, and why reading stopped early, if it did. */
+/** What a journal file held: its changes in order, and which lines could not be read, if any. */
 export interface JournalContents {
   readonly changes: readonly JournalChange[];
-  readonly stoppedAt: string | null;
+  readonly unreadable: string | null;
 }
 
 /** One change: an entry set, or (entry null) a path forgotten. */
@@ -93,20 +93,23 @@ export class BaselineJournal {
     try {
       text = await readFile(this.file, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { changes: [], stoppedAt: null };
-      return { changes: [], stoppedAt: `read ${this.file}: ${messageOf(err)}` };
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { changes: [], unreadable: null };
+      return { changes: [], unreadable: `read ${this.file}: ${messageOf(err)}` };
     }
     // Lines from an earlier process count as written: a discard must remove them too.
     if (text.length > 0) this.#written = true;
     const changes: JournalChange[] = [];
-    const lines = text.split('\n');
-    for (const [index, line] of lines.entries()) {
+    const unreadable: number[] = [];
+    for (const [index, line] of text.split('\n').entries()) {
       if (line === '') continue;
       const change = parseLine(line);
-      if (!change) return { changes, stoppedAt: `${this.file} line ${index + 1} unreadable (a write cut short); ${changes.length} change(s) before it kept` };
-      changes.push(change);
+      if (change) changes.push(change);
+      else unreadable.push(index + 1);
     }
-    return { changes, stoppedAt: null };
+    // A line cut short is normally the last; one in the middle had later lines appended to it
+    // (its replay's save failed). Each line stands alone: the others still hold.
+    const note = unreadable.length > 0 ? `${this.file}: line(s) ${unreadable.join(', ')} unreadable (a write cut short), skipped` : null;
+    return { changes, unreadable: note };
   }
 }
 

@@ -27,7 +27,7 @@ export type BaselineMissReason = 'missing' | 'other-identity' | 'unsupported-ver
 
 /**
  * Result of `BaselineStore.loadWithReason`: the entries, or null and why; `replayed` counts the
- * journal's changes applied to them, `journalNote` says why the journal was not read to its end.
+ * journal's changes applied to them, `journalNote` names journal lines that could not be read.
  */
 export type BaselineLoad =
   | {
@@ -92,7 +92,7 @@ export class BaselineStore {
       if (entry) entries.set(path, entry);
       else entries.delete(path);
     }
-    return { entries, reason: null, replayed: journal.changes.length, journalNote: journal.stoppedAt };
+    return { entries, reason: null, replayed: journal.changes.length, journalNote: journal.unreadable };
   }
 
   private async loadSaved(): Promise<BaselineLoad> {

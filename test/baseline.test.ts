@@ -169,14 +169,20 @@ test('journal: a first sync killed part-way leaves what it finished (no saved ba
   assert.deepEqual(await new BaselineStore(stateDir, identity).load(), new Map([['done.txt', { size: 1, mtimeMs: 2, etag: 'e1' }]]));
 });
 
-test('journal: a line cut short by the kill ends the replay, keeping the lines before it', async () => {
+test('journal: a line cut short by the kill is skipped, the others replayed (also lines appended after it)', async () => {
   const stateDir = await tempDir('state');
   const store = new BaselineStore(stateDir, identity);
-  await store.save(new Map());
-  await writeFile(store.journal.file, '["a.txt",1,2,"e1"]\n["b.txt"]\n["c.txt",1,2,"e');
+  await store.save(new Map([['b.txt', { size: 1, mtimeMs: 1, etag: 'e0' }]]));
+  await writeFile(store.journal.file, '["a.txt",1,2,"e1"]\n["b.txt"]\n["c.txt",1,2,"e["d.txt",3,4,"e2"]\n["e.txt",5,6,"e3"]\n["c.txt",1,2,"e');
   const loaded = await store.loadWithReason();
-  assert.deepEqual(loaded.entries, new Map([['a.txt', { size: 1, mtimeMs: 2, etag: 'e1' }]]));
-  assert.match((loaded.reason === null && loaded.journalNote) || '', /line 3 unreadable/);
+  assert.deepEqual(
+    loaded.entries,
+    new Map([
+      ['a.txt', { size: 1, mtimeMs: 2, etag: 'e1' }],
+      ['e.txt', { size: 5, mtimeMs: 6, etag: 'e3' }],
+    ]),
+  );
+  assert.match((loaded.reason === null && loaded.journalNote) || '', /line\(s\) 3, 5 unreadable/);
 });
 
 test('journal: a baseline that cannot be used makes its journal meaningless', async () => {

@@ -114,7 +114,8 @@ export class Syncer implements SyncController {
     if (loaded.reason === null && loaded.replayed > 0) {
       // The last run was killed in a tick: what it finished is saved whole now, its journal emptied.
       logger.warn({ replayed: loaded.replayed }, 'the last run stopped in the middle of a tick: its finished changes were replayed from the journal');
-      await store.save(loaded.entries);
+      // Not saved now (a full disk), the journal stays and is replayed again: nothing is lost.
+      await store.save(loaded.entries).catch((err: unknown) => logger.warn({ err }, `saving the replayed baseline: ${messageOf(err)}`));
     } else if (loaded.reason !== null) {
       store.journal.discard();
     }
