@@ -56,12 +56,14 @@ export class BaselineJournal {
   flush(): void {
     this.#flushScheduled = false;
     if (this.#pending.length === 0) return;
-    const text = this.#pending.join('');
+    let text = this.#pending.join('');
     this.#pending = [];
     try {
       if (this.#fd === null) {
         mkdirSync(dirname(this.file), { recursive: true });
         this.#fd = openSync(this.file, 'a');
+        // A journal left by a killed run may end in a line cut short: ours start on a line of their own.
+        text = `\n${text}`;
       }
       writeSync(this.#fd, text);
       this.#written = true;
@@ -106,8 +108,8 @@ export class BaselineJournal {
       if (change) changes.push(change);
       else unreadable.push(index + 1);
     }
-    // A line cut short is normally the last; one in the middle had later lines appended to it
-    // (its replay's save failed). Each line stands alone: the others still hold.
+    // A line cut short is normally the last (the next run's lines start on a new line). Each line
+    // stands alone: the others still hold.
     const note = unreadable.length > 0 ? `${this.file}: line(s) ${unreadable.join(', ')} unreadable (a write cut short), skipped` : null;
     return { changes, unreadable: note };
   }

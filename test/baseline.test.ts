@@ -183,6 +183,12 @@ test('journal: a line cut short by the kill is skipped, the others replayed (als
     ]),
   );
   assert.match((loaded.reason === null && loaded.journalNote) || '', /line\(s\) 3, 5 unreadable/);
+
+  // A run whose replay could not be saved appends to that journal: its lines are not lost to the torn one.
+  const working = new JournaledBaseline(loaded.entries ?? [], store.journal);
+  working.set('f.txt', { size: 7, mtimeMs: 8, etag: 'e4' });
+  await journalFlushed();
+  assert.equal((await store.load())?.get('f.txt')?.etag, 'e4');
 });
 
 test('journal: a baseline that cannot be used makes its journal meaningless', async () => {
