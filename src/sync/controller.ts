@@ -55,10 +55,10 @@ export class DirectionDisabledError extends Error {
   }
 }
 
-/** Thrown by `requestSync` once shutdown has begun. */
+/** Thrown by `requestSync` once shutdown has begun, or to a waiting request the shutdown gave up on. */
 export class ShuttingDownError extends Error {
-  constructor() {
-    super('the sidecar is shutting down and takes no more sync requests');
+  constructor(message = 'the sidecar is shutting down and takes no more sync requests') {
+    super(message);
     this.name = 'ShuttingDownError';
   }
 }

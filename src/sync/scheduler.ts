@@ -29,6 +29,7 @@ export function widenScope(a: TickScope, b: TickScope): TickScope {
 /** Runs one tick at a time; `run` performs the tick for a (merged) request. */
 export class TickScheduler<Trigger extends string, Result> {
   private running: Promise<void> | null = null;
+  private current: Pending<Trigger, Result> | null = null;
   private pending: Pending<Trigger, Result> | null = null;
   private closed = false;
 
@@ -65,10 +66,20 @@ export class TickScheduler<Trigger extends string, Result> {
     while (this.running) await this.running;
   }
 
+  /**
+   * Gives up on the running and queued ticks for their requesters: each gets `error` now (the
+   * process is about to exit without them). The running tick itself is not stopped.
+   */
+  abandon(error: Error): void {
+    this.closed = true;
+    for (const ticket of [this.current, this.pending]) for (const r of ticket?.resolvers.splice(0) ?? []) r.reject(error);
+  }
+
   private pump(): void {
     if (this.running || !this.pending) return;
     const next = this.pending;
     this.pending = null;
+    this.current = next;
     this.running = (async () => {
       try {
         const result = await this.run(next.request);
@@ -77,6 +88,7 @@ export class TickScheduler<Trigger extends string, Result> {
         for (const r of next.resolvers) r.reject(err);
       } finally {
         this.running = null;
+        this.current = null;
         this.pump();
       }
     })();

@@ -81,6 +81,8 @@ export class Syncer implements SyncController {
   private watchDebounce: NodeJS.Timeout | null = null;
   private stopping = false;
   private fatalCalled = false;
+  /** Resolved once the initial sync is queued (or the loop stops before it is). */
+  private readonly initialQueued = signalled();
   private readonly upFilter: (path: string) => boolean;
   private readonly downFilter: (path: string) => boolean;
 
@@ -128,7 +130,9 @@ export class Syncer implements SyncController {
   /** Runs the initial sync (the whole scope). Resolves with its summary, success or not. */
   async initialSync(): Promise<TickSummary> {
     this.state = 'initial-sync';
-    return this.scheduler.request({ scope: this.defaultScope(), trigger: 'initial', fullScan: true });
+    const tick = this.scheduler.request({ scope: this.defaultScope(), trigger: 'initial', fullScan: true });
+    this.initialQueued.fire();
+    return tick;
   }
 
   /** Starts the poll timer and the file watcher. */
@@ -143,21 +147,30 @@ export class Syncer implements SyncController {
     this.scheduleTimer();
   }
 
-  /** The control API's trigger: a tick in one direction, coalesced with others. */
-  requestSync(direction: Direction): Promise<TickSummary> {
-    if (!this.isDirectionEnabled(direction)) return Promise.reject(new DirectionDisabledError(direction));
-    if (this.stopping) return Promise.reject(new ShuttingDownError());
-    return this.scheduler.request({ scope: direction, trigger: 'http', fullScan: true });
+  /**
+   * The control API's trigger: a tick in one direction, coalesced with others. One asked for
+   * during start-up waits for the initial sync to be queued and runs after it: run first, it would
+   * plan before the baseline is loaded and let /health pass before the initial sync.
+   */
+  async requestSync(direction: Direction): Promise<TickSummary> {
+    if (!this.isDirectionEnabled(direction)) throw new DirectionDisabledError(direction);
+    return this.requestAfterStart({ scope: direction, trigger: 'http', fullScan: true });
   }
 
   /**
    * A full tick now, as the poll timer runs one but with a full local rescan: `scope` defaults to
    * both directions (or the one --only-* allows). Coalesces with other requests like `requestSync`.
    */
-  syncNow(scope: TickScope = this.defaultScope()): Promise<TickSummary> {
-    if (scope !== 'both' && !this.isDirectionEnabled(scope)) return Promise.reject(new DirectionDisabledError(scope));
-    if (this.stopping) return Promise.reject(new ShuttingDownError());
-    return this.scheduler.request({ scope, trigger: 'timer', fullScan: true });
+  async syncNow(scope: TickScope = this.defaultScope()): Promise<TickSummary> {
+    if (scope !== 'both' && !this.isDirectionEnabled(scope)) throw new DirectionDisabledError(scope);
+    return this.requestAfterStart({ scope, trigger: 'timer', fullScan: true });
+  }
+
+  private async requestAfterStart(request: TickRequest<TickTrigger>): Promise<TickSummary> {
+    if (this.stopping) throw new ShuttingDownError();
+    await this.initialQueued.fired;
+    if (this.stopping) throw new ShuttingDownError();
+    return this.scheduler.request(request);
   }
 
   isDirectionEnabled(direction: Direction): boolean {
@@ -187,6 +200,8 @@ export class Syncer implements SyncController {
   async stop(options: { finalSync?: boolean } = {}): Promise<TickSummary | null> {
     if (this.stopping) return null;
     this.stopping = true;
+    // Requests waiting for a start that will not come now learn of the shutdown.
+    this.initialQueued.fire();
     this.state = 'stopping';
     if (this.timer) clearTimeout(this.timer);
     if (this.watchDebounce) clearTimeout(this.watchDebounce);
@@ -203,6 +218,8 @@ export class Syncer implements SyncController {
     this.state = 'stopped';
     if (outcome === 'timeout') {
       logger.error({ seconds: config.shutdownTimeoutSeconds }, 'final sync did not finish within --shutdown-timeout');
+      // A /sync request waiting for the tick still running would hold the server (and the exit) open.
+      this.scheduler.abandon(new ShuttingDownError('the sidecar shut down (--shutdown-timeout) before the tick finished'));
       return null;
     }
     return outcome;
@@ -272,12 +289,16 @@ export class Syncer implements SyncController {
 
   private onSuccess(summary: TickSummary): void {
     const { logger, metrics } = this.deps;
-    this.consecutiveFailures = 0;
-    this.lastSuccessAt = summary.startedAt;
-    this.initialSyncDone = true;
-    metrics.consecutiveFailures.set(0);
-    metrics.lastSuccess.set(Date.parse(summary.startedAt) / 1000);
-    if (!this.stopping) this.state = 'idle';
+    // A tick in one direction says nothing of the other (downloads may still fail every time):
+    // only one covering every enabled direction clears the failures and completes the initial sync.
+    if (summary.direction === 'both' || summary.direction === this.defaultScope()) {
+      this.consecutiveFailures = 0;
+      this.lastSuccessAt = summary.startedAt;
+      this.initialSyncDone = true;
+      metrics.consecutiveFailures.set(0);
+      metrics.lastSuccess.set(Date.parse(summary.startedAt) / 1000);
+    }
+    if (!this.stopping) this.state = !this.initialSyncDone ? 'initial-sync' : this.consecutiveFailures > 0 ? 'failing' : 'idle';
     const changed =
       summary.uploaded + summary.downloaded + summary.deletedLocal + summary.deletedRemote + summary.conflicts + summary.dryrun;
     if (changed > 0 || summary.trigger === 'initial' || summary.trigger === 'shutdown') {
@@ -643,4 +664,11 @@ function describe(s: TickSummary): string {
     `${s.deletedRemote} deleted remote, ${s.deletedLocal} deleted local, ${s.conflicts} conflicts, ` +
     `${s.skipped} skipped${s.dryrun > 0 ? `, ${s.dryrun} only logged (--dryrun)` : ''} in ${s.seconds.toFixed(2)} s`
   );
+}
+
+/** A one-time signal: `fired` resolves once `fire` is called. */
+function signalled(): { readonly fired: Promise<void>; fire(): void } {
+  let fire!: () => void;
+  const fired = new Promise<void>((resolve) => (fire = resolve));
+  return { fired, fire };
 }
