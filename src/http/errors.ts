@@ -82,7 +82,8 @@ function valueAt(data: unknown, dotted: string): unknown {
 /** The status code a thrown error maps to: domain errors by class, Fastify's by their statusCode. */
 function statusOf(err: FastifyError | Error): number {
   if (err instanceof DirectionDisabledError || err.name === 'LockWaitTimeoutError') return 409;
-  if (err instanceof ShuttingDownError) return 503;
+  // A lock closed for shutdown ends a hold request that was waiting for it.
+  if (err instanceof ShuttingDownError || err.name === 'LockClosedError') return 503;
   const code = (err as FastifyError).statusCode;
   return typeof code === 'number' && code >= 400 && code < 600 ? code : 500;
 }
@@ -102,7 +103,8 @@ function messageOf(err: FastifyError | Error, status: number, request: FastifyRe
 export function handleError(err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) {
   const status = statusOf(err);
   const message = messageOf(err, status, request);
-  if (status >= 500) request.log.error({ err }, message);
+  // 503 is the shutdown speaking, not a fault.
+  if (status >= 500 && status !== 503) request.log.error({ err }, message);
   else request.log.info({ status }, message);
   return reply.code(status).send(errorBody(status, message));
 }

@@ -114,7 +114,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       startedAt: deps.startedAt ?? new Date(),
     }),
   );
-  app.register(lockRoutes({ lock: deps.lock, controlToken }));
+  app.register(lockRoutes({ lock: deps.lock, controlToken, controller: deps.controller }));
   return app;
 }
 

@@ -1,7 +1,7 @@
 /** The /lock routes over HTTP, with distributed mode off and with a scripted lock. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ScriptedLock } from './doubles.js';
+import { ScriptedController, ScriptedLock } from './doubles.js';
 import { serve } from './serve.js';
 
 const json = { 'content-type': 'application/json' };
@@ -51,6 +51,11 @@ test('POST /lock validates leaseSeconds (1..3600, integer, required) and names i
     ['{"leaseSeconds":1.5}', /^leaseSeconds: must be an integer/],
     ['{}', /^leaseSeconds: is required/],
     ['{"leaseSeconds":5,"lease":5}', /^lease: unknown body field/],
+    // Fastify would coerce these to numbers before the schema's integer check.
+    ['{"leaseSeconds":"20"}', /^leaseSeconds: must be an integer \(body field, got "20"\)$/],
+    ['{"leaseSeconds":true}', /^leaseSeconds: must be an integer \(body field, got true\)$/],
+    ['{"leaseSeconds":[30]}', /^leaseSeconds: must be an integer \(body field, got \[30\]\)$/],
+    ['{"leaseSeconds":null}', /^leaseSeconds: must be an integer \(body field, got null\)$/],
   ];
   for (const [body, message] of cases) {
     const res = await s.fetch('/lock', { method: 'POST', headers: json, body });
@@ -86,4 +91,28 @@ test('GET /status includes the lock when distributed mode is on', async () => {
   assert.equal(body.distributed, true);
   assert.equal(body.lock.heldByUs, true);
   assert.equal(body.lockError, null);
+});
+
+test('while the sidecar shuts down, POST /lock answers 503 (a new hold would keep the final sync out); GET and DELETE still work', async () => {
+  const lock = new ScriptedLock();
+  const controller = new ScriptedController();
+  const s = await serve({ lock, controller });
+  controller.set({ state: 'stopping' });
+  const refused = await s.fetch('/lock', { method: 'POST', headers: json, body: '{"leaseSeconds":60}' });
+  assert.equal(refused.status, 503);
+  assert.match((await refused.json()).message, /shutting down/);
+  assert.deepEqual(lock.holds, []);
+  assert.equal((await s.fetch('/lock')).status, 200);
+  assert.equal((await s.fetch('/lock', { method: 'DELETE' })).status, 200);
+});
+
+test('a hold still waiting when the shutdown closes the lock answers 503, not 500', async () => {
+  const lock = new ScriptedLock();
+  lock.holdForApp = async () => {
+    throw Object.assign(new Error('lock app/.s3-sync2.lock: closed for shutdown, no more remote writes'), { name: 'LockClosedError' });
+  };
+  const s = await serve({ lock });
+  const res = await s.fetch('/lock', { method: 'POST', headers: json, body: '{"leaseSeconds":60}' });
+  assert.equal(res.status, 503);
+  assert.deepEqual(await res.json(), { error: 'Service Unavailable', message: 'lock app/.s3-sync2.lock: closed for shutdown, no more remote writes' });
 });

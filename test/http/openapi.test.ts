@@ -138,6 +138,14 @@ test('real answers over HTTP validate against openapi.yaml, for every documented
     const [, path] = route.split(' ') as [string, string];
     await checker.check(route, await open.fetch(path, { method: 'POST' })); // 503
   }
+  await call('POST /lock', { headers: json, body: '{"leaseSeconds":30}' }); // 503: no new holds while stopping
+  const closed = async () => {
+    throw Object.assign(new Error('lock app/.s3-sync2.lock: closed for shutdown, no more remote writes'), { name: 'LockClosedError' });
+  };
+  lock.status = closed;
+  lock.releaseForApp = closed;
+  await call('GET /lock'); // 503
+  await call('DELETE /lock', { headers: auth }); // 503
   controller.status = () => {
     throw new Error('status unavailable');
   };

@@ -1,6 +1,7 @@
 /** `GET /lock`, `POST /lock`, `DELETE /lock`: the distributed lock's state, and holds for the app. */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DistributedLock, LockStatus } from '../../lock/types.js';
+import { ShuttingDownError, type SyncController } from '../../sync/controller.js';
 import { requireControlAccess } from '../auth.js';
 import { errorBody } from '../errors.js';
 import { errorSchema, lockConflictSchema, lockHoldRequestSchema, lockStatusSchema } from '../schemas.js';
@@ -9,6 +10,8 @@ import { errorSchema, lockConflictSchema, lockHoldRequestSchema, lockStatusSchem
 export interface LockRouteDeps {
   readonly lock: DistributedLock | null;
   readonly controlToken: string | undefined;
+  /** The loop: a hold asked for while it shuts down would keep its final sync from the bucket. */
+  readonly controller: Pick<SyncController, 'status'>;
 }
 
 /** The 409 message while distributed mode is off. */
@@ -19,9 +22,23 @@ const responses = {
   200: lockStatusSchema,
   409: lockConflictSchema,
   500: errorSchema,
+  503: errorSchema,
 } as const;
 const releaseResponses = { ...responses, 401: errorSchema, 403: errorSchema } as const;
 const holdResponses = { ...releaseResponses, 400: errorSchema } as const;
+
+/**
+ * The schema's integer check runs after Fastify's type coercion, which would take "20", true or
+ * [30] for a number: the type the caller sent is checked first.
+ */
+async function refuseNonNumericLease(request: FastifyRequest): Promise<void> {
+  const body: unknown = request.body;
+  if (typeof body !== 'object' || body === null || !('leaseSeconds' in body)) return;
+  const value = (body as { leaseSeconds: unknown }).leaseSeconds;
+  if (typeof value === 'number' && Number.isFinite(value)) return;
+  const got = typeof value === 'number' ? String(value) : JSON.stringify(value);
+  throw Object.assign(new Error(`leaseSeconds: must be an integer (body field, got ${got})`), { statusCode: 400 });
+}
 
 /** Registers the lock routes. */
 export function lockRoutes(deps: LockRouteDeps) {
@@ -48,8 +65,16 @@ export function lockRoutes(deps: LockRouteDeps) {
     );
     app.post<{ Body: { leaseSeconds: number } }>(
       '/lock',
-      { onRequest: controlAccess, schema: { body: lockHoldRequestSchema, response: holdResponses } },
-      async (request, reply) => answer(reply, (l) => l.holdForApp(request.body.leaseSeconds)),
+      {
+        onRequest: controlAccess,
+        preValidation: refuseNonNumericLease,
+        schema: { body: lockHoldRequestSchema, response: holdResponses },
+      },
+      async (request, reply) => {
+        const { state } = deps.controller.status();
+        if (state === 'stopping' || state === 'stopped') throw new ShuttingDownError('the sidecar is shutting down and takes no new lock holds');
+        return answer(reply, (l) => l.holdForApp(request.body.leaseSeconds));
+      },
     );
     app.delete(
       '/lock',
