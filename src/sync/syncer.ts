@@ -261,13 +261,17 @@ export class Syncer implements SyncController {
     if (!this.stopping && this.initialSyncDone) this.state = 'syncing';
     let result: ExecutionResult | null = null;
     let failure: string | null = null;
+    let stoppedBy: string | null = null;
     let lockStarved = false;
     try {
       result = await this.reconcileOnce(request.scope, request.fullScan, request.trigger === 'shutdown');
       if (result.errors.length > 0) failure = `${result.errors.length} path(s) failed; first: ${result.errors[0]}`;
     } catch (err) {
-      failure = messageOf(err);
-      lockStarved = err instanceof Error && err.name === 'LockWaitTimeoutError';
+      // What a tick did before it stopped is reported with it (its downloads are on disk).
+      const reason = err instanceof TickStoppedError ? err.reason : err;
+      if (err instanceof TickStoppedError) result = err.done;
+      failure = stoppedBy = messageOf(reason);
+      lockStarved = reason instanceof Error && reason.name === 'LockWaitTimeoutError';
     }
     const seconds = (performance.now() - started) / 1000;
     const summary: TickSummary = {
@@ -277,7 +281,7 @@ export class Syncer implements SyncController {
       startedAt: startedAt.toISOString(),
       seconds,
       outcome: failure ? 'failure' : 'success',
-      errors: [...(result?.errors ?? []), ...(failure && !result?.errors.length ? [failure] : [])],
+      errors: [...(result?.errors ?? []), ...(stoppedBy !== null ? [stoppedBy] : [])],
       ...(result?.counts ?? emptyCounts()),
     };
     metrics.tickDuration.observe({ direction: request.scope, outcome: summary.outcome }, seconds);
@@ -474,7 +478,11 @@ export class Syncer implements SyncController {
       this.reportGuard(plan.deleteGuard);
       this.reportNoCopyName(plan.noCopyName);
       this.deps.metrics.conflicts.inc({ policy: this.deps.config.conflict }, plan.conflicts);
-      const result = await this.executePlan(plan.actions, { local, remote, baseline: state.baseline, emptiedFolders: state.emptiedFolders });
+      const result = await this.executePlan(plan.actions, { local, remote, baseline: state.baseline, emptiedFolders: state.emptiedFolders }).catch(
+        (err: unknown) => {
+          throw err instanceof TickStoppedError ? new TickStoppedError(mergeResults(total, err.done, plan.conflicts), err.reason) : err;
+        },
+      );
       total = mergeResults(total, result, plan.conflicts);
       if (result.raced.length === 0) break;
       // Re-plan only the raced paths, against fresh facts from both sides. The baseline given to
@@ -500,10 +508,14 @@ export class Syncer implements SyncController {
     const first = mergeResults(deleted, await this.executor.execute(others, state), 0);
     if (remoteWrites.length === 0) return first;
     const { lock } = this.deps;
-    const second = lock
-      ? await lock.withLock((signal) => this.executor.execute(remoteWrites, state, signal))
-      : await this.executor.execute(remoteWrites, state);
-    return mergeResults(first, second, 0);
+    try {
+      const second = lock
+        ? await lock.withLock((signal) => this.executor.execute(remoteWrites, state, signal))
+        : await this.executor.execute(remoteWrites, state);
+      return mergeResults(first, second, 0);
+    } catch (err) {
+      throw new TickStoppedError(first, err);
+    }
   }
 
   private async refresh(paths: readonly string[]): Promise<{ local: Map<string, LocalEntry>; remote: Map<string, RemoteEntry> }> {
@@ -643,6 +655,17 @@ function sameBaseline(a: ReadonlyMap<string, BaselineEntry>, b: ReadonlyMap<stri
     if (!y || y.size !== x.size || y.mtimeMs !== x.mtimeMs || y.etag !== x.etag) return false;
   }
   return true;
+}
+
+/** A tick that stopped part-way (its remote writes never got the lock): what it did, and why it stopped. */
+class TickStoppedError extends Error {
+  constructor(
+    readonly done: ExecutionResult,
+    readonly reason: unknown,
+  ) {
+    super(messageOf(reason), { cause: reason });
+    this.name = 'TickStoppedError';
+  }
 }
 
 function mergeResults(a: ExecutionResult, b: ExecutionResult, conflicts: number): ExecutionResult {

@@ -177,6 +177,10 @@ test('tick: a tick whose remote writes wait too long for the lock still saves wh
   const failed = await syncer.syncNow();
   assert.equal(failed.outcome, 'failure');
   assert.equal(await readFile(join(dir, 'g.txt'), 'utf8'), 'from another node');
+  // Its summary (a /sync answer) reports the download it did and why it stopped.
+  assert.equal(failed.downloaded, 1);
+  assert.equal(failed.uploaded, 0);
+  assert.equal(failed.errors.length, 1);
 
   // The other node deletes g.txt; the lock is free again.
   await s3().client.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'app/g.txt' }));
