@@ -78,7 +78,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     logController: new RequestLog(),
     // HEAD would double every route in the spec for no user; it answers 405 instead.
     exposeHeadRoutes: false,
-    // Unknown query parameters and body fields are refused (400 naming them), never silently dropped.
+    // Where a route declares its query parameters or body, unknown ones are refused (400 naming
+    // them), never silently dropped.
     ajv: { customOptions: { removeAdditional: false } },
   });
 

@@ -138,6 +138,10 @@ test('real answers over HTTP validate against openapi.yaml, for every documented
     const [, path] = route.split(' ') as [string, string];
     await checker.check(route, await open.fetch(path, { method: 'POST' })); // 503
   }
+  for (const route of ['POST /sync/up', 'POST /sync/down', 'POST /lock', 'DELETE /lock']) {
+    await call(route, { headers: json, body: `{"pad":"${'x'.repeat(1_100_000)}"}` }); // 413
+    await call(route, { headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1' }); // 415
+  }
   await call('POST /lock', { headers: json, body: '{"leaseSeconds":30}' }); // 503: no new holds while stopping
   const closed = async () => {
     throw Object.assign(new Error('lock app/.s3-sync2.lock: closed for shutdown, no more remote writes'), { name: 'LockClosedError' });

@@ -24,7 +24,7 @@ const responses = {
   500: errorSchema,
   503: errorSchema,
 } as const;
-const releaseResponses = { ...responses, 401: errorSchema, 403: errorSchema } as const;
+const releaseResponses = { ...responses, 401: errorSchema, 403: errorSchema, 413: errorSchema, 415: errorSchema } as const;
 const holdResponses = { ...releaseResponses, 400: errorSchema } as const;
 
 /**

@@ -31,6 +31,8 @@ export function syncRoutes(deps: SyncRouteDeps) {
               401: errorSchema,
               403: errorSchema,
               409: errorSchema,
+              413: errorSchema,
+              415: errorSchema,
               500: errorSchema,
               502: tickSummarySchema,
               503: errorSchema,
