@@ -96,6 +96,8 @@ export abstract class LeaseLock implements DistributedLock {
 
   private readonly leaseMs: number;
   private readonly waitMs: number;
+  /** When the acquisition under way gives up: the latest deadline of those waiting on it. */
+  private acquireDeadline = 0;
   private readonly metrics: LockMetrics | undefined;
   private readonly random: () => number;
   private readonly watch: StaleWatch;
@@ -287,6 +289,9 @@ export abstract class LeaseLock implements DistributedLock {
         session.holders += 1;
         return session;
       }
+      // Whoever joins a wait already under way still gets its own --dfs-lock-wait: the shared
+      // wait runs until the last joiner's deadline.
+      this.acquireDeadline = Math.max(this.acquiring ? this.acquireDeadline : 0, this.clock.now() + this.waitMs);
       this.acquiring ??= this.acquire().finally(() => {
         this.acquiring = null;
       });
@@ -331,13 +336,14 @@ export abstract class LeaseLock implements DistributedLock {
         continue;
       }
       immediate = 0;
-      const waited = this.clock.now() - started;
-      if (waited >= this.waitMs) {
+      const now = this.clock.now();
+      if (now >= this.acquireDeadline) {
+        const waited = now - started;
         this.metrics?.lockWaitTimeouts.inc();
         this.metrics?.lockWait.observe(waited / 1000);
         throw new LockWaitTimeoutError(this.key, holder, waited, lastError ? { cause: lastError } : undefined);
       }
-      await sleep(Math.min(backoff.next(), this.waitMs - waited), this.closing.signal);
+      await sleep(Math.min(backoff.next(), this.acquireDeadline - now), this.closing.signal);
     }
   }
 

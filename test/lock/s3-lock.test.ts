@@ -130,6 +130,25 @@ test('a waiter takes a released lock at once, with the next generation', async (
   await b.lock.close();
 });
 
+test('a caller that joins a wait already under way still waits its own --dfs-lock-wait', async () => {
+  const bucket = await s3().newBucket();
+  const a = node(bucket, 'node-a:1');
+  const b = node(bucket, 'node-b:2', { waitSeconds: 2 });
+  await a.lock.holdForApp(60);
+  const first = b.lock.withLock(async () => 'first');
+  first.catch(() => undefined);
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  // Joins the acquisition that started 1.5 s ago; A lets go 1 s later, past that one's own 2 s.
+  const joinedAt = Date.now();
+  const second = b.lock.withLock(async () => 'got it');
+  setTimeout(() => void a.lock.releaseForApp(), 1_000);
+  assert.equal(await second, 'got it', 'the joiner kept waiting past the first caller\'s deadline');
+  assert.ok(Date.now() - joinedAt < 2_500, 'and not past its own');
+  assert.equal(await first, 'first', 'the first caller was served by the same acquisition');
+  await a.lock.close();
+  await b.lock.close();
+});
+
 test('renewals give every lease a new version, so a live holder is never taken over', async () => {
   const bucket = await s3().newBucket();
   // A lease of 2 s: short, yet long enough for a loaded CI machine to renew in time.
