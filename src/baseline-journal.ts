@@ -5,8 +5,8 @@
  * downloaded would look added (and be uploaded back after another node deleted it), and one it
  * uploaded would look changed on both sides.
  *
- * Format: one JSON array per line, `[path, size, mtimeMs, etag]` for a path set, `[path]` for a
- * path forgotten. Replayed over the saved baseline at start, in order; a line torn by the kill
+ * Format: one JSON array per line, a baseline row (`[path, size, mtimeMs, etag, ctimeMs]`, the
+ * ctime left out when unknown, as in the baseline file) for a path set, `[path]` for a path forgotten. Replayed over the saved baseline at start, in order; a line torn by the kill
  * is skipped. Emptied each time the whole baseline is saved.
  */
 import { closeSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
@@ -14,6 +14,24 @@ import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { BaselineEntry } from './sync/types.js';
 import { messageOf } from './errors.js';
+
+/** A baseline entry as stored, in the baseline file and in the journal. */
+export type Row = [path: string, size: number, mtimeMs: number, etag: string, ctimeMs?: number];
+
+/** A baseline entry as a row of the file or a journal line: `[path, size, mtimeMs, etag, ctimeMs?]`. */
+export function rowOf(path: string, e: BaselineEntry): Row {
+  return e.ctimeMs === undefined ? [path, e.size, e.mtimeMs, e.etag] : [path, e.size, e.mtimeMs, e.etag, e.ctimeMs];
+}
+
+/** The entry of a row (see rowOf), or null when it is not one; a row of four (version 1) has no ctime. */
+export function entryOfRow(row: unknown): { path: string; entry: BaselineEntry } | null {
+  if (!Array.isArray(row) || (row.length !== 4 && row.length !== 5)) return null;
+  const [path, size, mtimeMs, etag, ctimeMs] = row as unknown[];
+  if (typeof path !== 'string' || !Number.isFinite(size) || !Number.isFinite(mtimeMs) || typeof etag !== 'string') return null;
+  const entry = { size: size as number, mtimeMs: mtimeMs as number, etag };
+  if (row.length === 4) return { path, entry };
+  return Number.isFinite(ctimeMs) ? { path, entry: { ...entry, ctimeMs: ctimeMs as number } } : null;
+}
 
 /** What a journal file held: its changes in order, and which lines could not be read, if any. */
 export interface JournalContents {
@@ -46,7 +64,7 @@ export class BaselineJournal {
    * for all the actions that finished at once, still before the next I/O callback runs.
    */
   record(path: string, entry: BaselineEntry | null): void {
-    this.#pending.push(`${JSON.stringify(entry ? [path, entry.size, entry.mtimeMs, entry.etag] : [path])}\n`);
+    this.#pending.push(`${JSON.stringify(entry ? rowOf(path, entry) : [path])}\n`);
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
     setImmediate(() => this.flush());
@@ -124,9 +142,7 @@ function parseLine(line: string): JournalChange | null {
   }
   if (!Array.isArray(row) || typeof row[0] !== 'string') return null;
   if (row.length === 1) return { path: row[0], entry: null };
-  const [path, size, mtimeMs, etag] = row as unknown[];
-  if (row.length !== 4 || !Number.isFinite(size) || !Number.isFinite(mtimeMs) || typeof etag !== 'string') return null;
-  return { path: path as string, entry: { size: size as number, mtimeMs: mtimeMs as number, etag } };
+  return entryOfRow(row);
 }
 
 /**

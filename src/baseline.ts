@@ -2,9 +2,10 @@
  * The baseline: for each path, the state both sides agreed on after its last successful sync.
  * Persisted in the state directory so a restart on the same disk resumes three-way semantics.
  *
- * Format (version 1): one JSON document `{ format, version, identity, savedAt, entries }` with
- * `entries` as `[path, size, mtimeMs, etag]` arrays — compact, and one JSON.parse handles 100k
- * entries in well under a second. Written atomically: temp file, fsync, rename, fsync the folder.
+ * Format (version 2): one JSON document `{ format, version, identity, savedAt, entries }` with
+ * `entries` as `[path, size, mtimeMs, etag, ctimeMs]` arrays (ctimeMs left out when unknown) —
+ * compact, and one JSON.parse handles 100k entries in well under a second. Version 1 (written
+ * before ctimes were kept: rows of four) still loads; its entries have no ctime. Written atomically: temp file, fsync, rename, fsync the folder.
  * Changes made since the last save are in the journal beside it (baseline-journal.ts), replayed
  * on load.
  */
@@ -12,7 +13,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { BaselineEntry } from './sync/types.js';
-import { BaselineJournal } from './baseline-journal.js';
+import { BaselineJournal, entryOfRow, rowOf, type Row } from './baseline-journal.js';
 import { messageOf } from './errors.js';
 
 /** Which sync a baseline belongs to: one from another bucket, prefix or folder is never used. */
@@ -40,11 +41,12 @@ export type BaselineLoad =
   | { readonly entries: null; readonly reason: BaselineMissReason; readonly detail: string };
 
 /** The format version written by this build. */
-export const BASELINE_VERSION = 1;
+export const BASELINE_VERSION = 2;
+/** Versions this build reads. */
+const READABLE_VERSIONS: readonly unknown[] = [1, BASELINE_VERSION];
 const FORMAT = 's3-sync2-baseline';
 const TEMP_SUFFIX = '.tmp-';
 
-type Row = [path: string, size: number, mtimeMs: number, etag: string];
 
 interface BaselineFile {
   format: string;
@@ -120,7 +122,7 @@ export class BaselineStore {
    */
   async save(entries: ReadonlyMap<string, BaselineEntry>): Promise<void> {
     const rows: Row[] = [];
-    for (const [path, e] of entries) rows.push([path, e.size, e.mtimeMs, e.etag]);
+    for (const [path, e] of entries) rows.push(rowOf(path, e));
     const doc: BaselineFile = {
       format: FORMAT,
       version: BASELINE_VERSION,
@@ -162,7 +164,7 @@ export class BaselineStore {
   private decode(doc: unknown): BaselineLoad {
     const corrupt = (detail: string): BaselineLoad => ({ entries: null, reason: 'corrupt', detail: `${this.file}: ${detail}` });
     if (!isRecord(doc) || doc.format !== FORMAT) return corrupt('not a baseline file');
-    if (doc.version !== BASELINE_VERSION) {
+    if (!READABLE_VERSIONS.includes(doc.version)) {
       return { entries: null, reason: 'unsupported-version', detail: `${this.file}: version ${String(doc.version)}, expected ${BASELINE_VERSION}` };
     }
     const id = doc.identity;
@@ -172,8 +174,9 @@ export class BaselineStore {
     if (!Array.isArray(doc.entries)) return corrupt('entries missing');
     const entries = new Map<string, BaselineEntry>();
     for (const row of doc.entries as unknown[]) {
-      if (!isRow(row)) return corrupt(`bad entry ${JSON.stringify(row)}`);
-      entries.set(row[0], { size: row[1], mtimeMs: row[2], etag: row[3] });
+      const entry = entryOfRow(row);
+      if (!entry) return corrupt(`bad entry ${JSON.stringify(row)}`);
+      entries.set(entry.path, entry.entry);
     }
     return { entries, reason: null, replayed: 0, journalNote: null };
   }
@@ -181,17 +184,6 @@ export class BaselineStore {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isRow(row: unknown): row is Row {
-  return (
-    Array.isArray(row) &&
-    row.length === 4 &&
-    typeof row[0] === 'string' &&
-    Number.isFinite(row[1]) &&
-    Number.isFinite(row[2]) &&
-    typeof row[3] === 'string'
-  );
 }
 
 /** Makes the rename durable; not every file system lets a folder be opened for fsync. */

@@ -4,7 +4,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BaselineStore, type BaselineIdentity } from '../src/baseline.js';
 import { JournaledBaseline } from '../src/baseline-journal.js';
-import type { BaselineEntry } from '../src/sync/types.js';
+import { RACY_CTIME, type BaselineEntry } from '../src/sync/types.js';
 import { tempDir } from './helpers/tmp.js';
 
 const identity: BaselineIdentity = { bucket: 'b', prefix: 'p/q', localPath: '/data' };
@@ -13,6 +13,8 @@ const sample = (): Map<string, BaselineEntry> =>
   new Map([
     ['a.txt', { size: 5, mtimeMs: 1_700_000_000_123.456, etag: 'd41d8cd98f00b204e9800998ecf8427e' }],
     ['dir/ünï€ode "quoted".bin', { size: 20 * 1024 * 1024, mtimeMs: 1, etag: '0123456789abcdef0123456789abcdef-3' }],
+    ['with-ctime.txt', { size: 3, mtimeMs: 1_700_000_000_000, etag: 'e1', ctimeMs: 1_700_000_000_456.789 }],
+    ['racy.txt', { size: 3, mtimeMs: 1_700_000_000_000, etag: 'e2', ctimeMs: RACY_CTIME }],
   ]);
 
 test('no baseline yet: entries null, reason missing; the state dir is created on save', async () => {
@@ -32,6 +34,28 @@ test('round trip keeps every field exactly, including fractional mtimes', async 
   const again = new BaselineStore(store.file.replace(/\/[^/]+$/, ''), { ...identity });
   assert.deepEqual(await again.load(), sample());
   assert.equal((await again.loadWithReason()).reason, null);
+});
+
+test('a baseline of version 1 (rows of four, no ctime) still loads; its entries have no ctime, and it is saved as version 2', async () => {
+  const store = new BaselineStore(await tempDir('state'), identity);
+  const v1 = {
+    format: 's3-sync2-baseline',
+    version: 1,
+    identity,
+    savedAt: '2025-01-01T00:00:00.000Z',
+    entries: [['a.txt', 5, 1_700_000_000_123.456, 'e0']],
+  };
+  await writeFile(store.file, JSON.stringify(v1));
+  const loaded = await store.load();
+  assert.deepEqual(loaded, new Map([['a.txt', { size: 5, mtimeMs: 1_700_000_000_123.456, etag: 'e0' }]]));
+  assert.equal(loaded?.get('a.txt')?.ctimeMs, undefined);
+  await store.save(loaded!);
+  const saved = JSON.parse(await readFile(store.file, 'utf8')) as { version: number; entries: unknown[] };
+  assert.equal(saved.version, 2);
+  assert.deepEqual(saved.entries, [['a.txt', 5, 1_700_000_000_123.456, 'e0']], 'an unknown ctime stays left out');
+  // A row of five with a ctime that is not a number is not an entry.
+  await writeFile(store.file, JSON.stringify({ ...v1, version: 2, entries: [['a.txt', 5, 1, 'e0', 'soon']] }));
+  assert.equal((await store.loadWithReason()).reason, 'corrupt');
 });
 
 test('a baseline of another bucket, prefix or local path is not used', async () => {
@@ -62,7 +86,7 @@ test('a corrupt or truncated baseline loads as none, with the reason', async () 
     [good.slice(0, good.length / 2), 'corrupt'],
     ['', 'corrupt'],
     ['[]', 'corrupt'],
-    [good.replace('"version":1', '"version":99'), 'unsupported-version'],
+    [good.replace('"version":2', '"version":99'), 'unsupported-version'],
     [good.replace(/"entries":\[\[.*?\]/, '"entries":[["x","5",1,"e"]'), 'corrupt'],
   ];
   for (const [text, reason] of bad) {
@@ -141,7 +165,8 @@ test('journal: changes made since the last save are replayed over it, in order, 
   await store.save(sample());
   const working = new JournaledBaseline(sample(), store.journal);
   working.set('new.txt', { size: 1, mtimeMs: 2, etag: 'e1' });
-  working.set('new.txt', { size: 3, mtimeMs: 4, etag: 'e2' });
+  working.set('new.txt', { size: 3, mtimeMs: 4, etag: 'e2', ctimeMs: 5.5 });
+  working.set('racy.txt', { size: 3, mtimeMs: 4, etag: 'e2', ctimeMs: RACY_CTIME });
   working.delete('a.txt');
   working.delete('never-there.txt');
   await journalFlushed();
@@ -150,7 +175,8 @@ test('journal: changes made since the last save are replayed over it, in order, 
   const restarted = await new BaselineStore(stateDir, identity).loadWithReason();
   assert.equal(restarted.reason, null);
   assert.deepEqual(restarted.entries, new Map(working));
-  assert.equal(restarted.reason === null && restarted.replayed, 3, 'the entries it started from are not journaled; a delete of nothing neither');
+  assert.equal(restarted.entries?.get('new.txt')?.ctimeMs, 5.5, 'ctimes are journaled');
+  assert.equal(restarted.reason === null && restarted.replayed, 4, 'the entries it started from are not journaled; a delete of nothing neither');
 
   await store.save(working);
   assert.deepEqual(await readdir(stateDir), [store.file.slice(stateDir.length + 1)], 'journal removed');

@@ -243,7 +243,7 @@ export const OPTIONS = {
   }),
   expires: syncOption({ arity: 'value', parser: timestamp, help: 'Expires header of uploaded objects (an ISO-8601 time without a zone is UTC).' }),
   'size-only': syncFlag({ help: 'Compare sizes only, not timestamps, to decide that a file changed.' }),
-  'exact-timestamps': syncFlag({ help: 'Treat same-size files with different timestamps as changed. Always so in s3-sync2 (a local change is a new size or mtime, a remote one a new ETag); accepted for compatibility.' }),
+  'exact-timestamps': syncFlag({ help: 'Treat same-size files with different timestamps as changed. Always so in s3-sync2 (a local change is a new size or mtime, or a new ctime with other content; a remote one a new ETag); accepted for compatibility.' }),
   dryrun: syncFlag({ help: 'Log what would be transferred or deleted, change nothing (the tick summary counts them as dryrun).' }),
   'follow-symlinks': syncFlag({
     negation: 'no-follow-symlinks',

@@ -1,6 +1,6 @@
 /**
  * The stat-based scan of LocalPath: the truth of the local side. Regular files only, relative
- * POSIX paths, size and mtime from lstat/stat; no file is read.
+ * POSIX paths, size, mtime and ctime from lstat/stat; no file is read.
  */
 import { lstatSync, type Dirent, type Stats } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
@@ -52,7 +52,7 @@ export async function scanTree(options: ScanOptions): Promise<ScanResult> {
     skipped.push({ path, reason, folder });
   };
 
-  // Files are lstat'ed synchronously, keeping only size and mtime: an lstat of a local file takes
+  // Files are lstat'ed synchronously, keeping only size, mtime and ctime: an lstat of a local file takes
   // microseconds, where fs.promises or even the callback API cost a thread-pool round trip each,
   // which was most of a scan's CPU at 10,000 files. On a slow volume (a network file system)
   // the scan yields every few milliseconds, so /health and lock renewals keep their timing.
@@ -75,7 +75,7 @@ export async function scanTree(options: ScanOptions): Promise<ScanResult> {
     if (st === undefined) {
       if (rel.includes('\uFFFD')) skip(rel, 'name is not valid UTF-8', false);
     } else if (st.isFile()) {
-      entries.set(rel, { size: st.size, mtimeMs: st.mtimeMs });
+      entries.set(rel, entryOf(st));
     }
   };
 
@@ -130,7 +130,7 @@ export async function scanTree(options: ScanOptions): Promise<ScanResult> {
     }
     if (!isInside(options.realRoot, real)) return skip(rel, 'symlink leads outside LocalPath', st.isDirectory());
     if (st.isFile()) {
-      entries.set(rel, { size: st.size, mtimeMs: st.mtimeMs });
+      entries.set(rel, entryOf(st));
       return;
     }
     if (!st.isDirectory()) return skip(rel, 'symlink to something other than a file or folder', false);
@@ -140,4 +140,9 @@ export async function scanTree(options: ScanOptions): Promise<ScanResult> {
 
   await walkDir('', options.root, [options.realRoot]);
   return { entries, skipped };
+}
+
+/** A file's entry from its stat. */
+export function entryOf(st: Stats): LocalEntry {
+  return { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
 }

@@ -8,12 +8,21 @@ import { lstat, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { LocalChangedError, messageOf, SyncError, UnsafePathError } from '../errors.js';
 import { WHOLE_BODY_BYTES, type ChunkSource } from '../streams.js';
-import type { LocalEntry } from '../sync/types.js';
+import { racyRead, type LocalEntry } from '../sync/types.js';
 import { etagInLayoutOf } from './hash.js';
 import { unsafePathReason } from './paths.js';
-import { isInside, scanTree, type ScanResult } from './scan.js';
+import { entryOf, isInside, scanTree, type ScanResult } from './scan.js';
 import { watchTree, type LocalWatcher } from './watch.js';
-import { cleanTempFiles, copyAtomic, removeEmptyFolder, removeFile, writeAtomic, type WriteContext } from './write.js';
+import {
+  cleanTempFiles,
+  copyAtomic,
+  removeEmptyFolder,
+  removeFile,
+  writeAtomic,
+  type Expectation,
+  type WriteContext,
+  type WrittenFile,
+} from './write.js';
 
 /** Options of a LocalTree. */
 export interface LocalTreeOptions {
@@ -29,11 +38,18 @@ export interface LocalTreeOptions {
 export interface UploadSource {
   readonly size: number;
   readonly mtimeMs: number;
+  readonly ctimeMs: number;
+  /**
+   * The file's ctime or mtime was within RACY_WINDOW_MS of the read: a write in the same
+   * timestamp tick as that stat could leave size, mtime and ctime as they were, so what was read
+   * must be checked again next round (the baseline records RACY_CTIME).
+   */
+  readonly racy: boolean;
   /** The whole content, read when opened, for a small file. */
   readonly bytes?: Buffer;
   /** Fills `into` with the bytes from `position`, never past `size`; resolves how many (0 at the end). */
   readAt(into: Buffer, position: number): Promise<number>;
-  /** Stats the file again: false when size, mtime or inode changed since it was opened. */
+  /** Stats the file again: false when size, mtime, ctime or inode changed since it was opened. */
   unchanged(): Promise<boolean>;
   /** Releases the file (call it once the upload is done or abandoned). */
   close(): void;
@@ -85,11 +101,11 @@ export class LocalTree {
       if (!this.options.followSymlinks) {
         const st = await lstat(abs);
         if (!st.isFile() || (await realpath(abs)) !== join(await this.realRoot(), path)) return null;
-        return { size: st.size, mtimeMs: st.mtimeMs };
+        return entryOf(st);
       }
       if (!isInside(await this.realRoot(), await realpath(abs))) return null;
       const st = await stat(abs);
-      return st.isFile() ? { size: st.size, mtimeMs: st.mtimeMs } : null;
+      return st.isFile() ? entryOf(st) : null;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return null;
@@ -121,8 +137,12 @@ export class LocalTree {
     }
     let before: Stats;
     let whole: Buffer | undefined;
+    // Noted before the stat: a write after this instant gets a later timestamp unless it lands in
+    // the same coarse tick as a stat this recent (see racyRead).
+    let readStartedMs: number;
     try {
       await this.checkOpened(path, fd);
+      readStartedMs = Date.now();
       before = fstatSync(fd);
       if (!before.isFile()) throw new SyncError(`open ${path} for upload: not a regular file`);
       if (before.size <= WHOLE_BODY_BYTES) whole = readUpTo(fd, before.size);
@@ -140,6 +160,8 @@ export class LocalTree {
     return {
       size,
       mtimeMs: before.mtimeMs,
+      ctimeMs: before.ctimeMs,
+      racy: racyRead(before, readStartedMs),
       bytes: whole,
       // Never past the size stated when opened: a file growing meanwhile is caught by unchanged().
       readAt: async (into, position) => {
@@ -155,6 +177,7 @@ export class LocalTree {
           after !== undefined &&
           after.size === before.size &&
           after.mtimeMs === before.mtimeMs &&
+          after.ctimeMs === before.ctimeMs &&
           after.ino === before.ino &&
           after.dev === before.dev
         );
@@ -179,9 +202,9 @@ export class LocalTree {
     path: string,
     body: ChunkSource | Buffer,
     mtimeMs: number,
-    expected?: LocalEntry | null,
+    expected?: Expectation,
     sizeHint?: number,
-  ): Promise<LocalEntry> {
+  ): Promise<WrittenFile> {
     this.check(path);
     return writeAtomic(await this.writeContext(), path, body, mtimeMs, expected, sizeHint);
   }
@@ -191,7 +214,7 @@ export class LocalTree {
    * changed since is kept and LocalChangedError thrown. Empty parent folders are kept (as
    * `aws s3 sync` does), since the app may rely on a folder it made.
    */
-  async remove(path: string, expected?: LocalEntry | null): Promise<void> {
+  async remove(path: string, expected?: Expectation): Promise<void> {
     this.check(path);
     return removeFile(await this.writeContext(), path, expected);
   }
@@ -203,7 +226,7 @@ export class LocalTree {
   }
 
   /** Copies `from` to `to` atomically, keeping the mtime (the loser of a keep-both conflict). */
-  async copyLocal(from: string, to: string): Promise<LocalEntry> {
+  async copyLocal(from: string, to: string): Promise<WrittenFile> {
     this.check(from);
     this.check(to);
     await this.resolveReadable(from);

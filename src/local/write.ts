@@ -95,10 +95,20 @@ export function ensureParents(ctx: WriteContext, rel: string): void {
 }
 
 /**
- * What the target must still be before it is replaced or deleted: the entry the scan saw, null
- * for "absent", or undefined for "whatever is there".
+ * What the target must still be before it is replaced or deleted: the entry the scan saw (its
+ * ctime compared when it has one), null for "absent", or undefined for "whatever is there".
  */
-export type Expectation = LocalEntry | null | undefined;
+export type Expectation = ExpectedFile | null | undefined;
+
+/** A file as the scan saw it, the ctime optional. */
+export type ExpectedFile = Omit<LocalEntry, 'ctimeMs'> & { readonly ctimeMs?: number };
+
+/**
+ * A file as this module wrote it: size and mtime of what was written, and the ctime of the file
+ * as published (the rename or link changes it) when it is still what was written; otherwise
+ * undefined (the change shows in size or mtime anyway).
+ */
+export type WrittenFile = ExpectedFile;
 
 /**
  * Refuses a target that is a folder (its files would be lost) or a symlink the scan does not
@@ -117,9 +127,27 @@ function checkExpected(ctx: WriteContext, rel: string, abs: string, expected: Ex
   if (expected === undefined) return;
   // A followed symlink is listed by the scan with its target's size and mtime.
   const st = (ctx.followSymlinks ? statSync : lstatSync)(abs, { throwIfNoEntry: false }) ?? null;
-  const same =
-    expected === null ? st === null : st !== null && st.isFile() && st.size === expected.size && st.mtimeMs === expected.mtimeMs;
+  const same = expected === null ? st === null : st !== null && st.isFile() && isSameFile(st, expected);
   if (!same) throw new LocalChangedError(rel);
+}
+
+/** The file still has the stat expected; the ctime counts when known (a rewrite that kept size and mtime). */
+function isSameFile(st: Stats, expected: ExpectedFile): boolean {
+  return (
+    st.size === expected.size &&
+    st.mtimeMs === expected.mtimeMs &&
+    (expected.ctimeMs === undefined || st.ctimeMs === expected.ctimeMs)
+  );
+}
+
+/**
+ * What was written, with the ctime of `abs` as published if it is still that file: otherwise every
+ * file this module wrote would look touched on the next round, and be hashed.
+ */
+function published(ctx: WriteContext, abs: string, written: Stats): WrittenFile {
+  const entry = { size: written.size, mtimeMs: written.mtimeMs };
+  const st = (ctx.followSymlinks ? statSync : lstatSync)(abs, { throwIfNoEntry: false });
+  return st?.isFile() && st.size === entry.size && st.mtimeMs === entry.mtimeMs ? { ...entry, ctimeMs: st.ctimeMs } : entry;
 }
 
 /**
@@ -145,7 +173,7 @@ function publish(ctx: WriteContext, rel: string, tmp: string, abs: string, expec
 
 /**
  * Writes `body` (a stream, or a Buffer when the caller holds it whole) to `rel` atomically with
- * mtime `mtimeMs`; returns the entry as written. With an `expected` state, a target that changed
+ * mtime `mtimeMs`; returns the entry as written (see WrittenFile). With an `expected` state, a target that changed
  * since the scan is left alone (LocalChangedError).
  */
 export async function writeAtomic(
@@ -155,7 +183,7 @@ export async function writeAtomic(
   mtimeMs: number,
   expected?: Expectation,
   sizeHint?: number,
-): Promise<LocalEntry> {
+): Promise<WrittenFile> {
   const abs = join(ctx.root, rel);
   const tmp = tempPathFor(abs);
   try {
@@ -182,7 +210,7 @@ export async function writeAtomic(
       throw new Error(`received ${written.size} of the ${sizeHint} bytes announced`);
     }
     publish(ctx, rel, tmp, abs, expected);
-    return { size: written.size, mtimeMs: written.mtimeMs };
+    return published(ctx, abs, written);
   } catch (err) {
     unlinkQuietly(tmp);
     if (err instanceof PathCollisionError || err instanceof LocalChangedError) throw err;
@@ -254,7 +282,7 @@ function unlinkQuietly(path: string): void {
 }
 
 /** Copies `from` to `to` atomically, keeping the mtime (keep-both conflicts); returns the copy's entry. */
-export async function copyAtomic(ctx: WriteContext, from: string, to: string): Promise<LocalEntry> {
+export async function copyAtomic(ctx: WriteContext, from: string, to: string): Promise<WrittenFile> {
   const absFrom = join(ctx.root, from);
   const absTo = join(ctx.root, to);
   ensureParents(ctx, to);
@@ -266,7 +294,7 @@ export async function copyAtomic(ctx: WriteContext, from: string, to: string): P
     await utimes(tmp, source.atimeMs / 1000, source.mtimeMs / 1000);
     const written = await stat(tmp);
     renameOver(to, tmp, absTo);
-    return { size: written.size, mtimeMs: written.mtimeMs };
+    return published(ctx, absTo, written);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
     if (err instanceof PathCollisionError) throw err;

@@ -52,7 +52,8 @@ export function withoutPaths<V>(map: ReadonlyMap<string, V>, paths: ReadonlySet<
  * folder of the same name, or a folder by a file. They do not collide with what replaced them;
  * the plan deletes them (local deletes run before downloads), then writes the new entries. None
  * on a side where the `--max-delete` guard will refuse those deletes: what replaced them must wait
- * with them, or it would land beside them.
+ * with them, or it would land beside them. `touchedEtags`: the touched files' hashes (see
+ * pathsToHash); a touched file without one counts as changed, so as staying.
  */
 export function deletedOnTheOtherSide(
   local: LocalSnapshot,
@@ -60,6 +61,7 @@ export function deletedOnTheOtherSide(
   hiddenRemote: ReadonlySet<string>,
   baseline: BaselineSnapshot | null,
   options: Pick<PlanOptions, 'up' | 'down' | 'maxDeletePercent'>,
+  touchedEtags: ReadonlyMap<string, string> = new Map(),
 ): { local: Set<string>; remote: Set<string> } {
   const found = { local: new Set<string>(), remote: new Set<string>() };
   const { up, down } = options;
@@ -70,7 +72,8 @@ export function deletedOnTheOtherSide(
     const object = remote.get(path);
     // An object the remote snapshot hid (a folder of the same name in the bucket) is still there.
     if (file && !object && !hiddenRemote.has(path) && down.enabled && down.delete && down.include(path)) {
-      if (localDelta({ path, local: file, remote: undefined, base, localEtag: undefined }, up.sizeOnly) === 'unchanged') found.local.add(path);
+      const state = { path, local: file, remote: undefined, base, localEtag: undefined, touchedEtag: touchedEtags.get(path) };
+      if (localDelta(state, up.sizeOnly) === 'unchanged') found.local.add(path);
     }
     if (object && !file && up.enabled && up.delete && up.include(path) && object.etag === base.etag) found.remote.add(path);
   }

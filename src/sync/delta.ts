@@ -10,14 +10,32 @@ export interface PathState {
   readonly local: LocalEntry | undefined;
   readonly remote: RemoteEntry | undefined;
   readonly base: BaselineEntry | undefined;
-  /** S3-style ETag of the local file, when the caller hashed it. */
+  /** S3-style ETag of the local file in the layout of the remote object, when the caller hashed it. */
   readonly localEtag: string | undefined;
+  /** The same in the layout of the baseline's ETag, hashed for a touched file (see `touched`). */
+  readonly touchedEtag: string | undefined;
 }
 
-/** Local change: existence, size, or (unless `sizeOnly`) mtime differ from the baseline. */
+/**
+ * Local change: existence, size, or (unless `sizeOnly`) mtime differ from the baseline; or the
+ * file was touched and its content is not the baseline's (or could not be hashed: taken as changed).
+ */
 export function localDelta(state: PathState, sizeOnly: boolean): Delta {
-  const { local, base } = state;
-  return delta(local, base, (l, b) => l.size !== b.size || (!sizeOnly && l.mtimeMs !== b.mtimeMs));
+  const { local, base, touchedEtag } = state;
+  return delta(local, base, (l, b) => {
+    if (l.size !== b.size) return true;
+    if (sizeOnly) return false;
+    return l.mtimeMs !== b.mtimeMs || (touched(l, b) && touchedEtag !== b.etag);
+  });
+}
+
+/**
+ * Same size and mtime as agreed, but another ctime (or a racy baseline entry): the content may or
+ * may not have changed (a rewrite with the mtime put back, a chmod, a hard link); its hash decides.
+ * Unknown for baselines of older versions, which recorded no ctime.
+ */
+export function touched(local: LocalEntry, base: BaselineEntry): boolean {
+  return base.ctimeMs !== undefined && local.ctimeMs !== base.ctimeMs && local.size === base.size && local.mtimeMs === base.mtimeMs;
 }
 
 /** Remote change: existence or ETag differ from the baseline (an ETag names one version). */

@@ -24,7 +24,16 @@ import type { LocalTree } from '../local/tree.js';
 import type { Bucket, ObjectWriteOptions, PartSource } from '../remote/types.js';
 import { guessContentType } from './content-type.js';
 import type { TickCounts } from './controller.js';
-import { NO_OBJECT_ETAG, type Action, type BaselineEntry, type Direction, type LocalEntry, type RemoteEntry } from './types.js';
+import {
+  NO_OBJECT_ETAG,
+  RACY_CTIME,
+  racyRead,
+  type Action,
+  type BaselineEntry,
+  type Direction,
+  type LocalEntry,
+  type RemoteEntry,
+} from './types.js';
 
 /** The state an execution reads and updates: snapshots of both sides and the working baseline. */
 export interface ExecutionState {
@@ -189,7 +198,7 @@ export class Executor {
         const remote = mustHave(state.remote, action.path, 'remote');
         if (state.emptiedFolders?.has(action.path)) await this.clearEmptiedFolder(action.path, state.emptiedFolders);
         const entry = await this.download(action.path, action.path, remote, state.local.get(action.path) ?? null);
-        state.baseline.set(action.path, { size: entry.size, mtimeMs: entry.mtimeMs, etag: remote.etag });
+        state.baseline.set(action.path, agreed(entry, remote.etag));
         this.count(result, 'down', 'download', entry.size);
         if (!state.local.has(action.path)) result.fileDelta.local++;
         break;
@@ -212,7 +221,9 @@ export class Executor {
       case 'record': {
         const local = mustHave(state.local, action.path, 'local');
         const remote = mustHave(state.remote, action.path, 'remote');
-        state.baseline.set(action.path, { size: local.size, mtimeMs: local.mtimeMs, etag: remote.etag });
+        // Found equal from the scan's stat on (hashed since, or equal by size): a write landing
+        // in that stat's timestamp tick would keep its ctime, so a recent one is checked again.
+        state.baseline.set(action.path, agreed(local, remote.etag, racyRead(local, Date.now())));
         break;
       }
       case 'forget':
@@ -226,7 +237,10 @@ export class Executor {
         refuseUnsafeCopyName(action.conflictPath);
         const written = await this.upload(action.path, action.conflictPath, null, signal);
         if (!written) throw new ChangedWhileReadError(action.path);
-        state.baseline.set(action.path, { ...written.baseline, etag: action.baseEtag });
+        // Not marked racy: the next round must compare this entry with the remote version by its
+        // ETag, which the local file never has (a hash could only tell a conflict). A write in the
+        // tick of the read is the one case left to a later change of size or mtime.
+        state.baseline.set(action.path, agreed(written.file, action.baseEtag));
         this.count(result, 'up', 'upload', written.bytes);
         result.changedKeys.push(this.key(action.conflictPath));
         result.fileDelta.remote++;
@@ -260,7 +274,7 @@ export class Executor {
         result.fileDelta.remote++;
         const loser = await this.download(action.conflictPath, action.conflictPath, { ...remote, etag: copied.etag }, null);
         result.fileDelta.local++;
-        state.baseline.set(action.conflictPath, { size: loser.size, mtimeMs: loser.mtimeMs, etag: copied.etag });
+        state.baseline.set(action.conflictPath, agreed(loser, copied.etag));
       } else {
         await this.download(action.conflictPath, action.path, remote, null);
         result.fileDelta.local++;
@@ -289,9 +303,9 @@ export class Executor {
       // Our version is kept now. Should the download below lose a race (the object changed again),
       // the re-plan must only bring the newer version down, not keep ours a second time.
       const mine = state.local.get(action.path);
-      if (mine) state.baseline.set(action.path, { size: mine.size, mtimeMs: mine.mtimeMs, etag: NO_OBJECT_ETAG });
+      if (mine) state.baseline.set(action.path, agreed(mine, NO_OBJECT_ETAG));
       const entry = await this.download(action.path, action.path, remote, state.local.get(action.path) ?? null);
-      state.baseline.set(action.path, { size: entry.size, mtimeMs: entry.mtimeMs, etag: remote.etag });
+      state.baseline.set(action.path, agreed(entry, remote.etag));
       this.count(result, 'down', 'download', entry.size);
     }
   }
@@ -308,7 +322,7 @@ export class Executor {
     keyPath: string,
     expectEtag: string | null,
     signal: AbortSignal | undefined,
-  ): Promise<{ baseline: BaselineEntry; bytes: number } | null> {
+  ): Promise<{ baseline: BaselineEntry; file: FileStat; bytes: number } | null> {
     const { tree, bucket } = this.deps;
     const opened = await tree.openForUpload(path);
     let changed = false;
@@ -326,7 +340,7 @@ export class Executor {
       if (opened.bytes !== undefined) await source.verify();
       const body = opened.bytes ?? source;
       const written = await bucket.write(this.key(keyPath), body, opened.size, condition, await this.writeOptions(path), signal);
-      return { baseline: { size: opened.size, mtimeMs: opened.mtimeMs, etag: written.etag }, bytes: opened.size };
+      return { baseline: agreed(opened, written.etag, opened.racy), file: opened, bytes: opened.size };
     } catch (err) {
       if (changed) return null;
       throw err;
@@ -336,7 +350,7 @@ export class Executor {
   }
 
   /** Downloads the version `remote` of `keyPath` to `path`, atomically, refusing to clobber a local change. */
-  private async download(path: string, keyPath: string, remote: RemoteEntry, expectLocal: LocalEntry | null): Promise<LocalEntry> {
+  private async download(path: string, keyPath: string, remote: RemoteEntry, expectLocal: LocalEntry | null): Promise<FileStat> {
     const read = await this.deps.bucket.read(this.key(keyPath), { ifMatch: remote.etag });
     try {
       return await this.deps.tree.writeAtomic(path, read.body, read.lastModifiedMs, expectLocal, read.size);
@@ -444,6 +458,19 @@ function isPermissionDenied(err: unknown): boolean {
     if (code === 'EACCES' || code === 'EPERM') return true;
   }
   return false;
+}
+
+/** A file's stat as a baseline keeps it: the ctime optional (unknown). */
+type FileStat = Omit<BaselineEntry, 'etag'>;
+
+/**
+ * The baseline entry of `file` agreed on as the version `etag`. A `racy` one records RACY_CTIME,
+ * so the next round hashes the file (see RACY_CTIME); an unknown ctime is left out.
+ */
+function agreed(file: FileStat, etag: string, racy = false): BaselineEntry {
+  const entry = { size: file.size, mtimeMs: file.mtimeMs, etag };
+  const ctimeMs = racy ? RACY_CTIME : file.ctimeMs;
+  return ctimeMs === undefined ? entry : { ...entry, ctimeMs };
 }
 
 function mustHave<T>(map: ReadonlyMap<string, T>, path: string, side: string): T {

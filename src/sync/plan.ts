@@ -5,7 +5,7 @@
 import { isInternalPath, type PathFilter } from '../filters.js';
 import { uniqueConflictName } from './conflict-name.js';
 import { guardDeletes, type GuardResult } from './delete-guard.js';
-import { localDelta, remoteDelta, type PathState } from './delta.js';
+import { localDelta, remoteDelta, touched, type PathState } from './delta.js';
 import { equalBySize, resolveFirstSync, resolveThreeWay, type ResolveSettings } from './resolve.js';
 import {
   NO_OBJECT_ETAG,
@@ -64,8 +64,10 @@ export interface PlanInput {
   readonly local: LocalSnapshot;
   readonly remote: RemoteSnapshot;
   readonly baseline: BaselineSnapshot | null;
-  /** S3-style ETags of the local files `pathsToHash` named, each hashed as its object was uploaded. */
+  /** S3-style ETags of the local files `pathsToHash` named against the remote, each hashed as its object was uploaded. */
   readonly localEtags: ReadonlyMap<string, string>;
+  /** The same for the files it named against the baseline (touched files), in the layout of the baseline's ETag. */
+  readonly touchedEtags?: ReadonlyMap<string, string>;
   readonly options: PlanOptions;
   /**
    * Files on each side for the `--max-delete` guard, when `local` and `remote` hold only some
@@ -94,21 +96,44 @@ export interface Plan {
 }
 
 /**
- * Local files whose S3-style ETag the planner needs: on both sides with equal sizes, and either
- * changed on both sides since the baseline or met for the first time (no baseline; minus what
- * `--size-only` already takes as equal). Sorted.
+ * A local file the planner needs hashed: its S3-style ETag in the upload layout of `etag`
+ * (`size` bytes), the remote object's or the baseline's, as `against` says.
  */
-export function pathsToHash(input: Omit<PlanInput, 'localEtags'>): string[] {
+export interface HashRequest {
+  readonly path: string;
+  readonly against: 'remote' | 'baseline';
+  readonly etag: string;
+  readonly size: number;
+}
+
+type HashInput = Omit<PlanInput, 'localEtags' | 'touchedEtags'>;
+
+/**
+ * Local files whose S3-style ETag the planner needs. Against the remote: on both sides with equal
+ * sizes, and either changed (or touched) on both sides since the baseline or met for the first
+ * time (no baseline; minus what `--size-only` already takes as equal). Against the baseline: a
+ * touched file (same size and mtime, another ctime), unless `--size-only`. Sorted by path.
+ * A quiet tick names none.
+ */
+export function pathsToHash(input: HashInput): HashRequest[] {
   const { baseline, options } = input;
   const sizeOnly = { up: options.up.sizeOnly, down: options.down.sizeOnly };
-  return candidatePaths(input)
-    .map((path) => stateOf(input, path, undefined))
-    .filter((state) => {
-      if (!state.local || !state.remote || state.local.size !== state.remote.size) return false;
-      if (baseline === null) return !equalBySize(state, options.initMode, sizeOnly);
-      return localDelta(state, sizeOnly.up) !== 'unchanged' && remoteDelta(state) !== 'unchanged';
-    })
-    .map((state) => state.path);
+  const requests: HashRequest[] = [];
+  for (const path of candidatePaths(input)) {
+    // Unhashed, a touched file counts as changed: what the comparison with the remote may need.
+    const state = stateOf(input, path, undefined, undefined);
+    const { local, remote, base } = state;
+    if (base && local && !sizeOnly.up && touched(local, base)) {
+      requests.push({ path, against: 'baseline', etag: base.etag, size: base.size });
+    }
+    if (!local || !remote || local.size !== remote.size) continue;
+    const needed =
+      baseline === null
+        ? !equalBySize(state, options.initMode, sizeOnly)
+        : localDelta(state, sizeOnly.up) !== 'unchanged' && remoteDelta(state) !== 'unchanged';
+    if (needed) requests.push({ path, against: 'remote', etag: remote.etag, size: remote.size });
+  }
+  return requests;
 }
 
 /** Plans one tick: three-way against the baseline, or the first sync by `initMode`. */
@@ -119,7 +144,7 @@ export function reconcile(input: PlanInput): Plan {
   let conflicts = 0;
   const planned: Action[] = [];
   for (const path of candidatePaths(input)) {
-    const state = stateOf(input, path, input.localEtags.get(path));
+    const state = stateOf(input, path, input.localEtags.get(path), input.touchedEtags?.get(path));
     const resolution =
       input.baseline === null ? resolveFirstSync(state, options.initMode, settings) : resolveThreeWay(state, settings);
     if (!resolution) continue;
@@ -135,7 +160,7 @@ export function reconcile(input: PlanInput): Plan {
 }
 
 /** Every path on either side or in the baseline, minus internal names and paths both filters exclude. */
-function candidatePaths(input: Omit<PlanInput, 'localEtags'>): string[] {
+function candidatePaths(input: HashInput): string[] {
   const { up, down } = input.options;
   const all = new Set([...input.local.keys(), ...input.remote.keys(), ...(input.baseline?.keys() ?? [])]);
   return [...all]
@@ -143,13 +168,14 @@ function candidatePaths(input: Omit<PlanInput, 'localEtags'>): string[] {
     .sort(byCodeUnit);
 }
 
-function stateOf(input: Omit<PlanInput, 'localEtags'>, path: string, localEtag: string | undefined): PathState {
+function stateOf(input: HashInput, path: string, localEtag: string | undefined, touchedEtag: string | undefined): PathState {
   return {
     path,
     local: input.local.get(path),
     remote: input.remote.get(path),
     base: input.baseline?.get(path),
     localEtag,
+    touchedEtag,
   };
 }
 

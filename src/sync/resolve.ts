@@ -3,7 +3,7 @@
  * baseline) and first-sync (without). Direction switches, filters and the delete guard are applied
  * later by the planner; these tables only say what the contract wants.
  */
-import { localDelta, newerSide, remoteDelta, sameContent, type Delta, type PathState } from './delta.js';
+import { localDelta, newerSide, remoteDelta, sameContent, touched, type Delta, type PathState } from './delta.js';
 import type { Action, ActionReason, ConflictPolicy, InitMode, LocalEntry, RemoteEntry } from './types.js';
 
 /** What a table decided for a path; `conflict` marks a both-sides difference that was settled. */
@@ -30,7 +30,12 @@ export interface ResolveSettings {
 export function resolveThreeWay(state: PathState, settings: ResolveSettings): Resolution | null {
   const local = localDelta(state, settings.sizeOnly.up);
   const remote = remoteDelta(state);
-  if (local === 'unchanged' && remote === 'unchanged') return null;
+  if (local === 'unchanged' && remote === 'unchanged') {
+    // Touched but the same bytes: the new ctime is recorded, or the file would be hashed every tick.
+    const { path, local: file, base } = state;
+    if (file && base && !settings.sizeOnly.up && touched(file, base)) return settled({ kind: 'record', path, reason: 'local-touched' });
+    return null;
+  }
   if (remote === 'unchanged') return settled(onlyLocalChanged(state, local, settings));
   if (local === 'unchanged') return settled(onlyRemoteChanged(state, remote, settings));
   return bothChanged(state, settings);

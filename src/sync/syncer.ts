@@ -31,7 +31,7 @@ import {
 } from './controller.js';
 import { deletedOnTheOtherSide, findCollisions, withoutPaths } from './collisions.js';
 import { Executor, emptyCounts, emptyResult, writesRemote, type ExecutionResult, type ExecutionState } from './executor.js';
-import { pathsToHash, reconcile, type PlanOptions } from './plan.js';
+import { pathsToHash, reconcile, type HashRequest, type PlanOptions } from './plan.js';
 import { TickScheduler, type TickRequest, type TickScope } from './scheduler.js';
 import type { Action, BaselineEntry, Direction, LocalEntry, RemoteEntry } from './types.js';
 
@@ -368,7 +368,14 @@ export class Syncer implements SyncController {
     const unknownFolders = localScan.skipped.filter((s) => s.folder || s.reason.startsWith('unreadable')).map((s) => s.path);
     const options = { ...this.planOptions(scope, unknownFolders), keepBothUpHalf: final };
     const hidden = new Set(remoteScan.skipped.flatMap((s) => (s.reason === 'collision' && s.path ? [s.path] : [])));
-    const going = deletedOnTheOtherSide(localScan.entries, remoteScan.entries, hidden, this.baselineEntries, options);
+    // Touched files are hashed first: unhashed, one would count as changed, so as staying where the
+    // other side replaced it by a folder, and the new folder would be held.
+    const { touchedEtags } = await this.hashLocal(
+      pathsToHash({ local: localScan.entries, remote: remoteScan.entries, baseline: this.baselineEntries, options }).filter(
+        (request) => request.against === 'baseline',
+      ),
+    );
+    const going = deletedOnTheOtherSide(localScan.entries, remoteScan.entries, hidden, this.baselineEntries, options, touchedEtags);
     const held = this.collisions(localScan.entries, remoteScan.entries, hidden, going);
 
     const firstSync = this.baselineEntries === null;
@@ -384,7 +391,7 @@ export class Syncer implements SyncController {
     };
     let total: ExecutionResult;
     try {
-      total = await this.planAndExecute(working, firstSync ? null : withoutPaths(working.baseline, held), options);
+      total = await this.planAndExecute(working, firstSync ? null : withoutPaths(working.baseline, held), options, touchedEtags);
     } catch (err) {
       // The tick failed part-way (its remote writes waited too long for the lock): what it already
       // did locally is true on disk and must be in the baseline, or a file it downloaded would look
@@ -461,6 +468,7 @@ export class Syncer implements SyncController {
     state: ExecutionState,
     baselineForPlan: ReadonlyMap<string, BaselineEntry> | null,
     options: PlanOptions,
+    touchedEtags: ReadonlyMap<string, string>,
   ): Promise<ExecutionResult> {
     let local: ReadonlyMap<string, LocalEntry> = state.local;
     let remote: ReadonlyMap<string, RemoteEntry> = state.remote;
@@ -470,10 +478,13 @@ export class Syncer implements SyncController {
     const reservedPaths = new Set([...state.local.keys(), ...state.remote.keys(), ...state.baseline.keys()]);
     for (let round = 0; round < MAX_RACE_ROUNDS; round++) {
       const input = { local, remote, baseline: baselineForPlan };
-      const hashes = await this.hashLocal(pathsToHash({ ...input, options }), remote);
+      // The first round has the touched files' hashes already; a re-plan hashes its raced paths again.
+      const requests = pathsToHash({ ...input, options }).filter((r) => round > 0 || r.against === 'remote');
+      const hashes = await this.hashLocal(requests);
+      if (round === 0) for (const [path, etag] of touchedEtags) hashes.touchedEtags.set(path, etag);
       // The guard weighs deletes against whole sides, also when re-planning a few raced paths.
       const sideTotals = { local: state.local.size, remote: state.remote.size };
-      const plan = reconcile({ ...input, localEtags: hashes, options, sideTotals, reservedPaths });
+      const plan = reconcile({ ...input, ...hashes, options, sideTotals, reservedPaths });
       for (const action of plan.actions) if ('conflictPath' in action) reservedPaths.add(action.conflictPath);
       this.reportGuard(plan.deleteGuard);
       this.reportNoCopyName(plan.noCopyName);
@@ -538,29 +549,30 @@ export class Syncer implements SyncController {
   }
 
   /**
-   * S3-style ETags of local files, each hashed the ways its object's ETag says it may have been
-   * uploaded (one PUT, or parts of a size other tools use), so a file equal to an object another
-   * tool uploaded matches.
+   * S3-style ETags of local files, each hashed the ways the ETag it is compared with (the remote
+   * object's, or the baseline's for a touched file) says it may have been uploaded (one PUT, or
+   * parts of a size other tools use), so a file equal to an object another tool uploaded matches.
    */
-  private async hashLocal(paths: readonly string[], remote: ReadonlyMap<string, RemoteEntry>): Promise<Map<string, string>> {
-    const hashes = new Map<string, string>();
+  private async hashLocal(
+    requests: readonly HashRequest[],
+  ): Promise<{ localEtags: Map<string, string>; touchedEtags: Map<string, string> }> {
+    const localEtags = new Map<string, string>();
+    const touchedEtags = new Map<string, string>();
     const limit = pLimit(Math.min(4, this.deps.config.concurrency));
     await Promise.all(
-      paths.map((path) =>
+      requests.map(({ path, against, etag, size }) =>
         limit(async () => {
           try {
-            const object = remote.get(path);
-            if (object === undefined) return;
-            const etag = await this.deps.tree.etagInLayoutOf(path, object.etag, object.size, KNOWN_PART_SIZES);
-            // No layout we know: left unhashed, the planner treats it as a difference.
-            if (etag !== undefined) hashes.set(path, etag);
+            const hashed = await this.deps.tree.etagInLayoutOf(path, etag, size, KNOWN_PART_SIZES);
+            // No layout we know (an SSE-KMS ETag): left unhashed, the planner treats it as a difference.
+            if (hashed !== undefined) (against === 'remote' ? localEtags : touchedEtags).set(path, hashed);
           } catch {
             // Vanished or unreadable since the scan: the planner treats it as a difference.
           }
         }),
       ),
     );
-    return hashes;
+    return { localEtags, touchedEtags };
   }
 
   /** Unreadable or unsafe local names deserve a warning; deliberate skips only a debug line. */
@@ -652,7 +664,7 @@ function sameBaseline(a: ReadonlyMap<string, BaselineEntry>, b: ReadonlyMap<stri
   if (a.size !== b.size) return false;
   for (const [path, x] of a) {
     const y = b.get(path);
-    if (!y || y.size !== x.size || y.mtimeMs !== x.mtimeMs || y.etag !== x.etag) return false;
+    if (!y || y.size !== x.size || y.mtimeMs !== x.mtimeMs || y.etag !== x.etag || y.ctimeMs !== x.ctimeMs) return false;
   }
   return true;
 }

@@ -20,6 +20,11 @@ export const NO_OBJECT_ETAG = '';
 export interface LocalEntry {
   readonly size: number;
   readonly mtimeMs: number;
+  /**
+   * Changes with every write, chmod, link or rename, and no program can set it back (unlike the
+   * mtime: `cp -p`, `touch -r`, `tar x`, `rsync -t`): a rewrite that kept size and mtime still shows here.
+   */
+  readonly ctimeMs: number;
 }
 
 /** A remote object as ListObjectsV2 reported it. */
@@ -37,6 +42,29 @@ export interface BaselineEntry {
   readonly mtimeMs: number;
   /** Remote ETag (unquoted) at the time of agreement. */
   readonly etag: string;
+  /**
+   * Local ctime (ms) at the time of agreement; absent when unknown (a baseline of an older
+   * version: not compared), or RACY_CTIME.
+   */
+  readonly ctimeMs?: number;
+}
+
+/**
+ * A baseline ctime no file has: the entry was recorded from a read that may have raced a write in
+ * the same timestamp tick, so the next round hashes the file and uploads it if it differs.
+ */
+export const RACY_CTIME = -1;
+
+/**
+ * How recent (ms before a read began) a file's ctime or mtime may be for the read to count as
+ * racy: coarse timestamps (ext4/xfs before Linux 6.13) move once a jiffy (up to 10 ms), with margin.
+ */
+export const RACY_WINDOW_MS = 100;
+
+/** True when a file with this ctime and mtime, read from `readStartedMs` on, may have raced a write. */
+export function racyRead(file: { readonly ctimeMs: number; readonly mtimeMs: number }, readStartedMs: number): boolean {
+  const since = readStartedMs - RACY_WINDOW_MS;
+  return file.ctimeMs >= since || file.mtimeMs >= since;
 }
 
 /** Path → entry maps; a snapshot of one side. */
@@ -59,6 +87,8 @@ export type ActionReason =
   | 'init-down'
   | 'init-merge'
   | 'same-content'
+  /** Only the ctime moved (chmod, a link, a rewrite of the same bytes): the new stat is recorded. */
+  | 'local-touched'
   /** First sync under `--size-only`: equal sizes are taken as equal, as `aws s3 sync` does. */
   | 'same-size'
   | 'both-deleted';

@@ -8,7 +8,7 @@ import { put, tree } from './fixtures.js';
 
 const sorted = (m: ReadonlyMap<string, unknown>): string[] => [...m.keys()].sort();
 
-test('scan lists regular files at every depth with size and mtime, as relative POSIX paths', async () => {
+test('scan lists regular files at every depth with size, mtime and ctime, as relative POSIX paths', async () => {
   const root = await tempDir('scan');
   await put(root, 'top.txt', 'hello');
   await put(root, 'a/b/c/deep.bin', 'x'.repeat(1000));
@@ -17,7 +17,8 @@ test('scan lists regular files at every depth with size and mtime, as relative P
 
   const { entries, skipped } = await tree(root).scan();
   assert.deepEqual(sorted(entries), ['a/b/c/deep.bin', 'top.txt']);
-  assert.deepEqual(entries.get('top.txt'), { size: 5, mtimeMs: 1_600_000_000_000 });
+  const { ctimeMs } = await stat(join(root, 'top.txt'));
+  assert.deepEqual(entries.get('top.txt'), { size: 5, mtimeMs: 1_600_000_000_000, ctimeMs });
   assert.equal(entries.get('a/b/c/deep.bin')?.size, 1000);
   assert.equal(entries.get('a/b/c/deep.bin')?.mtimeMs, (await stat(join(root, 'a/b/c/deep.bin'))).mtimeMs);
   assert.deepEqual(skipped, []);

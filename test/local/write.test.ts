@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { appendFile, chmod, mkdir, readdir, readFile, stat, symlink, utimes } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, readdir, readFile, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import fs from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
@@ -11,6 +11,13 @@ import { LocalChangedError, PathCollisionError, UnsafePathError } from '../../sr
 import { LocalTree, type UploadSource } from '../../src/local/tree.js';
 import { tempDir } from '../helpers/tmp.js';
 import { put, tree } from './fixtures.js';
+
+/** Rewrites `path` in place with `text` and puts its mtime back, as `cp -p` does. */
+async function rewriteKeepingMtime(path: string, text: string): Promise<void> {
+  const { atime, mtime } = await stat(path);
+  await writeFile(path, text);
+  await utimes(path, atime, mtime);
+}
 
 /** Every name under `dir`, recursively, relative. */
 async function listAll(dir: string): Promise<string[]> {
@@ -47,7 +54,8 @@ for (const [label, whole] of [['streamed', false], ['whole', true]] as const) {
     const entry = await t.writeAtomic('new/deep/file.txt', bodyOf([Buffer.from('content')]), mtimeMs, undefined, hint(7));
     assert.equal(await readFile(join(root, 'new/deep/file.txt'), 'utf8'), 'content');
     assert.equal((await stat(join(root, 'new/deep/file.txt'))).mtimeMs, mtimeMs);
-    assert.deepEqual(entry, { size: 7, mtimeMs });
+    // The ctime is the published file's (the rename changes it), or every download would look touched.
+    assert.deepEqual(entry, { size: 7, mtimeMs, ctimeMs: (await stat(join(root, 'new/deep/file.txt'))).ctimeMs });
     // Fractional milliseconds land within a microsecond, and the entry is what the scan reports.
     const fractional = await t.writeAtomic('frac.txt', bodyOf([Buffer.from('x')]), mtimeMs + 678, undefined, hint(1));
     assert.ok(Math.abs(fractional.mtimeMs - (mtimeMs + 678)) < 0.001, String(fractional.mtimeMs));
@@ -177,6 +185,15 @@ test('writeAtomic with an expected state never replaces a change the app made si
   await assert.rejects(t.writeAtomic('edited.txt', body('remote'), 0, scanned), LocalChangedError);
   assert.equal(await readFile(join(root, 'edited.txt'), 'utf8'), 'scanned');
 
+  // Rewritten with the same size and the mtime put back (cp -p): only the ctime tells, and it is kept too.
+  await put(root, 'copied.txt', 'scanned');
+  await utimes(join(root, 'copied.txt'), 1_700_000_000, 1_700_000_000);
+  const before = await t.stat('copied.txt');
+  await rewriteKeepingMtime(join(root, 'copied.txt'), 'cp -p:1');
+  await assert.rejects(t.writeAtomic('copied.txt', body('remote'), 0, before), LocalChangedError);
+  await assert.rejects(t.remove('copied.txt', before), LocalChangedError);
+  assert.equal(await readFile(join(root, 'copied.txt'), 'utf8'), 'cp -p:1');
+
   // Expected absent, but the app created it meanwhile: kept.
   await put(root, 'created.txt', 'by the app');
   await assert.rejects(t.writeAtomic('created.txt', body('remote'), 0, null), LocalChangedError);
@@ -200,7 +217,7 @@ test('writeAtomic with an expected state never replaces a change the app made si
   await t.writeAtomic('brand/new.txt', body('remote new'), 0, null);
   assert.equal(await readFile(join(root, 'edited.txt'), 'utf8'), 'remote v2');
   assert.equal(await readFile(join(root, 'brand/new.txt'), 'utf8'), 'remote new');
-  assert.deepEqual(await listAll(root), ['brand', 'brand/new.txt', 'created.txt', 'edited.txt']);
+  assert.deepEqual(await listAll(root), ['brand', 'brand/new.txt', 'copied.txt', 'created.txt', 'edited.txt']);
 });
 
 test('a symlink that is not followed is never replaced by a download', async () => {
@@ -265,7 +282,8 @@ test('copyLocal copies atomically and keeps the mtime', async () => {
   const t = tree(root);
   const entry = await t.copyLocal('doc.txt', 'conflicts/doc.conflict-20240101T000000Z-node.txt');
   assert.equal(await readFile(join(root, 'conflicts/doc.conflict-20240101T000000Z-node.txt'), 'utf8'), 'loser content');
-  assert.deepEqual(entry, { size: 13, mtimeMs: 1_650_000_000_500 });
+  const { ctimeMs } = await stat(join(root, 'conflicts/doc.conflict-20240101T000000Z-node.txt'));
+  assert.deepEqual(entry, { size: 13, mtimeMs: 1_650_000_000_500, ctimeMs });
   await assert.rejects(t.copyLocal('missing.txt', 'x.txt'), /missing\.txt/);
   assert.deepEqual(await listAll(root), ['conflicts', 'conflicts/doc.conflict-20240101T000000Z-node.txt', 'doc.txt']);
 });
@@ -331,6 +349,25 @@ test('openForUpload: no more than the stated size is read; unchanged() is false 
   await tree(root).writeAtomic('swap.txt', bodyOf([Buffer.from('bbbb')]), mtimeMs);
   assert.equal(await swap.unchanged(), false, 'same size and mtime but another file');
   assert.equal(swap.bytes?.toString(), 'aaaa', 'what was read when opened');
+
+  // Rewritten in place, same size, the mtime put back: only the ctime tells.
+  await put(root, 'inplace.txt', 'aaaa');
+  await utimes(join(root, 'inplace.txt'), 1_700_000_000, 1_700_000_000);
+  const inplace = await tree(root).openForUpload('inplace.txt');
+  await rewriteKeepingMtime(join(root, 'inplace.txt'), 'bbbb');
+  assert.equal(await inplace.unchanged(), false, 'same size, mtime and inode, another ctime');
+});
+
+test('openForUpload: a read that began within the racy window of the ctime or mtime says so', async () => {
+  const root = await tempDir('upload');
+  await put(root, 'fresh.txt', 'just written');
+  assert.equal((await tree(root).openForUpload('fresh.txt')).racy, true);
+  await put(root, 'calm.txt', 'written earlier');
+  await utimes(join(root, 'calm.txt'), 1_700_000_000, 1_700_000_000);
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  const calm = await tree(root).openForUpload('calm.txt');
+  assert.equal(calm.racy, false);
+  assert.equal(calm.ctimeMs, (await stat(join(root, 'calm.txt'))).ctimeMs);
 });
 
 test('openForUpload refuses a file outside the root, or behind a symlink not followed', async () => {
@@ -416,8 +453,8 @@ test('writeAtomic with fsync on writes the same result, small (whole) or streame
   const small = await synced.writeAtomic('small.txt', bodyOf([Buffer.from('small')]), mtimeMs, null, 5);
   const big = randomBytes(2 * 1024 * 1024);
   const large = await synced.writeAtomic('large.bin', bodyOf([big]), mtimeMs, null, big.length);
-  assert.deepEqual(small, { size: 5, mtimeMs });
-  assert.deepEqual(large, { size: big.length, mtimeMs });
+  assert.deepEqual(small, { size: 5, mtimeMs, ctimeMs: (await stat(join(root, 'small.txt'))).ctimeMs });
+  assert.deepEqual(large, { size: big.length, mtimeMs, ctimeMs: (await stat(join(root, 'large.bin'))).ctimeMs });
   assert.equal(await readFile(join(root, 'small.txt'), 'utf8'), 'small');
   assert.ok((await readFile(join(root, 'large.bin'))).equals(big));
   assert.deepEqual(await listAll(root), ['large.bin', 'small.txt']);

@@ -28,10 +28,10 @@ test('file/folder collisions: the file under a folder name is held; remote files
 test('deletedOnTheOtherSide: files unchanged since the baseline and gone on the other side, where this tick propagates the delete', () => {
   const base = { size: 1, mtimeMs: 100, etag: 'e1' };
   const local = new Map([
-    ['stale-local', { size: 1, mtimeMs: 100 }],
-    ['edited-local', { size: 1, mtimeMs: 200 }],
-    ['hidden', { size: 1, mtimeMs: 100 }],
-    ['on-both', { size: 1, mtimeMs: 100 }],
+    ['stale-local', { size: 1, mtimeMs: 100, ctimeMs: 100 }],
+    ['edited-local', { size: 1, mtimeMs: 200, ctimeMs: 200 }],
+    ['hidden', { size: 1, mtimeMs: 100, ctimeMs: 100 }],
+    ['on-both', { size: 1, mtimeMs: 100, ctimeMs: 100 }],
   ]);
   const remote = new Map([
     ['stale-remote', { size: 1, etag: 'e1', lastModifiedMs: 0 }],

@@ -105,7 +105,8 @@ class RewrittenMidRead extends LocalTree {
       }
       return n;
     };
-    return { size: source.size, mtimeMs: source.mtimeMs, readAt, unchanged: () => source.unchanged(), close: () => source.close() };
+    const { size, mtimeMs, ctimeMs, racy } = source;
+    return { size, mtimeMs, ctimeMs, racy, readAt, unchanged: () => source.unchanged(), close: () => source.close() };
   }
 }
 

@@ -42,7 +42,7 @@ test('a keep-both whose copy name a download would refuse is skipped before anyt
   ];
   for (const action of actions) {
     const state = {
-      local: new Map([['doc.txt', { size: 10, mtimeMs: 3000 }]]),
+      local: new Map([['doc.txt', { size: 10, mtimeMs: 3000, ctimeMs: 3000 }]]),
       remote: new Map([['doc.txt', { size: 13, etag: 'e2', lastModifiedMs: 2000 }]]),
       baseline: new Map([['doc.txt', { size: 10, mtimeMs: 1000, etag: 'e0' }]]),
     };

@@ -1,5 +1,5 @@
 /** Builders for planner tests: small snapshots, default options, and a readable form of actions. */
-import { reconcile, type DirectionPlanOptions, type Plan, type PlanInput, type PlanOptions } from '../../src/sync/plan.js';
+import { pathsToHash, reconcile, type DirectionPlanOptions, type Plan, type PlanInput, type PlanOptions } from '../../src/sync/plan.js';
 import type { Action, BaselineEntry, LocalEntry, RemoteEntry } from '../../src/sync/types.js';
 
 /** The clock and node of every test plan: keep-both names read `…conflict-20240506T070809Z-node1…`. */
@@ -32,8 +32,10 @@ export interface Trees {
   local?: Record<string, LocalEntry>;
   remote?: Record<string, RemoteEntry>;
   baseline?: Record<string, BaselineEntry> | null;
-  /** Local S3-style ETags the caller computed. */
+  /** Local S3-style ETags the caller computed, in the remote object's layout. */
   etags?: Record<string, string>;
+  /** The same for touched files, in the baseline ETag's layout. */
+  touchedEtags?: Record<string, string>;
 }
 
 /** The planner's input for `trees` under `opts`. */
@@ -43,6 +45,7 @@ export function input(trees: Trees, opts: PlanOptions = options()): PlanInput {
     remote: new Map(Object.entries(trees.remote ?? {})),
     baseline: trees.baseline === null ? null : new Map(Object.entries(trees.baseline ?? {})),
     localEtags: new Map(Object.entries(trees.etags ?? {})),
+    touchedEtags: new Map(Object.entries(trees.touchedEtags ?? {})),
     options: opts,
   };
 }
@@ -84,9 +87,14 @@ export function inSync(n: number, dir = ''): Required<Pick<Trees, 'local' | 'rem
   const baseline: Record<string, BaselineEntry> = {};
   for (let i = 0; i < n; i++) {
     const path = `${dir}f${i}`;
-    local[path] = { size: 1, mtimeMs: 1000 };
+    local[path] = { size: 1, mtimeMs: 1000, ctimeMs: 1000 };
     remote[path] = { size: 1, etag: `e${i}`, lastModifiedMs: 1000 };
     baseline[path] = { size: 1, mtimeMs: 1000, etag: `e${i}` };
   }
   return { local, remote, baseline };
+}
+
+/** What `pathsToHash` asks for, one line each: `path` (against the remote) or `path (baseline e0)`. */
+export function hashRequests(trees: Trees, opts: PlanOptions = options()): string[] {
+  return pathsToHash(input(trees, opts)).map((r) => (r.against === 'remote' ? r.path : `${r.path} (baseline ${r.etag})`));
 }

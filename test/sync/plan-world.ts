@@ -48,13 +48,14 @@ export class World {
 
   /** Plans one tick as the syncer would: hash what the planner asks for, then reconcile. */
   plan(opts: PlanOptions = options()): Plan & { readable: string[] } {
-    const local = new Map([...this.local].map(([p, v]) => [p, { size: v.content.length, mtimeMs: v.time }]));
+    const local = new Map([...this.local].map(([p, v]) => [p, { size: v.content.length, mtimeMs: v.time, ctimeMs: v.time }]));
     const remote = new Map(
       [...this.remote].map(([p, v]) => [p, { size: v.content.length, etag: etag(v.content), lastModifiedMs: v.time }]),
     );
     const base = { local, remote, baseline: this.baseline, options: opts };
-    const localEtags = new Map(pathsToHash(base).map((p) => [p, etag(this.local.get(p)!.content)]));
-    const result = reconcile({ ...base, localEtags });
+    const hashed = (against: string) =>
+      new Map(pathsToHash(base).filter((r) => r.against === against).map(({ path }) => [path, etag(this.local.get(path)!.content)]));
+    const result = reconcile({ ...base, localEtags: hashed('remote'), touchedEtags: hashed('baseline') });
     return { ...result, readable: result.actions.map(describe) };
   }
 

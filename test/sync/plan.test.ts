@@ -2,21 +2,21 @@ import { describe as suite, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileFilter } from '../../src/filters.js';
 import { unsafePathReason } from '../../src/local/paths.js';
-import { pathsToHash, reconcile } from '../../src/sync/plan.js';
-import type { ConflictPolicy, InitMode, LocalEntry, RemoteEntry } from '../../src/sync/types.js';
-import { input, inSync, options, plan, STAMP, type OptionOverrides, type Trees } from './plan-fixtures.js';
+import { reconcile } from '../../src/sync/plan.js';
+import { RACY_CTIME, type ConflictPolicy, type InitMode, type LocalEntry, type RemoteEntry } from '../../src/sync/types.js';
+import { hashRequests, input, inSync, options, plan, STAMP, type OptionOverrides, type Trees } from './plan-fixtures.js';
 
 const P = 'doc.txt';
 const BASE = { size: 10, mtimeMs: 1000, etag: 'e0' };
 
 /** Local side of `doc.txt` (the baseline is BASE unless the state is `added` / `absent`). */
 const L = {
-  unchanged: { size: 10, mtimeMs: 1000 },
-  modified: { size: 12, mtimeMs: 3000 },
-  added: { size: 12, mtimeMs: 3000 },
-  olderModified: { size: 12, mtimeMs: 1500 },
-  tieModified: { size: 12, mtimeMs: 2000 },
-  sameSizeAsRemote: { size: 13, mtimeMs: 3000 },
+  unchanged: { size: 10, mtimeMs: 1000, ctimeMs: 1000 },
+  modified: { size: 12, mtimeMs: 3000, ctimeMs: 3000 },
+  added: { size: 12, mtimeMs: 3000, ctimeMs: 3000 },
+  olderModified: { size: 12, mtimeMs: 1500, ctimeMs: 1500 },
+  tieModified: { size: 12, mtimeMs: 2000, ctimeMs: 2000 },
+  sameSizeAsRemote: { size: 13, mtimeMs: 3000, ctimeMs: 3000 },
 } satisfies Record<string, LocalEntry>;
 
 /** Remote side of `doc.txt`. */
@@ -357,12 +357,12 @@ suite('filters', () => {
 
   test('internal .s3-sync2 names never appear in a plan or in pathsToHash, whatever the filters', () => {
     const trees: Trees = {
-      local: { '.s3-sync2-tmp-1': L.added, 'a/.s3-sync2-part': { size: 13, mtimeMs: 5 } },
+      local: { '.s3-sync2-tmp-1': L.added, 'a/.s3-sync2-part': { size: 13, mtimeMs: 5, ctimeMs: 5 } },
       remote: { '.s3-sync2.lock': R.added, 'a/.s3-sync2-part': R.added },
       baseline: null,
     };
     for (const deletes of DELETE_SETTINGS) assert.deepEqual(plan(trees, withDeletes(deletes)).readable, []);
-    assert.deepEqual(pathsToHash(input(trees)), []);
+    assert.deepEqual(hashRequests(trees), []);
   });
 });
 
@@ -488,7 +488,7 @@ suite('pathsToHash', () => {
       remote: { both: R.modified, sizes: R.modified, onlyLocal: R.unchanged, added: R.added, ok: R.unchanged, onlyRemote: R.added },
       baseline: { both: BASE, sizes: BASE, onlyLocal: BASE, ok: BASE },
     };
-    assert.deepEqual(pathsToHash(input(trees)), ['added', 'both']);
+    assert.deepEqual(hashRequests(trees), ['added', 'both']);
   });
 
   test('first sync: every path on both sides with equal sizes', () => {
@@ -497,13 +497,102 @@ suite('pathsToHash', () => {
       remote: { a: R.added, b: R.added, diff: R.added, other: R.added },
       baseline: null,
     };
-    assert.deepEqual(pathsToHash(input(trees)), ['a', 'b']);
+    assert.deepEqual(hashRequests(trees), ['a', 'b']);
   });
+});
+
+suite('touched files: same size and mtime, another ctime (a rewrite with the mtime put back, a chmod)', () => {
+  const AGREED = { ...BASE, ctimeMs: 1000 };
+  const TOUCHED = { size: 10, mtimeMs: 1000, ctimeMs: 5000 };
+  const SAME_SIZE_REMOTE = { size: 10, etag: 'e2', lastModifiedMs: 2000 };
+  /** Recorded from a racy read: hashed whatever the ctime now. */
+  const RACY = { base: { ...BASE, ctimeMs: RACY_CTIME }, local: { ...TOUCHED, ctimeMs: 1000 }, hashes: [`${P} (baseline e0)`] };
+  interface Case {
+    name: string;
+    base?: typeof AGREED | typeof BASE;
+    local?: LocalEntry;
+    remote?: RemoteEntry;
+    /** ETag of the local file in the baseline's layout (omitted: could not be hashed). */
+    touchedEtag?: string;
+    etag?: string;
+    overrides?: OptionOverrides;
+    hashes: string[];
+    expect: string[];
+  }
+  const cases: Case[] = [
+    { name: 'ctime as agreed: nothing hashed, nothing done', local: { ...TOUCHED, ctimeMs: 1000 }, hashes: [], expect: [] },
+    {
+      name: 'same content: the new stat is recorded',
+      touchedEtag: 'e0',
+      hashes: [`${P} (baseline e0)`],
+      expect: [`record ${P} (local-touched)`],
+    },
+    { name: 'other content: uploaded', touchedEtag: 'e9', hashes: [`${P} (baseline e0)`], expect: [`upload ${P} (local-modified, if-match e0)`] },
+    { name: 'not hashable (unreadable, unknown layout): uploaded', hashes: [`${P} (baseline e0)`], expect: [`upload ${P} (local-modified, if-match e0)`] },
+    { name: 'racy baseline entry, same content: recorded', ...RACY, touchedEtag: 'e0', expect: [`record ${P} (local-touched)`] },
+    { name: 'racy baseline entry, other content: uploaded', ...RACY, touchedEtag: 'e9', expect: [`upload ${P} (local-modified, if-match e0)`] },
+    { name: 'baseline without ctime (older version): not compared', base: BASE, hashes: [], expect: [] },
+    { name: '--size-only: ctime ignored', overrides: { up: { sizeOnly: true } }, hashes: [], expect: [] },
+    {
+      name: 'same content, remote modified: downloaded',
+      remote: R.modified,
+      touchedEtag: 'e0',
+      hashes: [`${P} (baseline e0)`],
+      expect: [`download ${P} (remote-modified)`],
+    },
+    {
+      name: 'other content, remote modified to the same bytes: recorded',
+      remote: SAME_SIZE_REMOTE,
+      touchedEtag: 'e9',
+      etag: 'e2',
+      hashes: [`${P} (baseline e0)`, P],
+      expect: [`record ${P} (same-content)`],
+    },
+    {
+      name: 'other content, remote modified otherwise: a conflict (the remote is newer)',
+      remote: SAME_SIZE_REMOTE,
+      touchedEtag: 'e9',
+      etag: 'e8',
+      hashes: [`${P} (baseline e0)`, P],
+      expect: [`download ${P} (conflict)`],
+    },
+    {
+      name: 'same content, remote deleted (--delete): deleted locally',
+      remote: undefined,
+      touchedEtag: 'e0',
+      overrides: { down: { delete: true } },
+      hashes: [`${P} (baseline e0)`],
+      expect: [`delete-local ${P} (remote-deleted)`],
+    },
+    {
+      name: 'other content, remote deleted (--delete): the write wins, uploaded back',
+      remote: undefined,
+      touchedEtag: 'e9',
+      overrides: { down: { delete: true } },
+      hashes: [`${P} (baseline e0)`],
+      expect: [`upload ${P} (conflict, create)`],
+    },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      const remote = 'remote' in c ? c.remote : R.unchanged;
+      const trees: Trees = {
+        local: { [P]: c.local ?? TOUCHED },
+        remote: remote ? { [P]: remote } : {},
+        baseline: { [P]: c.base ?? AGREED },
+        touchedEtags: c.touchedEtag === undefined ? {} : { [P]: c.touchedEtag },
+        etags: c.etag === undefined ? {} : { [P]: c.etag },
+      };
+      const opts = options(c.overrides);
+      assert.deepEqual(hashRequests(trees, opts), c.hashes);
+      assert.deepEqual(plan(trees, opts).readable, c.expect);
+    });
+  }
 });
 
 suite('--size-only', () => {
   test('up: a local mtime change alone is not a change; down --size-only does not affect uploads', () => {
-    const trees: Trees = { local: { [P]: { size: 10, mtimeMs: 9999 } }, remote: { [P]: R.unchanged }, baseline: { [P]: BASE } };
+    const trees: Trees = { local: { [P]: { size: 10, mtimeMs: 9999, ctimeMs: 9999 } }, remote: { [P]: R.unchanged }, baseline: { [P]: BASE } };
     assert.deepEqual(plan(trees, options({ up: { sizeOnly: true } })).readable, []);
     assert.deepEqual(plan(trees, options({ down: { sizeOnly: true } })).readable, [`upload ${P} (local-modified, if-match e0)`]);
     assert.deepEqual(plan(trees).readable, [`upload ${P} (local-modified, if-match e0)`]);
@@ -522,7 +611,7 @@ suite('--size-only', () => {
       const opts = options(overrides);
       assert.deepEqual(plan(trees, opts).readable, expected, JSON.stringify(overrides));
       // What size-only settles is not hashed; what it does not settle still is.
-      const hashed = pathsToHash(input(trees, opts));
+      const hashed = hashRequests(trees, opts);
       assert.deepEqual(hashed, expected[0]!.includes('same-size') ? [] : [P], JSON.stringify(overrides));
     }
   });
