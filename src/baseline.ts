@@ -2,10 +2,13 @@
  * The baseline: for each path, the state both sides agreed on after its last successful sync.
  * Persisted in the state directory so a restart on the same disk resumes three-way semantics.
  *
- * Format (version 2): one JSON document `{ format, version, identity, savedAt, entries }` with
- * `entries` as `[path, size, mtimeMs, etag, ctimeMs]` arrays (ctimeMs left out when unknown) —
- * compact, and one JSON.parse handles 100k entries in well under a second. Version 1 (written
- * before ctimes were kept: rows of four) still loads; its entries have no ctime. Written atomically: temp file, fsync, rename, fsync the folder.
+ * Format (version 1): one JSON document `{ format, version, identity, savedAt, entries, ctimes }`
+ * with `entries` as `[path, size, mtimeMs, etag]` arrays — compact, and one JSON.parse handles
+ * 100k entries in well under a second — and `ctimes` the entries' ctimes in the same order (null
+ * where unknown). The ctimes sit beside the rows, not in them, so a build from before they were
+ * kept still reads the file (ignoring them) after a rollback instead of starting over with a first
+ * sync; a file without them loads with no ctimes. Written atomically: temp file, fsync, rename,
+ * fsync the folder.
  * Changes made since the last save are in the journal beside it (baseline-journal.ts), replayed
  * on load.
  */
@@ -13,7 +16,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { BaselineEntry } from './sync/types.js';
-import { BaselineJournal, entryOfRow, rowOf, type Row } from './baseline-journal.js';
+import { BaselineJournal, entryOfRow, type Row } from './baseline-journal.js';
 import { messageOf } from './errors.js';
 
 /** Which sync a baseline belongs to: one from another bucket, prefix or folder is never used. */
@@ -41,9 +44,7 @@ export type BaselineLoad =
   | { readonly entries: null; readonly reason: BaselineMissReason; readonly detail: string };
 
 /** The format version written by this build. */
-export const BASELINE_VERSION = 2;
-/** Versions this build reads. */
-const READABLE_VERSIONS: readonly unknown[] = [1, BASELINE_VERSION];
+export const BASELINE_VERSION = 1;
 const FORMAT = 's3-sync2-baseline';
 const TEMP_SUFFIX = '.tmp-';
 
@@ -54,6 +55,7 @@ interface BaselineFile {
   identity: BaselineIdentity;
   savedAt: string;
   entries: Row[];
+  ctimes: (number | null)[];
 }
 
 /** Loads and saves the baseline of one sync (bucket, prefix, local folder) in a state directory. */
@@ -122,13 +124,18 @@ export class BaselineStore {
    */
   async save(entries: ReadonlyMap<string, BaselineEntry>): Promise<void> {
     const rows: Row[] = [];
-    for (const [path, e] of entries) rows.push(rowOf(path, e));
+    const ctimes: (number | null)[] = [];
+    for (const [path, e] of entries) {
+      rows.push([path, e.size, e.mtimeMs, e.etag]);
+      ctimes.push(e.ctimeMs ?? null);
+    }
     const doc: BaselineFile = {
       format: FORMAT,
       version: BASELINE_VERSION,
       identity: { bucket: this.identity.bucket, prefix: this.identity.prefix, localPath: this.identity.localPath },
       savedAt: new Date().toISOString(),
       entries: rows,
+      ctimes,
     };
     try {
       await mkdir(this.stateDir, { recursive: true });
@@ -164,7 +171,7 @@ export class BaselineStore {
   private decode(doc: unknown): BaselineLoad {
     const corrupt = (detail: string): BaselineLoad => ({ entries: null, reason: 'corrupt', detail: `${this.file}: ${detail}` });
     if (!isRecord(doc) || doc.format !== FORMAT) return corrupt('not a baseline file');
-    if (!READABLE_VERSIONS.includes(doc.version)) {
+    if (doc.version !== BASELINE_VERSION) {
       return { entries: null, reason: 'unsupported-version', detail: `${this.file}: version ${String(doc.version)}, expected ${BASELINE_VERSION}` };
     }
     const id = doc.identity;
@@ -172,11 +179,15 @@ export class BaselineStore {
       return { entries: null, reason: 'other-identity', detail: `${this.file} belongs to ${JSON.stringify(id)}` };
     }
     if (!Array.isArray(doc.entries)) return corrupt('entries missing');
+    const rows = doc.entries as unknown[];
+    // Written by a build that kept no ctimes, or rewritten by one after a rollback: none known.
+    const ctimes = Array.isArray(doc.ctimes) && doc.ctimes.length === rows.length ? (doc.ctimes as unknown[]) : [];
     const entries = new Map<string, BaselineEntry>();
-    for (const row of doc.entries as unknown[]) {
-      const entry = entryOfRow(row);
+    for (const [index, row] of rows.entries()) {
+      const entry = Array.isArray(row) && row.length === 4 ? entryOfRow(row) : null;
       if (!entry) return corrupt(`bad entry ${JSON.stringify(row)}`);
-      entries.set(entry.path, entry.entry);
+      const ctimeMs = ctimes[index];
+      entries.set(entry.path, Number.isFinite(ctimeMs) ? { ...entry.entry, ctimeMs: ctimeMs as number } : entry.entry);
     }
     return { entries, reason: null, replayed: 0, journalNote: null };
   }

@@ -36,26 +36,23 @@ test('round trip keeps every field exactly, including fractional mtimes', async 
   assert.equal((await again.loadWithReason()).reason, null);
 });
 
-test('a baseline of version 1 (rows of four, no ctime) still loads; its entries have no ctime, and it is saved as version 2', async () => {
+test('ctimes are kept beside the rows, so a build from before them still reads the file; a file without them loads with none', async () => {
   const store = new BaselineStore(await tempDir('state'), identity);
-  const v1 = {
-    format: 's3-sync2-baseline',
-    version: 1,
-    identity,
-    savedAt: '2025-01-01T00:00:00.000Z',
-    entries: [['a.txt', 5, 1_700_000_000_123.456, 'e0']],
-  };
-  await writeFile(store.file, JSON.stringify(v1));
+  await store.save(sample());
+  const saved = JSON.parse(await readFile(store.file, 'utf8')) as { version: number; entries: unknown[][]; ctimes: unknown[] };
+  assert.equal(saved.version, 1);
+  assert.ok(saved.entries.every((row) => row.length === 4), 'rows of four, as every earlier build reads them');
+  assert.deepEqual(saved.ctimes, [null, null, 1_700_000_000_456.789, RACY_CTIME]);
+
+  // As an earlier build writes it (or rewrites it after a rollback): no ctimes.
+  const { ctimes: _dropped, ...older } = saved;
+  await writeFile(store.file, JSON.stringify(older));
   const loaded = await store.load();
-  assert.deepEqual(loaded, new Map([['a.txt', { size: 5, mtimeMs: 1_700_000_000_123.456, etag: 'e0' }]]));
-  assert.equal(loaded?.get('a.txt')?.ctimeMs, undefined);
-  await store.save(loaded!);
-  const saved = JSON.parse(await readFile(store.file, 'utf8')) as { version: number; entries: unknown[] };
-  assert.equal(saved.version, 2);
-  assert.deepEqual(saved.entries, [['a.txt', 5, 1_700_000_000_123.456, 'e0']], 'an unknown ctime stays left out');
-  // A row of five with a ctime that is not a number is not an entry.
-  await writeFile(store.file, JSON.stringify({ ...v1, version: 2, entries: [['a.txt', 5, 1, 'e0', 'soon']] }));
-  assert.equal((await store.loadWithReason()).reason, 'corrupt');
+  assert.equal(loaded?.size, 4);
+  assert.ok([...(loaded?.values() ?? [])].every((entry) => entry.ctimeMs === undefined));
+  // ctimes that do not line up with the rows are not used.
+  await writeFile(store.file, JSON.stringify({ ...older, ctimes: [1, 2] }));
+  assert.ok([...((await store.load())?.values() ?? [])].every((entry) => entry.ctimeMs === undefined));
 });
 
 test('a baseline of another bucket, prefix or local path is not used', async () => {
@@ -86,7 +83,7 @@ test('a corrupt or truncated baseline loads as none, with the reason', async () 
     [good.slice(0, good.length / 2), 'corrupt'],
     ['', 'corrupt'],
     ['[]', 'corrupt'],
-    [good.replace('"version":2', '"version":99'), 'unsupported-version'],
+    [good.replace('"version":1', '"version":99'), 'unsupported-version'],
     [good.replace(/"entries":\[\[.*?\]/, '"entries":[["x","5",1,"e"]'), 'corrupt'],
   ];
   for (const [text, reason] of bad) {
