@@ -5,8 +5,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { LEVEL, startCli, tickLines } from './helpers/cli.js';
 import { startGateProxy } from './helpers/gate-proxy.js';
 import { awsEnv, useS3 } from './helpers/s3.js';
@@ -62,6 +64,42 @@ test('SIGTERM with --conflict keep-both: a local edit that conflicts with a remo
   const copies = (await s3().keys(bucket)).filter((key) => key.startsWith('app/doc.conflict-'));
   assert.equal(copies.length, 1, `one conflict copy, got ${copies.join(', ')}`);
   assert.equal(await s3().getText(bucket, copies[0]!), 'edited here, right before shutdown');
+});
+
+test('SIGTERM while the app appends to a 20 MiB log every 50 ms: the final up-sync uploads a version the file had (from a snapshot), exit 0', async () => {
+  const dir = await tempDir('cli-signal-busy');
+  const bucket = await s3().newBucket();
+  const cli = startCli([dir, `s3://${bucket}/app`, '--poll', '3600', '--http-port', '0'], awsEnv(s3().endpoint));
+  await cli.waitForLine('the initial sync', initialDone);
+
+  // The app still writes its log when the task is stopped: every upload of it is overtaken.
+  const log = join(dir, 'app.log');
+  await writeFile(log, randomBytes(20 * 1024 * 1024));
+  let writing = true;
+  const writer = (async () => {
+    while (writing) {
+      await appendFile(log, randomBytes(4096));
+      await sleep(50);
+    }
+  })();
+  let exit;
+  try {
+    await sleep(500);
+    cli.signal('SIGTERM');
+    exit = await cli.exit();
+  } finally {
+    writing = false;
+    await writer;
+  }
+
+  assert.deepEqual(exit, { code: 0, signal: null }, cli.stderr());
+  assert.deepEqual(await s3().keys(bucket), ['app/app.log'], 'the log is in the bucket, no snapshot copy beside it');
+  const object = await s3().getBuffer(bucket, 'app/app.log');
+  const file = await readFile(log);
+  assert.ok(object.length >= 20 * 1024 * 1024, `${object.length} bytes`);
+  assert.ok(object.equals(file.subarray(0, object.length)), 'the object is the log as it was at one moment');
+  assert.deepEqual(await readdir(dir), ['.s3-sync2-state', 'app.log'], 'no snapshot copy left');
+  assert.ok(cli.lines.some((l) => l.msg.includes('uploading a snapshot of it')), 'uploaded from a snapshot');
 });
 
 /** A sidecar (`--poll 3600 --shutdown-timeout 2`) whose S3 traffic passes a gate proxy. */

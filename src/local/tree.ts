@@ -3,8 +3,9 @@
  * write, delete, copy, crash cleanup, watch — behind one object bound to the root and its options.
  * Relative paths are POSIX and are checked with `unsafePathReason` before any file-system call.
  */
-import { closeSync, constants, fstatSync, openSync, read, readlinkSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
-import { lstat, realpath, stat } from 'node:fs/promises';
+import { closeSync, constants, existsSync, fstatSync, openSync, read, readlinkSync, readSync, realpathSync, statSync, unlinkSync, type Stats } from 'node:fs';
+import { copyFile, lstat, realpath, stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join, resolve } from 'node:path';
 import { LocalChangedError, messageOf, SyncError, UnsafePathError } from '../errors.js';
 import { WHOLE_BODY_BYTES, type ChunkSource } from '../streams.js';
@@ -18,6 +19,7 @@ import {
   copyAtomic,
   removeEmptyFolder,
   removeFile,
+  tempPathFor,
   writeAtomic,
   type Expectation,
   type WriteContext,
@@ -125,6 +127,66 @@ export class LocalTree {
    */
   async openForUpload(path: string): Promise<UploadSource> {
     const abs = await this.resolveReadable(path);
+    const { fd, before, readStartedMs } = await this.openChecked(path, abs);
+    return uploadSource(path, fd, before, racyRead(before, readStartedMs), async () => {
+      const after = statSync(abs, { throwIfNoEntry: false });
+      return after !== undefined && sameVersion(before, after);
+    });
+  }
+
+  /**
+   * A private copy of a file that changed while it was read for upload: a copy takes
+   * milliseconds where the upload took seconds, so a file the app keeps appending to is almost
+   * always caught between two writes. The copy (`.s3-sync2-tmp-*` beside the file: the same file
+   * system, so a reflink where it can, and a crash leftover is removed at start like any temp
+   * file) counts only when the file's stat, ctime included, is the same before and after it;
+   * otherwise it is made again, a few times. The upload reports the source's size and mtime as
+   * copied, so a later change is still a change. The copy's name is gone as soon as it is open;
+   * its space goes with close(). Null when the file changed during every copy.
+   */
+  async snapshotForUpload(path: string): Promise<UploadSource | null> {
+    const abs = await this.resolveReadable(path);
+    for (let attempt = 1; attempt <= SNAPSHOT_ATTEMPTS; attempt++) {
+      if (attempt > 1) await sleep(SNAPSHOT_PAUSE_MS * (attempt - 1));
+      const snapshot = await this.copyIfStill(path, abs);
+      if (snapshot) return snapshot;
+    }
+    return null;
+  }
+
+  /** One snapshot attempt: the copy as an upload source, or null when the file changed meanwhile. */
+  private async copyIfStill(path: string, abs: string): Promise<UploadSource | null> {
+    const source = await this.openChecked(path, abs);
+    const copy = tempPathFor(abs);
+    let fd: number;
+    try {
+      // Copied from the file opened and checked, not from whatever the path names by then.
+      const opened = `/proc/self/fd/${source.fd}`;
+      await this.copyForSnapshot(existsSync(opened) ? opened : abs, copy);
+      const after = statSync(abs, { throwIfNoEntry: false });
+      if (after === undefined) throw new LocalChangedError(path);
+      if (!sameVersion(source.before, after)) return null;
+      fd = openSync(copy, constants.O_RDONLY);
+    } catch (err) {
+      if (err instanceof SyncError) throw err;
+      if (isGone(err as Error)) throw new LocalChangedError(path);
+      throw new SyncError(`snapshot ${path} for upload: ${messageOf(err)}`, { cause: err });
+    } finally {
+      closeSync(source.fd);
+      // Open, the copy lives on unnamed until closed, and never outlives this process.
+      unlinkQuietly(copy);
+    }
+    // Nothing else can reach the copy now: it stays as copied.
+    return uploadSource(path, fd, source.before, racyRead(source.before, source.readStartedMs), async () => true);
+  }
+
+  /** The copy of a snapshot (a test's seam: a writer that always gets in between). */
+  protected async copyForSnapshot(from: string, to: string): Promise<void> {
+    await copyFile(from, to, constants.COPYFILE_FICLONE);
+  }
+
+  /** Opens `abs` (the checked location of `path`) and stats it: a regular file, the one the path names. */
+  private async openChecked(path: string, abs: string): Promise<{ fd: number; before: Stats; readStartedMs: number }> {
     // Sync calls: on task storage they take microseconds, where each async call costs a
     // thread-pool round trip, which for thousands of small files is most of an upload's CPU.
     let fd: number;
@@ -135,55 +197,18 @@ export class LocalTree {
       if (isGone(err as Error)) throw new LocalChangedError(path);
       throw new SyncError(`open ${path} for upload: ${messageOf(err)}`, { cause: err });
     }
-    let before: Stats;
-    let whole: Buffer | undefined;
-    // Noted before the stat: a write after this instant gets a later timestamp unless it lands in
-    // the same coarse tick as a stat this recent (see racyRead).
-    let readStartedMs: number;
     try {
       await this.checkOpened(path, fd);
-      readStartedMs = Date.now();
-      before = fstatSync(fd);
+      // Noted before the stat: a write after this instant gets a later timestamp unless it lands
+      // in the same coarse tick as a stat this recent (see racyRead).
+      const readStartedMs = Date.now();
+      const before = fstatSync(fd);
       if (!before.isFile()) throw new SyncError(`open ${path} for upload: not a regular file`);
-      if (before.size <= WHOLE_BODY_BYTES) whole = readUpTo(fd, before.size);
+      return { fd, before, readStartedMs };
     } catch (err) {
       closeSync(fd);
       throw err instanceof SyncError ? err : new SyncError(`read ${path} for upload: ${messageOf(err)}`, { cause: err });
     }
-    let open = true;
-    const close = (): void => {
-      if (open) closeSync(fd);
-      open = false;
-    };
-    if (whole !== undefined) close();
-    const size = before.size;
-    return {
-      size,
-      mtimeMs: before.mtimeMs,
-      ctimeMs: before.ctimeMs,
-      racy: racyRead(before, readStartedMs),
-      bytes: whole,
-      // Never past the size stated when opened: a file growing meanwhile is caught by unchanged().
-      readAt: async (into, position) => {
-        const length = Math.max(0, Math.min(into.length, size - position));
-        if (whole !== undefined) return whole.copy(into, 0, position, position + length);
-        if (length === 0) return 0;
-        if (!open) throw new SyncError(`read ${path} for upload: the file was closed`);
-        return readAt(fd, into, length, position);
-      },
-      unchanged: async () => {
-        const after = statSync(abs, { throwIfNoEntry: false });
-        return (
-          after !== undefined &&
-          after.size === before.size &&
-          after.mtimeMs === before.mtimeMs &&
-          after.ctimeMs === before.ctimeMs &&
-          after.ino === before.ino &&
-          after.dev === before.dev
-        );
-      },
-      close,
-    };
   }
 
   /**
@@ -313,6 +338,68 @@ export class LocalTree {
       followSymlinks: this.options.followSymlinks,
       fsync: this.options.fsync ?? false,
     };
+  }
+}
+
+/** Copies of a file that keeps changing made before its upload waits for the next round. */
+const SNAPSHOT_ATTEMPTS = 5;
+/** Pause before the second copy (then twice, three times as long): out of step with the writes. */
+const SNAPSHOT_PAUSE_MS = 20;
+
+/**
+ * The upload source of an open regular file as `before` describes it (`racy`: see UploadSource);
+ * `unchanged` tells whether the bytes read are still that version. Takes the descriptor over (closes it on any failure).
+ */
+function uploadSource(path: string, fd: number, before: Stats, racy: boolean, unchanged: () => Promise<boolean>): UploadSource {
+  let whole: Buffer | undefined;
+  try {
+    if (before.size <= WHOLE_BODY_BYTES) whole = readUpTo(fd, before.size);
+  } catch (err) {
+    closeSync(fd);
+    throw new SyncError(`read ${path} for upload: ${messageOf(err)}`, { cause: err });
+  }
+  let open = true;
+  const close = (): void => {
+    if (open) closeSync(fd);
+    open = false;
+  };
+  if (whole !== undefined) close();
+  const size = before.size;
+  return {
+    size,
+    mtimeMs: before.mtimeMs,
+    ctimeMs: before.ctimeMs,
+    racy,
+    bytes: whole,
+    // Never past the size stated when opened: a file growing meanwhile is caught by unchanged().
+    readAt: async (into, position) => {
+      const length = Math.max(0, Math.min(into.length, size - position));
+      if (whole !== undefined) return whole.copy(into, 0, position, position + length);
+      if (length === 0) return 0;
+      if (!open) throw new SyncError(`read ${path} for upload: the file was closed`);
+      return readAt(fd, into, length, position);
+    },
+    unchanged,
+    close,
+  };
+}
+
+/** Same file, same version: size, mtime, ctime (which every write and rename moves), inode. */
+function sameVersion(before: Stats, after: Stats): boolean {
+  return (
+    after.size === before.size &&
+    after.mtimeMs === before.mtimeMs &&
+    after.ctimeMs === before.ctimeMs &&
+    after.ino === before.ino &&
+    after.dev === before.dev
+  );
+}
+
+function unlinkQuietly(abs: string): void {
+  try {
+    unlinkSync(abs);
+  } catch {
+    // Never created, or already gone.
   }
 }
 

@@ -20,7 +20,7 @@ import {
 } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { pathToKey, unsafePathReason } from '../local/paths.js';
-import type { LocalTree } from '../local/tree.js';
+import type { LocalTree, UploadSource } from '../local/tree.js';
 import type { Bucket, ObjectWriteOptions, PartSource } from '../remote/types.js';
 import { guessContentType } from './content-type.js';
 import type { TickCounts } from './controller.js';
@@ -55,6 +55,8 @@ export interface ExecutionResult {
   readonly errors: string[];
   /** Paths whose conditional write found another writer's change: re-plan them. */
   readonly raced: string[];
+  /** Paths not uploaded because they changed while read, and during every snapshot copy too. */
+  readonly keptChanging: string[];
   /** Remote keys written or deleted (for CDN invalidation). */
   readonly changedKeys: string[];
   /** Files each side gained (new paths) minus those it lost, so the tracked counts stay true. */
@@ -85,7 +87,7 @@ export function emptyCounts(): MutableCounts {
 
 /** A result with nothing done yet. */
 export function emptyResult(): MutableResult {
-  return { counts: emptyCounts(), errors: [], raced: [], changedKeys: [], fileDelta: { local: 0, remote: 0 } };
+  return { counts: emptyCounts(), errors: [], raced: [], keptChanging: [], changedKeys: [], fileDelta: { local: 0, remote: 0 } };
 }
 
 /** Thrown inside an action when the distributed lock was lost: no more remote writes. */
@@ -143,7 +145,16 @@ export class Executor {
       result.counts.skipped++;
       return;
     }
-    if (err instanceof ChangedWhileReadError || err instanceof LocalChangedError) {
+    if (err instanceof ChangedWhileReadError) {
+      // Not a failure of the tick: the next round plans it again. But the file changed during
+      // every copy too: at shutdown, that is the last version of it lost with the task.
+      logger.warn({ path: action.path, action: action.kind }, `${err.message}, its snapshot too: not uploaded this round`);
+      metrics.skippedKeys.inc({ reason: 'kept-changing' });
+      result.keptChanging.push(action.path);
+      result.counts.skipped++;
+      return;
+    }
+    if (err instanceof LocalChangedError) {
       // Not a failure: the app is writing; the next round sees the change and plans again.
       logger.info({ path: action.path, action: action.kind }, err.message);
       result.counts.skipped++;
@@ -312,10 +323,10 @@ export class Executor {
 
   /**
    * Uploads `path` to the key of `keyPath` under the given precondition. Returns null when the
-   * file changed while read and nothing was written: the bucket reads the file (streamed for one
-   * PUT, part by part for multipart) and calls `verify` after reading the last byte, before the
-   * object can appear (a PUT's last byte is held back until then), so a failed check cuts the PUT
-   * short or aborts the upload: never a torn version.
+   * file changed while read, its snapshot too, and nothing was written: the bucket reads the file
+   * (streamed for one PUT, part by part for multipart) and calls `verify` after reading the last
+   * byte, before the object can appear (a PUT's last byte is held back until then), so a failed
+   * check cuts the PUT short or aborts the upload: never a torn version.
    */
   private async upload(
     path: string,
@@ -323,8 +334,34 @@ export class Executor {
     expectEtag: string | null,
     signal: AbortSignal | undefined,
   ): Promise<{ baseline: BaselineEntry; file: FileStat; bytes: number } | null> {
-    const { tree, bucket } = this.deps;
-    const opened = await tree.openForUpload(path);
+    const { tree, logger } = this.deps;
+    const written = await this.uploadFrom(await tree.openForUpload(path), path, keyPath, expectEtag, signal);
+    if (written) return written;
+    // A file the app keeps writing (a log appended every 100 ms) changes during every upload of
+    // it, which takes seconds: a copy takes milliseconds, so one is almost always made between
+    // two writes. Only now: a copy of every file would double the disk writes.
+    logger.info({ path, action: 'upload' }, `upload ${path}: file changed while being read; uploading a snapshot of it`);
+    let snapshot: UploadSource | null;
+    try {
+      snapshot = await tree.snapshotForUpload(path);
+    } catch (err) {
+      if (err instanceof LocalChangedError || err instanceof UnsafePathError) throw err;
+      // Not a failure of the path (no room for the copy, a folder the sidecar may not write): it
+      // is left as one that kept changing, with the reason.
+      logger.warn({ path, err }, `upload ${path}: no snapshot could be made: ${messageOf(err)}`);
+      return null;
+    }
+    return snapshot === null ? null : this.uploadFrom(snapshot, path, keyPath, expectEtag, signal);
+  }
+
+  /** One upload attempt from `opened` (closed here): null when it changed while read. */
+  private async uploadFrom(
+    opened: UploadSource,
+    path: string,
+    keyPath: string,
+    expectEtag: string | null,
+    signal: AbortSignal | undefined,
+  ): Promise<{ baseline: BaselineEntry; file: FileStat; bytes: number } | null> {
     let changed = false;
     const source: PartSource = {
       readAt: (into, position) => opened.readAt(into, position),
@@ -339,7 +376,7 @@ export class Executor {
       // A small file was read whole when opened: checked here, it goes as it is.
       if (opened.bytes !== undefined) await source.verify();
       const body = opened.bytes ?? source;
-      const written = await bucket.write(this.key(keyPath), body, opened.size, condition, await this.writeOptions(path), signal);
+      const written = await this.deps.bucket.write(this.key(keyPath), body, opened.size, condition, await this.writeOptions(path), signal);
       return { baseline: agreed(opened, written.etag, opened.racy), file: opened, bytes: opened.size };
     } catch (err) {
       if (changed) return null;

@@ -688,6 +688,7 @@ function mergeResults(a: ExecutionResult, b: ExecutionResult, conflicts: number)
     counts,
     errors: [...a.errors, ...b.errors],
     raced: [...a.raced, ...b.raced],
+    keptChanging: [...a.keptChanging, ...b.keptChanging],
     changedKeys: [...a.changedKeys, ...b.changedKeys],
     fileDelta: { local: a.fileDelta.local + b.fileDelta.local, remote: a.fileDelta.remote + b.fileDelta.remote },
   };

@@ -1,7 +1,8 @@
 /**
  * Files the app changes while the sidecar reads them for upload, on a real bucket (moto): neither
  * a growing multipart file nor a small file rewritten mid-read is ever written torn or recorded as
- * synced; the next tick uploads the settled content.
+ * synced; a file changed while read goes up from a snapshot copy in the same tick, and one that
+ * kept changing through its copies too is uploaded by a later tick once it settles.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,26 +10,30 @@ import { randomBytes } from 'node:crypto';
 import { utimesSync, writeFileSync } from 'node:fs';
 import { appendFile, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { LocalTree, type ScanResult, type UploadSource } from '../../src/local/tree.js';
 import { useS3 } from '../helpers/s3.js';
-import { counts, secondsFromNow, startSidecar, writeAt, type Sidecar } from '../helpers/sidecar.js';
+import { counts, filesUnder, LEVEL, secondsFromNow, startSidecar, writeAt, type Sidecar } from '../helpers/sidecar.js';
 
 const s3 = useS3();
 const MiB = 1024 * 1024;
 
-/** Appends to `path` in a loop until `stop()`; resolves `stopped` with the number of appends. */
-function appender(path: string): { started: Promise<void>; stop(): Promise<number> } {
+/**
+ * Appends to `path` in a loop until `stop()` (`bytes` at a time, `everyMs` apart or as fast as it
+ * goes); `stop()` resolves with the number of appends.
+ */
+function appender(path: string, { bytes = 64 * 1024, everyMs }: { bytes?: number; everyMs?: number } = {}): { started: Promise<void>; stop(): Promise<number> } {
   let running = true;
   let appends = 0;
   let onStarted: () => void = () => undefined;
   const started = new Promise<void>((resolve) => (onStarted = resolve));
   const loop = (async () => {
     while (running) {
-      await appendFile(path, randomBytes(64 * 1024));
+      await appendFile(path, randomBytes(bytes));
       appends++;
       onStarted();
-      await new Promise((resolve) => setImmediate(resolve));
+      await (everyMs === undefined ? new Promise((resolve) => setImmediate(resolve)) : sleep(everyMs));
     }
     return appends;
   })();
@@ -47,8 +52,19 @@ async function openMultipartUploads(car: Sidecar): Promise<number> {
   return out.Uploads?.length ?? 0;
 }
 
-test('a 24 MiB file growing while uploaded is not completed nor recorded; the next tick uploads the final bytes', async () => {
-  const car = await startSidecar(s3());
+/** The real LocalTree, except that no snapshot copy is ever stable, as for a file appended without pause. */
+class NoStableSnapshot extends LocalTree {
+  snapshots = 0;
+
+  override async snapshotForUpload(): Promise<UploadSource | null> {
+    this.snapshots++;
+    return null;
+  }
+}
+
+test('a 24 MiB file growing while uploaded (and while copied) is not completed nor recorded; the next tick uploads the final bytes', async () => {
+  let tree: NoStableSnapshot | undefined;
+  const car = await startSidecar(s3(), { makeTree: (root, options) => (tree ??= new NoStableSnapshot(root, options)) });
   await car.initial();
   const path = car.local('growing.bin');
   await writeAt(path, randomBytes(24 * MiB), secondsFromNow(-60));
@@ -61,6 +77,9 @@ test('a 24 MiB file growing while uploaded is not completed nor recorded; the ne
   assert.ok(appends > 0, 'the writer appended during the tick');
   assert.equal(during.outcome, 'success', JSON.stringify(during.errors));
   assert.deepEqual(counts(during), { skipped: 1 });
+  assert.equal(tree!.snapshots, 1, 'a snapshot was tried');
+  assert.equal(car.logged('file changed while being read, its snapshot too', LEVEL.warn).length, 1, 'a warning names the file');
+  assert.equal(await car.metric('s3sync2_skipped_keys_total', { reason: 'kept-changing' }), 1);
   assert.equal(await s3().head(car.bucket, car.key('growing.bin')), null, 'no torn object was completed');
   assert.equal(await openMultipartUploads(car), 0, 'the multipart upload was aborted');
 
@@ -110,7 +129,7 @@ class RewrittenMidRead extends LocalTree {
   }
 }
 
-test('a small file rewritten while read is not uploaded torn; the next tick uploads the new bytes', async () => {
+test('a small file rewritten while read is not uploaded torn: its snapshot, the new bytes, goes up in the same tick', async () => {
   let tree: RewrittenMidRead | undefined;
   const car = await startSidecar(s3(), {
     makeTree: (root, options) => (tree ??= new RewrittenMidRead(root, options)),
@@ -124,12 +143,46 @@ test('a small file rewritten while read is not uploaded torn; the next tick uplo
   const during = await car.tick('up');
   assert.equal(tree!.armed, null, 'the rewrite happened mid-read');
   assert.equal(during.outcome, 'success');
-  assert.deepEqual(counts(during), { skipped: 1 });
-  assert.equal(await s3().head(car.bucket, car.key('doc.bin')), null, 'nothing was uploaded');
-
-  assert.deepEqual(counts(await car.tick('up')), { uploaded: 1 });
-  assert.ok((await s3().getBuffer(car.bucket, car.key('doc.bin'))).equals(second));
+  assert.deepEqual(counts(during), { uploaded: 1 });
+  assert.ok((await s3().getBuffer(car.bucket, car.key('doc.bin'))).equals(second), 'the new bytes, never a mix');
+  assert.equal(car.logged('uploading a snapshot of it').length, 1);
+  assert.deepEqual(await filesUnder(car.dir, { internal: true }), ['doc.bin'], 'the snapshot copy is gone');
+  assert.deepEqual(counts(await car.tick('up')), {}, 'recorded as synced');
 });
+
+for (const { size, everyMs } of [
+  { size: 8 * MiB, everyMs: 20 },
+  { size: 20 * MiB, everyMs: 50 },
+]) {
+  test(`a ${size / MiB} MiB file appended every ${everyMs} ms throughout the tick goes up in that tick: a version it had, from a snapshot`, async () => {
+    const car = await startSidecar(s3());
+    await car.initial();
+    const path = car.local('app.log');
+    await writeAt(path, randomBytes(size), secondsFromNow(-60));
+
+    const writer = appender(path, { bytes: 4096, everyMs });
+    await writer.started;
+    let summary;
+    try {
+      summary = await car.tick('up');
+    } finally {
+      await writer.stop();
+    }
+    assert.equal(summary.outcome, 'success', JSON.stringify(summary.errors));
+    assert.deepEqual(counts(summary), { uploaded: 1 }, 'uploaded in the tick the writer ran through');
+    assert.ok(car.logged('uploading a snapshot of it').length >= 1, 'the first read was overtaken by the writer');
+    const object = await s3().getBuffer(car.bucket, car.key('app.log'));
+    const file = await readFile(path);
+    assert.ok(object.length >= size && object.length < file.length, `${object.length} bytes of ${file.length}`);
+    assert.ok(object.equals(file.subarray(0, object.length)), 'the object is the file as it was at one moment, not torn');
+    assert.deepEqual((await filesUnder(car.dir, { internal: true })).filter((p) => p !== 'app.log'), [], 'no snapshot left');
+    assert.deepEqual(await s3().keys(car.bucket), [car.key('app.log')], 'no snapshot in the bucket');
+
+    // The baseline has the file as copied: what was appended since is a change.
+    assert.deepEqual(counts(await car.tick('up')), { uploaded: 1 });
+    assert.ok((await s3().getBuffer(car.bucket, car.key('app.log'))).equals(await readFile(path)));
+  });
+}
 
 /** The real LocalTree, except that the app deletes one armed file just before it is opened for upload. */
 class DeletedBeforeOpen extends LocalTree {
