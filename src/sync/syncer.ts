@@ -4,6 +4,7 @@
  * executes, commits the baseline and publishes the result. Failures are counted; at
  * --max-failures consecutive failures `onFatal` is called so the process can exit for ECS.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
@@ -80,6 +81,8 @@ export class Syncer implements SyncController {
   private timer: NodeJS.Timeout | null = null;
   private watchDebounce: NodeJS.Timeout | null = null;
   private stopping = false;
+  /** The paths the last tick could not upload because they kept changing while read. */
+  private keptChanging: readonly string[] = [];
   private fatalCalled = false;
   /** Resolved once the initial sync is queued (or the loop stops before it is). */
   private readonly initialQueued = signalled();
@@ -194,8 +197,9 @@ export class Syncer implements SyncController {
   }
 
   /**
-   * Shutdown: no more triggers, the running tick finishes, one final up-sync; all bounded by
-   * --shutdown-timeout. Resolves with the final tick's summary (null when none ran or it timed out).
+   * Shutdown: no more triggers, the running tick finishes, one final up-sync (again, after a short
+   * pause, while files keep changing as they are read); all bounded by --shutdown-timeout.
+   * Resolves with the last final round's summary (null when none ran or it timed out).
    */
   async stop(options: { finalSync?: boolean } = {}): Promise<TickSummary | null> {
     if (this.stopping) return null;
@@ -207,13 +211,32 @@ export class Syncer implements SyncController {
     if (this.watchDebounce) clearTimeout(this.watchDebounce);
     const { config, logger } = this.deps;
     const deadline = Date.now() + config.shutdownTimeoutSeconds * 1000;
+    let timedOut = false;
     const work = (async () => {
       await this.scheduler.drain();
       await this.deps.local.close();
       if (options.finalSync === false || config.onlyDown || !this.initialSyncDone) return null;
-      return this.runTick({ scope: 'up', trigger: 'shutdown', fullScan: true });
+      let summary = await this.runTick({ scope: 'up', trigger: 'shutdown', fullScan: true });
+      // A file the app is still writing (it may be stopped later, or flush for a while) goes with
+      // the task unless it goes up now: while time is left, the final sync is tried again.
+      while (this.keptChanging.length > 0 && !timedOut) {
+        if (Date.now() + FINAL_RETRY_PAUSE_MS >= deadline) {
+          logger.error({ paths: this.keptChanging }, `shutting down: ${this.keptChanging.length} file(s) kept changing and were not uploaded; their last changes are lost with the task`);
+          break;
+        }
+        logger.warn({ paths: this.keptChanging }, `final sync: ${this.keptChanging.length} file(s) kept changing while read; trying again`);
+        await sleep(FINAL_RETRY_PAUSE_MS);
+        if (timedOut) break;
+        summary = await this.runTick({ scope: 'up', trigger: 'shutdown', fullScan: true });
+      }
+      return summary;
     })();
-    const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), Math.max(0, deadline - Date.now())).unref());
+    const timeout = new Promise<'timeout'>((resolve) =>
+      setTimeout(() => {
+        timedOut = true;
+        resolve('timeout');
+      }, Math.max(0, deadline - Date.now())).unref(),
+    );
     const outcome = await Promise.race([work, timeout]);
     this.state = 'stopped';
     if (outcome === 'timeout') {
@@ -263,8 +286,10 @@ export class Syncer implements SyncController {
     let failure: string | null = null;
     let stoppedBy: string | null = null;
     let lockStarved = false;
+    this.keptChanging = [];
     try {
       result = await this.reconcileOnce(request.scope, request.fullScan, request.trigger === 'shutdown');
+      this.keptChanging = result.keptChanging;
       if (result.errors.length > 0) failure = `${result.errors.length} path(s) failed; first: ${result.errors[0]}`;
     } catch (err) {
       // What a tick did before it stopped is reported with it (its downloads are on disk).
@@ -640,6 +665,9 @@ export class Syncer implements SyncController {
 }
 
 const WATCH_DEBOUNCE_MS = 300;
+
+/** Pause between final-sync rounds while files keep changing: a few of the app's writes. */
+const FINAL_RETRY_PAUSE_MS = 250;
 
 /** S3's longest object key, in UTF-8 bytes. */
 const MAX_KEY_BYTES = 1024;

@@ -273,3 +273,81 @@ test('a file the scan cannot stat is unknown, not deleted: with --delete its obj
   assert.equal(summary.deletedRemote, 0);
   assert.equal(await s3().getText(car.bucket, car.key('kept.txt')), 'precious');
 });
+
+/**
+ * The real LocalTree, except that while `busy` every read for upload and every snapshot sees the
+ * file change, as for one written without pause (however fast this machine copies).
+ */
+class BusySnapshots extends LocalTree {
+  busy = true;
+  snapshots = 0;
+
+  override async openForUpload(path: string): Promise<UploadSource> {
+    const source = await super.openForUpload(path);
+    const busy = this.busy;
+    return { ...source, bytes: source.bytes, unchanged: async () => !busy && (await source.unchanged()) };
+  }
+
+  override async snapshotForUpload(path: string): Promise<UploadSource | null> {
+    this.snapshots++;
+    return this.busy ? null : super.snapshotForUpload(path);
+  }
+}
+
+/** A synced sidecar whose app is writing `app.log` (every 20 ms) when it is told to stop. */
+async function writingAtShutdown(shutdownTimeout: number) {
+  let tree: BusySnapshots | undefined;
+  const car = await startSidecar(s3(), {
+    flags: ['--shutdown-timeout', String(shutdownTimeout)],
+    makeTree: (root, options) => (tree ??= new BusySnapshots(root, options)),
+  });
+  await car.initial();
+  const path = car.local('app.log');
+  await writeAt(path, randomBytes(3 * MiB), secondsFromNow(-60));
+  const writer = appender(path, { bytes: 4096, everyMs: 20 });
+  await writer.started;
+  return { car, tree: tree!, path, writer };
+}
+
+test('shutdown: the final sync is tried again while a file keeps changing, and ends once it is up, before --shutdown-timeout', async () => {
+  const { car, tree, path, writer } = await writingAtShutdown(20);
+  // The app is still flushing when the sidecar is told to stop; it is done a moment later.
+  const settles = sleep(1500).then(async () => {
+    await writer.stop();
+    tree.busy = false;
+  });
+
+  const started = Date.now();
+  const final = await car.app.syncer.stop();
+  const seconds = (Date.now() - started) / 1000;
+  await settles;
+
+  assert.equal(final?.trigger, 'shutdown');
+  assert.deepEqual(final && counts(final), { uploaded: 1 });
+  assert.ok(seconds < 15, `stopped ${seconds.toFixed(1)} s after the stop began, not at the deadline`);
+  assert.ok(car.logged('kept changing while read; trying again', LEVEL.warn).length >= 1);
+  assert.ok(tree.snapshots >= 2);
+  assert.ok((await s3().getBuffer(car.bucket, car.key('app.log'))).equals(await readFile(path)), 'the settled file is in the bucket');
+});
+
+test('shutdown: a file that never stops changing is tried until --shutdown-timeout, then given up with an error', async () => {
+  const { car, tree, writer } = await writingAtShutdown(2);
+
+  const started = Date.now();
+  let final;
+  try {
+    final = await car.app.syncer.stop();
+  } finally {
+    await writer.stop();
+  }
+  const seconds = (Date.now() - started) / 1000;
+
+  assert.ok(seconds < 6, `stopped ${seconds.toFixed(1)} s after the stop began`);
+  assert.ok(tree.snapshots >= 2, `tried ${tree.snapshots} time(s)`);
+  assert.ok(final === null || counts(final).skipped === 1);
+  assert.ok(
+    car.logs.some((l) => l.level >= LEVEL.error && (l.msg.includes('kept changing and were not uploaded') || l.msg.includes('--shutdown-timeout'))),
+    'the loss is logged as an error',
+  );
+  assert.equal(await s3().head(car.bucket, car.key('app.log')), null);
+});
