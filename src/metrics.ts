@@ -41,7 +41,7 @@ export function createMetrics(options: { withDefaults?: boolean } = {}) {
     }),
     skippedKeys: new Counter({
       name: `${PREFIX}skipped_keys_total`,
-      help: 'Remote keys or local paths skipped as unsafe or colliding, by reason.',
+      help: 'Remote keys or local paths skipped (unsafe, colliding, unreadable, or kept changing while read), by reason.',
       labelNames: ['reason'] as const,
       registers,
     }),
