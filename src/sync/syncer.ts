@@ -71,7 +71,11 @@ export class Syncer implements SyncController {
   private state: SyncState = 'starting';
   private initialSyncDone = false;
   private lastSuccessAt: string | null = null;
-  private consecutiveFailures = 0;
+  /**
+   * Consecutive failed ticks per direction: a tick counts toward each direction it covered, and a
+   * successful one clears those. An upload that succeeds says nothing of downloads that keep failing.
+   */
+  private readonly failures: Record<Direction, number> = { up: 0, down: 0 };
   private lastError: string | null = null;
   private localCount = 0;
   private remoteCount = 0;
@@ -186,7 +190,7 @@ export class Syncer implements SyncController {
       state: this.state,
       initialSyncDone: this.initialSyncDone,
       lastSuccessAt: this.lastSuccessAt,
-      consecutiveFailures: this.consecutiveFailures,
+      consecutiveFailures: this.consecutiveFailures(),
       maxFailures: this.deps.config.maxFailures,
       lastError: this.lastError,
       localFiles: this.localCount,
@@ -215,7 +219,9 @@ export class Syncer implements SyncController {
     const work = (async () => {
       await this.scheduler.drain();
       await this.deps.local.close();
-      if (options.finalSync === false || config.onlyDown || !this.initialSyncDone) return null;
+      // Whatever failed before, once there is a baseline an up-sync is three-way and safe; without
+      // one (no sync ever got through) it would be a first sync with nobody to settle it.
+      if (options.finalSync === false || config.onlyDown || this.baselineEntries === null) return null;
       let summary = await this.runTick({ scope: 'up', trigger: 'shutdown', fullScan: true });
       // A file the app is still writing (it may be stopped later, or flush for a while) goes with
       // the task unless it goes up now: while time is left, the final sync is tried again.
@@ -266,7 +272,7 @@ export class Syncer implements SyncController {
 
   /** File events start an early up tick, debounced so a burst of writes costs one tick. */
   private onLocalChange(): void {
-    if (this.stopping || !this.initialSyncDone) return;
+    if (this.stopping || this.baselineEntries === null) return;
     if (this.watchDebounce) clearTimeout(this.watchDebounce);
     this.watchDebounce = setTimeout(() => {
       this.watchDebounce = null;
@@ -320,14 +326,14 @@ export class Syncer implements SyncController {
     const { logger, metrics } = this.deps;
     // A tick in one direction says nothing of the other (downloads may still fail every time):
     // only one covering every enabled direction clears the failures and completes the initial sync.
+    for (const direction of directionsOf(summary.direction)) this.failures[direction] = 0;
+    metrics.consecutiveFailures.set(this.consecutiveFailures());
     if (summary.direction === 'both' || summary.direction === this.defaultScope()) {
-      this.consecutiveFailures = 0;
       this.lastSuccessAt = summary.startedAt;
       this.initialSyncDone = true;
-      metrics.consecutiveFailures.set(0);
       metrics.lastSuccess.set(Date.parse(summary.startedAt) / 1000);
     }
-    if (!this.stopping) this.state = !this.initialSyncDone ? 'initial-sync' : this.consecutiveFailures > 0 ? 'failing' : 'idle';
+    if (!this.stopping) this.state = !this.initialSyncDone ? 'initial-sync' : this.consecutiveFailures() > 0 ? 'failing' : 'idle';
     const changed =
       summary.uploaded + summary.downloaded + summary.deletedLocal + summary.deletedRemote + summary.conflicts + summary.dryrun;
     if (changed > 0 || summary.trigger === 'initial' || summary.trigger === 'shutdown') {
@@ -342,19 +348,25 @@ export class Syncer implements SyncController {
    */
   private onFailure(summary: TickSummary, message: string, lockStarved = false): void {
     const { logger, metrics, config } = this.deps;
-    if (!lockStarved) this.consecutiveFailures++;
+    if (!lockStarved) for (const direction of directionsOf(summary.direction)) this.failures[direction]++;
+    const consecutive = this.consecutiveFailures();
     this.lastError = message;
     metrics.failures.inc();
-    metrics.consecutiveFailures.set(this.consecutiveFailures);
+    metrics.consecutiveFailures.set(consecutive);
     if (!this.stopping) this.state = this.initialSyncDone ? 'failing' : 'initial-sync';
     logger.error(
-      { tick: summary, consecutiveFailures: this.consecutiveFailures, maxFailures: config.maxFailures },
+      { tick: summary, consecutiveFailures: consecutive, maxFailures: config.maxFailures },
       `sync ${summary.direction} (${summary.trigger}) failed: ${message}`,
     );
-    if (config.maxFailures > 0 && this.consecutiveFailures >= config.maxFailures && !this.fatalCalled && !this.stopping) {
+    if (config.maxFailures > 0 && consecutive >= config.maxFailures && !this.fatalCalled && !this.stopping) {
       this.fatalCalled = true;
-      this.deps.onFatal?.(`${this.consecutiveFailures} consecutive failed syncs (--max-failures ${config.maxFailures}); last: ${message}`);
+      this.deps.onFatal?.(`${consecutive} consecutive failed syncs (--max-failures ${config.maxFailures}); last: ${message}`);
     }
+  }
+
+  /** The longest run of failures in one direction: what /health and --max-failures go by. */
+  private consecutiveFailures(): number {
+    return Math.max(this.failures.up, this.failures.down);
   }
 
   private remember(summary: TickSummary): void {
@@ -735,4 +747,9 @@ function signalled(): { readonly fired: Promise<void>; fire(): void } {
   let fire!: () => void;
   const fired = new Promise<void>((resolve) => (fire = resolve));
   return { fired, fire };
+}
+
+/** The directions a tick of `scope` covers. */
+function directionsOf(scope: TickScope): readonly Direction[] {
+  return scope === 'both' ? ['up', 'down'] : [scope];
 }

@@ -73,6 +73,32 @@ test('loop: a tick in one direction does not clear the failures of the other, no
   assert.equal((await syncer.syncNow()).outcome, 'failure');
   status = syncer.status();
   assert.equal(status.consecutiveFailures, 2, 'failures keep counting toward --max-failures');
+
+  // The task stops: what the app wrote last still goes up, though the downloads never worked.
+  await writeFile(join(dir, 'last-words.txt'), 'written just before the stop');
+  const final = await syncer.stop();
+  assert.equal(final?.outcome, 'success');
+  assert.deepEqual(await s3().keys(bucket, 'app/'), ['app/last-words.txt', 'app/local.txt', 'app/remote.txt']);
+});
+
+test('loop: failures count per direction and only while consecutive: up ticks failing every other time never reach --max-failures', async (t) => {
+  let failWrites = false;
+  class FlakyUploads extends S3Bucket {
+    override write(...args: Parameters<S3Bucket['write']>): ReturnType<S3Bucket['write']> {
+      return failWrites ? Promise.reject(new Error('injected: the network dropped')) : super.write(...args);
+    }
+  }
+  const { syncer, dir } = await loop(t, (client, name) => new FlakyUploads(client, name));
+  await syncer.prepare();
+  await syncer.initialSync();
+  const seen: number[] = [];
+  for (let round = 0; round < 6; round++) {
+    failWrites = round % 2 === 0;
+    await writeFile(join(dir, `f${round}.txt`), `round ${round}`);
+    await syncer.requestSync('up');
+    seen.push(syncer.status().consecutiveFailures);
+  }
+  assert.deepEqual(seen, [1, 0, 1, 0, 1, 0]);
 });
 
 test('loop: a request waiting for a tick that outlasts --shutdown-timeout gets ShuttingDownError when the shutdown gives up', async (t) => {
