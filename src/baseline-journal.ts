@@ -160,8 +160,10 @@ export class JournaledBaseline extends Map<string, BaselineEntry> {
   }
 
   override set(path: string, entry: BaselineEntry): this {
+    const before = super.get(path);
     super.set(path, entry);
-    this.#journal.record(path, entry);
+    // A set to what is there already (a record of a file unchanged) changes nothing to replay.
+    if (!before || !sameBaselineEntry(before, entry)) this.#journal.record(path, entry);
     return this;
   }
 
@@ -170,4 +172,9 @@ export class JournaledBaseline extends Map<string, BaselineEntry> {
     if (had) this.#journal.record(path, null);
     return had;
   }
+}
+
+/** Two entries that record the same agreement. */
+export function sameBaselineEntry(a: BaselineEntry, b: BaselineEntry): boolean {
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.etag === b.etag && a.ctimeMs === b.ctimeMs;
 }

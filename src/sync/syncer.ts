@@ -9,7 +9,7 @@ import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { BaselineStore } from '../baseline.js';
-import { JournaledBaseline } from '../baseline-journal.js';
+import { JournaledBaseline, sameBaselineEntry } from '../baseline-journal.js';
 import { messageOf } from '../errors.js';
 import { compileFilter } from '../filters.js';
 import type { Metrics } from '../metrics.js';
@@ -704,7 +704,7 @@ function sameBaseline(a: ReadonlyMap<string, BaselineEntry>, b: ReadonlyMap<stri
   if (a.size !== b.size) return false;
   for (const [path, x] of a) {
     const y = b.get(path);
-    if (!y || y.size !== x.size || y.mtimeMs !== x.mtimeMs || y.etag !== x.etag || y.ctimeMs !== x.ctimeMs) return false;
+    if (!y || !sameBaselineEntry(x, y)) return false;
   }
   return true;
 }

@@ -56,15 +56,17 @@ export interface BaselineEntry {
 export const RACY_CTIME = -1;
 
 /**
- * How recent (ms before a read began) a file's ctime or mtime may be for the read to count as
- * racy: coarse timestamps (ext4/xfs before Linux 6.13) move once a jiffy (up to 10 ms), with margin.
+ * How close to the start of a read a file's ctime may be for the read to count as racy: coarse
+ * timestamps (ext4/xfs before Linux 6.13) move once a jiffy (up to 10 ms), with margin.
  */
 export const RACY_WINDOW_MS = 100;
 
-/** True when a file with this ctime and mtime, read from `readStartedMs` on, may have raced a write. */
-export function racyRead(file: { readonly ctimeMs: number; readonly mtimeMs: number }, readStartedMs: number): boolean {
-  const since = readStartedMs - RACY_WINDOW_MS;
-  return file.ctimeMs >= since || file.mtimeMs >= since;
+/** True when a file with this ctime, read from `readStartedMs` on, may have raced a write. */
+export function racyRead(file: { readonly ctimeMs: number }, readStartedMs: number): boolean {
+  // The ctime alone: every write sets it to the (coarse) clock, and no program can set it, unlike
+  // an mtime (a file dated in the future would be racy at every read and hashed every tick). A
+  // ctime ahead of the read by more than the window is a skewed clock, not a write we raced.
+  return Math.abs(file.ctimeMs - readStartedMs) <= RACY_WINDOW_MS;
 }
 
 /** Path → entry maps; a snapshot of one side. */

@@ -167,3 +167,17 @@ test('a file not written near the read records its real ctime', async () => {
   const entry = await savedEntry(car, 'calm.txt');
   assert.ok(entry?.ctimeMs !== undefined && entry.ctimeMs > 0, JSON.stringify(entry));
 });
+
+test('a file dated in the future is not racy: after its upload the ticks hash nothing and the journal stays empty', async () => {
+  const { car, tree } = await counted();
+  await writeAt(car.local('from-the-future.txt'), 'made on a clock a year ahead', secondsFromNow(365 * 24 * 3600));
+  await settle();
+  assert.deepEqual(counts(await car.initial()), { uploaded: 1 });
+  tree().hashed = [];
+  for (let tick = 0; tick < 3; tick++) assert.deepEqual(counts(await car.tick()), {});
+  assert.deepEqual(tree().hashed, [], 'nothing hashed on the quiet ticks');
+  const entry = await savedEntry(car, 'from-the-future.txt');
+  assert.ok(entry?.ctimeMs !== undefined && entry.ctimeMs > 0, `its real ctime is recorded: ${JSON.stringify(entry)}`);
+  const store = new BaselineStore(car.stateDir, { bucket: car.bucket, prefix: car.config.prefix, localPath: car.config.localPath });
+  await assert.rejects(readFile(store.journal.file), { code: 'ENOENT' }, 'no journal left after quiet ticks');
+});
