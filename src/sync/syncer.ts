@@ -407,11 +407,8 @@ export class Syncer implements SyncController {
     const hidden = new Set(remoteScan.skipped.flatMap((s) => (s.reason === 'collision' && s.path ? [s.path] : [])));
     // Touched files are hashed first: unhashed, one would count as changed, so as staying where the
     // other side replaced it by a folder, and the new folder would be held.
-    const { touchedEtags } = await this.hashLocal(
-      pathsToHash({ local: localScan.entries, remote: remoteScan.entries, baseline: this.baselineEntries, options }).filter(
-        (request) => request.against === 'baseline',
-      ),
-    );
+    const hashRequests = pathsToHash({ local: localScan.entries, remote: remoteScan.entries, baseline: this.baselineEntries, options });
+    const { touchedEtags } = await this.hashLocal(hashRequests.filter((request) => request.against === 'baseline'));
     const going = deletedOnTheOtherSide(localScan.entries, remoteScan.entries, hidden, this.baselineEntries, options, touchedEtags);
     const held = this.collisions(localScan.entries, remoteScan.entries, hidden, going);
 
@@ -428,7 +425,9 @@ export class Syncer implements SyncController {
     };
     let total: ExecutionResult;
     try {
-      total = await this.planAndExecute(working, firstSync ? null : withoutPaths(working.baseline, held), options, touchedEtags);
+      // The first round's comparisons with the remote are the ones asked for above, minus held paths.
+      const firstRound = { touchedEtags, requests: hashRequests.filter((r) => r.against === 'remote' && !held.has(r.path)) };
+      total = await this.planAndExecute(working, firstSync ? null : withoutPaths(working.baseline, held), options, firstRound);
     } catch (err) {
       // The tick failed part-way (its remote writes waited too long for the lock): what it already
       // did locally is true on disk and must be in the baseline, or a file it downloaded would look
@@ -505,7 +504,7 @@ export class Syncer implements SyncController {
     state: ExecutionState,
     baselineForPlan: ReadonlyMap<string, BaselineEntry> | null,
     options: PlanOptions,
-    touchedEtags: ReadonlyMap<string, string>,
+    firstRound: { readonly touchedEtags: ReadonlyMap<string, string>; readonly requests: readonly HashRequest[] },
   ): Promise<ExecutionResult> {
     let local: ReadonlyMap<string, LocalEntry> = state.local;
     let remote: ReadonlyMap<string, RemoteEntry> = state.remote;
@@ -515,10 +514,10 @@ export class Syncer implements SyncController {
     const reservedPaths = new Set([...state.local.keys(), ...state.remote.keys(), ...state.baseline.keys()]);
     for (let round = 0; round < MAX_RACE_ROUNDS; round++) {
       const input = { local, remote, baseline: baselineForPlan };
-      // The first round has the touched files' hashes already; a re-plan hashes its raced paths again.
-      const requests = pathsToHash({ ...input, options }).filter((r) => round > 0 || r.against === 'remote');
-      const hashes = await this.hashLocal(requests);
-      if (round === 0) for (const [path, etag] of touchedEtags) hashes.touchedEtags.set(path, etag);
+      // The first round's hash requests were made with the scans (touched files hashed already);
+      // a re-plan hashes its raced paths again.
+      const hashes = await this.hashLocal(round === 0 ? firstRound.requests : pathsToHash({ ...input, options }));
+      if (round === 0) for (const [path, etag] of firstRound.touchedEtags) hashes.touchedEtags.set(path, etag);
       // The guard weighs deletes against whole sides, also when re-planning a few raced paths.
       const sideTotals = { local: state.local.size, remote: state.remote.size };
       const plan = reconcile({ ...input, ...hashes, options, sideTotals, reservedPaths });
