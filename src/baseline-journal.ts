@@ -5,9 +5,10 @@
  * downloaded would look added (and be uploaded back after another node deleted it), and one it
  * uploaded would look changed on both sides.
  *
- * Format: one JSON array per line, a baseline row (`[path, size, mtimeMs, etag, ctimeMs]`, the
- * ctime left out when unknown, as in the baseline file) for a path set, `[path]` for a path forgotten. Replayed over the saved baseline at start, in order; a line torn by the kill
- * is skipped. Emptied each time the whole baseline is saved.
+ * Format: one JSON array per line: `[path, size, mtimeMs, etag, ctimeMs]` (the ctime left out when
+ * unknown) for a path set, `[path]` for a path forgotten, each run of them headed by
+ * `["#generation", id]`, the saved baseline they apply to. Replayed over that baseline at start, in
+ * order; a line torn by the kill is skipped. Emptied each time the whole baseline is saved.
  */
 import { closeSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -50,9 +51,14 @@ export class BaselineJournal {
   #fd: number | null = null;
   #pending: string[] = [];
   #flushScheduled = false;
-  /** Lines written since the file was last emptied. */
-  #written = false;
   #warned = false;
+  /**
+   * The generation of the saved baseline the changes apply to (null: none saved yet). Written at
+   * the head of each run of lines; a replay takes only lines under the generation it loaded, so
+   * a journal that outlived its baseline (a rollback to a build that never empties it, a failed
+   * removal) is never replayed over a newer one.
+   */
+  base: string | null = null;
 
   constructor(
     readonly file: string,
@@ -80,26 +86,34 @@ export class BaselineJournal {
       if (this.#fd === null) {
         mkdirSync(dirname(this.file), { recursive: true });
         this.#fd = openSync(this.file, 'a');
-        // A journal left by a killed run may end in a line cut short: ours start on a line of their own.
-        text = `\n${text}`;
+        // A journal left by a killed run (or a write cut short) may end in part of a line: ours
+        // start on a line of their own, under the generation they apply to.
+        text = `\n${JSON.stringify([GENERATION_MARK, this.base])}\n${text}`;
       }
-      writeSync(this.#fd, text);
-      this.#written = true;
+      const bytes = Buffer.from(text);
+      for (let at = 0; at < bytes.length; ) at += writeSync(this.#fd, bytes, at);
     } catch (err) {
       if (!this.#warned) this.onError(`writing the baseline journal ${this.file}: ${messageOf(err)}`);
       this.#warned = true;
+      // Reopened for the next lines, which then start on a line of their own.
+      this.#close();
     }
+  }
+
+  #close(): void {
+    if (this.#fd === null) return;
+    try {
+      closeSync(this.#fd);
+    } catch {
+      // closing a descriptor that failed a write: nothing more to lose
+    }
+    this.#fd = null;
   }
 
   /** Empties the journal: the saved baseline now holds every change in it. */
   discard(): void {
     this.#pending = [];
-    if (this.#fd !== null) {
-      closeSync(this.#fd);
-      this.#fd = null;
-    }
-    if (!this.#written) return;
-    this.#written = false;
+    this.#close();
     try {
       unlinkSync(this.file);
     } catch (err) {
@@ -108,7 +122,7 @@ export class BaselineJournal {
   }
 
   /** The changes on disk, in order (none when there is no journal). */
-  async read(): Promise<JournalContents> {
+  async read(generation: string | null): Promise<JournalContents> {
     let text: string;
     try {
       text = await readFile(this.file, 'utf8');
@@ -116,21 +130,40 @@ export class BaselineJournal {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { changes: [], unreadable: null };
       return { changes: [], unreadable: `read ${this.file}: ${messageOf(err)}` };
     }
-    // Lines from an earlier process count as written: a discard must remove them too.
-    if (text.length > 0) this.#written = true;
     const changes: JournalChange[] = [];
     const unreadable: number[] = [];
+    let current: string | null | undefined;
     for (const [index, line] of text.split('\n').entries()) {
       if (line === '') continue;
+      const mark = generationOf(line);
+      if (mark !== undefined) {
+        current = mark;
+        continue;
+      }
       const change = parseLine(line);
-      if (change) changes.push(change);
-      else unreadable.push(index + 1);
+      if (!change) unreadable.push(index + 1);
+      else if (current === generation) changes.push(change);
     }
     // A line cut short is normally the last (the next run's lines start on a new line). Each line
     // stands alone: the others still hold.
     const note = unreadable.length > 0 ? `${this.file}: line(s) ${unreadable.join(', ')} unreadable (a write cut short), skipped` : null;
     return { changes, unreadable: note };
   }
+}
+
+/** The first element of a generation line (the rest is the generation or null). */
+const GENERATION_MARK = '#generation';
+
+/** The generation a line announces; undefined for a line that is not one. */
+function generationOf(line: string): string | null | undefined {
+  if (!line.startsWith(`["${GENERATION_MARK}"`)) return undefined;
+  try {
+    const row: unknown = JSON.parse(line);
+    if (Array.isArray(row) && row.length === 2 && (typeof row[1] === 'string' || row[1] === null)) return row[1] as string | null;
+  } catch {
+    // cut short: not a generation line
+  }
+  return undefined;
 }
 
 function parseLine(line: string): JournalChange | null {

@@ -54,9 +54,14 @@ interface BaselineFile {
   version: number;
   identity: BaselineIdentity;
   savedAt: string;
+  /** Names this save: the journal's lines say which save they follow (see BaselineJournal.base). */
+  generation: string;
   entries: Row[];
   ctimes: (number | null)[];
 }
+
+/** The generation expected of a journal over a file saved without one (by an earlier build): none matches. */
+const NO_GENERATION = 'none';
 
 /** Loads and saves the baseline of one sync (bucket, prefix, local folder) in a state directory. */
 export class BaselineStore {
@@ -87,9 +92,10 @@ export class BaselineStore {
    * sync killed part-way); a baseline that cannot be used makes its journal meaningless.
    */
   async loadWithReason(): Promise<BaselineLoad> {
-    const saved = await this.loadSaved();
+    const { load: saved, generation } = await this.loadSaved();
     if (saved.reason !== null && saved.reason !== 'missing') return saved;
-    const journal = await this.journal.read();
+    this.journal.base = generation;
+    const journal = await this.journal.read(generation);
     if (saved.reason === 'missing' && journal.changes.length === 0) return saved;
     const entries = saved.entries ?? new Map<string, BaselineEntry>();
     for (const { path, entry } of journal.changes) {
@@ -99,22 +105,24 @@ export class BaselineStore {
     return { entries, reason: null, replayed: journal.changes.length, journalNote: journal.unreadable };
   }
 
-  private async loadSaved(): Promise<BaselineLoad> {
+  /** The saved file alone, and the generation a journal over it must carry (null: none saved). */
+  private async loadSaved(): Promise<{ load: BaselineLoad; generation: string | null }> {
     let text: string;
     try {
       text = await readFile(this.file, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return { entries: null, reason: 'missing', detail: `no baseline at ${this.file}` };
-      return { entries: null, reason: 'corrupt', detail: `read ${this.file}: ${messageOf(err)}` };
+      if (code === 'ENOENT') return { load: { entries: null, reason: 'missing', detail: `no baseline at ${this.file}` }, generation: null };
+      return { load: { entries: null, reason: 'corrupt', detail: `read ${this.file}: ${messageOf(err)}` }, generation: null };
     }
     let doc: unknown;
     try {
       doc = JSON.parse(text);
     } catch (err) {
-      return { entries: null, reason: 'corrupt', detail: `parse ${this.file}: ${messageOf(err)}` };
+      return { load: { entries: null, reason: 'corrupt', detail: `parse ${this.file}: ${messageOf(err)}` }, generation: null };
     }
-    return this.decode(doc);
+    const generation = isRecord(doc) && typeof doc.generation === 'string' ? doc.generation : NO_GENERATION;
+    return { load: this.decode(doc), generation };
   }
 
   /**
@@ -134,6 +142,7 @@ export class BaselineStore {
       version: BASELINE_VERSION,
       identity: { bucket: this.identity.bucket, prefix: this.identity.prefix, localPath: this.identity.localPath },
       savedAt: new Date().toISOString(),
+      generation: randomBytes(8).toString('hex'),
       entries: rows,
       ctimes,
     };
@@ -158,6 +167,7 @@ export class BaselineStore {
       throw new Error(`save baseline ${this.file}: ${messageOf(err)}`, { cause: err });
     }
     await syncDir(this.stateDir);
+    this.journal.base = doc.generation;
     this.journal.discard();
   }
 

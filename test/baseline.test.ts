@@ -196,7 +196,8 @@ test('journal: a line cut short by the kill is skipped, the others replayed (als
   const stateDir = await tempDir('state');
   const store = new BaselineStore(stateDir, identity);
   await store.save(new Map([['b.txt', { size: 1, mtimeMs: 1, etag: 'e0' }]]));
-  await writeFile(store.journal.file, '["a.txt",1,2,"e1"]\n["b.txt"]\n["c.txt",1,2,"e["d.txt",3,4,"e2"]\n["e.txt",5,6,"e3"]\n["c.txt",1,2,"e');
+  const header = JSON.stringify(['#generation', store.journal.base]);
+  await writeFile(store.journal.file, `${header}\n["a.txt",1,2,"e1"]\n["b.txt"]\n["c.txt",1,2,"e["d.txt",3,4,"e2"]\n["e.txt",5,6,"e3"]\n["c.txt",1,2,"e`);
   const loaded = await store.loadWithReason();
   assert.deepEqual(
     loaded.entries,
@@ -205,13 +206,32 @@ test('journal: a line cut short by the kill is skipped, the others replayed (als
       ['e.txt', { size: 5, mtimeMs: 6, etag: 'e3' }],
     ]),
   );
-  assert.match((loaded.reason === null && loaded.journalNote) || '', /line\(s\) 3, 5 unreadable/);
+  assert.match((loaded.reason === null && loaded.journalNote) || '', /line\(s\) 4, 6 unreadable/);
 
   // A run whose replay could not be saved appends to that journal: its lines are not lost to the torn one.
   const working = new JournaledBaseline(loaded.entries ?? [], store.journal);
   working.set('f.txt', { size: 7, mtimeMs: 8, etag: 'e4' });
   await journalFlushed();
   assert.equal((await store.load())?.get('f.txt')?.etag, 'e4');
+});
+
+test('journal: lines that follow another save than the one loaded are not replayed (a journal that outlived its baseline)', async () => {
+  const stateDir = await tempDir('state');
+  const store = new BaselineStore(stateDir, identity);
+  await store.save(new Map());
+  const working = new JournaledBaseline([], store.journal);
+  working.set('stale.txt', { size: 1, mtimeMs: 2, etag: 'e1' });
+  await journalFlushed();
+  const stale = await readFile(store.journal.file, 'utf8');
+  // The baseline is saved again (by this build, or rewritten by an earlier one after a rollback)
+  // and the journal is not emptied (the earlier build does not know it; a removal that failed).
+  await store.save(new Map([['kept.txt', { size: 3, mtimeMs: 4, etag: 'e2' }]]));
+  await writeFile(store.journal.file, stale);
+  assert.deepEqual([...((await new BaselineStore(stateDir, identity).load()) ?? new Map()).keys()], ['kept.txt']);
+  const doc = JSON.parse(await readFile(store.file, 'utf8')) as Record<string, unknown>;
+  delete doc.generation;
+  await writeFile(store.file, JSON.stringify(doc));
+  assert.deepEqual([...((await new BaselineStore(stateDir, identity).load()) ?? new Map()).keys()], ['kept.txt'], 'nor over a file saved without a generation');
 });
 
 test('journal: a baseline that cannot be used makes its journal meaningless', async () => {
