@@ -3,10 +3,10 @@
  * write, delete, copy, crash cleanup, watch — behind one object bound to the root and its options.
  * Relative paths are POSIX and are checked with `unsafePathReason` before any file-system call.
  */
-import { closeSync, constants, existsSync, fstatSync, openSync, read, readlinkSync, readSync, realpathSync, statSync, unlinkSync, type Stats } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, read, readlinkSync, readSync, realpathSync, statfsSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import { copyFile, lstat, realpath, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { LocalChangedError, messageOf, SyncError, UnsafePathError } from '../errors.js';
 import { WHOLE_BODY_BYTES, type ChunkSource } from '../streams.js';
 import { racyRead, type LocalEntry } from '../sync/types.js';
@@ -160,6 +160,7 @@ export class LocalTree {
     const copy = tempPathFor(abs);
     let fd: number;
     try {
+      refuseWithoutRoom(path, abs, source.before.size);
       // Copied from the file opened and checked, not from whatever the path names by then.
       const opened = `/proc/self/fd/${source.fd}`;
       await this.copyForSnapshot(existsSync(opened) ? opened : abs, copy);
@@ -343,6 +344,27 @@ export class LocalTree {
 
 /** Copies of a file that keeps changing made before its upload waits for the next round. */
 const SNAPSHOT_ATTEMPTS = 5;
+/** Free space a snapshot must leave to the app: this share of the file system, and at least the floor. */
+const SNAPSHOT_SPARE_SHARE = 0.05;
+const SNAPSHOT_SPARE_FLOOR = 64 * 1024 * 1024;
+
+/**
+ * Throws unless a copy of `size` bytes beside `abs` leaves the app room to write (a reflink would
+ * take none, but that cannot be known before): a snapshot must never make the app's writes fail.
+ */
+export function refuseWithoutRoom(
+  path: string,
+  abs: string,
+  size: number,
+  statfs: (dir: string) => { bavail: number; bsize: number; blocks: number } = statfsSync,
+): void {
+  const fs = statfs(dirname(abs));
+  const free = fs.bavail * fs.bsize;
+  const spare = Math.max(SNAPSHOT_SPARE_FLOOR, fs.blocks * fs.bsize * SNAPSHOT_SPARE_SHARE);
+  if (free - size < spare) {
+    throw new SyncError(`snapshot ${path} for upload: no room for a ${size}-byte copy (${free} bytes free, ${Math.round(spare)} kept for the app)`);
+  }
+}
 /** Pause before the second copy (then twice, three times as long): out of step with the writes. */
 const SNAPSHOT_PAUSE_MS = 20;
 

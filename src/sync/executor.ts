@@ -148,7 +148,7 @@ export class Executor {
     if (err instanceof ChangedWhileReadError) {
       // Not a failure of the tick: the next round plans it again. But the file changed during
       // every copy too: at shutdown, that is the last version of it lost with the task.
-      logger.warn({ path: action.path, action: action.kind }, `${err.message}, its snapshot too: not uploaded this round`);
+      logger.warn({ path: action.path, action: action.kind }, `${err.message}, and no steady snapshot of it was made: not uploaded this round`);
       metrics.skippedKeys.inc({ reason: 'kept-changing' });
       result.keptChanging.push(action.path);
       result.counts.skipped++;

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFile, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnsafePathError } from '../../src/errors.js';
-import { LocalTree, type UploadSource } from '../../src/local/tree.js';
+import { LocalTree, refuseWithoutRoom, type UploadSource } from '../../src/local/tree.js';
 import { tempDir } from '../helpers/tmp.js';
 import { put, tree } from './fixtures.js';
 
@@ -99,4 +99,16 @@ test('a snapshot is refused where the upload would be: through a symlink not fol
   await assert.rejects(tree(root).snapshotForUpload('link.txt'), UnsafePathError);
   await assert.rejects(tree(root, true).snapshotForUpload('link.txt'), UnsafePathError);
   assert.deepEqual(await readdir(root), ['link.txt']);
+});
+
+test('a snapshot is refused where the copy would leave the app too little room (5% of the file system, at least 64 MiB)', () => {
+  const MiB = 1024 * 1024;
+  // A 10 GiB file system in 1 MiB blocks: 5% is 512 MiB.
+  const fs = (freeMiB: number) => () => ({ bavail: freeMiB, bsize: MiB, blocks: 10 * 1024 });
+  assert.throws(() => refuseWithoutRoom('log.txt', '/data/log.txt', 100 * MiB, fs(600)), /no room for a 104857600-byte copy/);
+  assert.doesNotThrow(() => refuseWithoutRoom('log.txt', '/data/log.txt', 100 * MiB, fs(700)));
+  // A small file system keeps the 64 MiB floor.
+  const small = (freeMiB: number) => () => ({ bavail: freeMiB, bsize: MiB, blocks: 100 });
+  assert.throws(() => refuseWithoutRoom('log.txt', '/data/log.txt', 10 * MiB, small(70)), /no room/);
+  assert.doesNotThrow(() => refuseWithoutRoom('log.txt', '/data/log.txt', 10 * MiB, small(80)));
 });
