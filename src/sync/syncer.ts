@@ -224,9 +224,11 @@ export class Syncer implements SyncController {
       if (options.finalSync === false || config.onlyDown || this.baselineEntries === null) return null;
       let summary = await this.runTick({ scope: 'up', trigger: 'shutdown', fullScan: true });
       // A file the app is still writing (it may be stopped later, or flush for a while) goes with
-      // the task unless it goes up now: while time is left, the final sync is tried again.
+      // the task unless it goes up now: while time is left, the final sync is tried again — only
+      // when another round as long as the last one still fits (one cut short by the deadline
+      // leaves a multipart upload behind and says less than this).
       while (this.keptChanging.length > 0 && !timedOut) {
-        if (Date.now() + FINAL_RETRY_PAUSE_MS >= deadline) {
+        if (Date.now() + FINAL_RETRY_PAUSE_MS + summary.seconds * 1000 >= deadline) {
           logger.error({ paths: this.keptChanging }, `shutting down: ${this.keptChanging.length} file(s) kept changing and were not uploaded; their last changes are lost with the task`);
           break;
         }
@@ -247,6 +249,8 @@ export class Syncer implements SyncController {
     this.state = 'stopped';
     if (outcome === 'timeout') {
       logger.error({ seconds: config.shutdownTimeoutSeconds }, 'final sync did not finish within --shutdown-timeout');
+      // What the cut-off tick finished is on disk or in the bucket: its journal lines must be too.
+      this.deps.baseline.journal.flush();
       // A /sync request waiting for the tick still running would hold the server (and the exit) open.
       this.scheduler.abandon(new ShuttingDownError('the sidecar shut down (--shutdown-timeout) before the tick finished'));
       return null;
