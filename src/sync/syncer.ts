@@ -145,6 +145,8 @@ export class Syncer implements SyncController {
   /** Starts the poll timer and the file watcher. */
   startLoop(): void {
     const { config } = this.deps;
+    // Started without an initial sync (an embedder's choice): requests must not wait for one.
+    this.initialQueued.fire();
     if (!config.onlyDown) {
       this.deps.local.watch(
         () => this.onLocalChange(),
