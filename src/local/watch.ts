@@ -2,7 +2,7 @@
  * File-system events as an early trigger for a tick. The periodic scan stays the truth; a missed
  * or coalesced event only delays a sync until the next poll.
  */
-import { relative, sep } from 'node:path';
+import { basename, relative, resolve, sep } from 'node:path';
 import { isInternalPath } from './paths.js';
 import { isUnderAny } from './scan.js';
 
@@ -48,6 +48,13 @@ export function watchTree(options: WatchOptions): LocalWatcher {
       if (closed) return null;
       const watcher = watch(options.root, { ignoreInitial: true, followSymlinks: options.followSymlinks, ignored });
       for (const event of ['add', 'change', 'unlink', 'addDir', 'unlinkDir'] as const) watcher.on(event, report);
+      // chokidar drops a change whose mtime did not move while the atime is later (a rewrite with
+      // its mtime put back: cp -p, touch -r, rsync -t); the kernel's event still says the file
+      // changed, and the ctime tells the scan what the mtime does not.
+      watcher.on('raw', (_event: string, name: unknown, details: unknown) => {
+        const at = rawEventPath(name, details);
+        if (at !== null) report(at);
+      });
       watcher.on('error', (err) => options.onError?.(asError(err)));
       const ready = new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
       return { watcher, ready };
@@ -67,3 +74,13 @@ export function watchTree(options: WatchOptions): LocalWatcher {
 }
 
 const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
+
+/**
+ * The absolute path a raw fs.watch event names: `name` is relative to the folder watched, or the
+ * watched file's own name when chokidar watches a file. Null when the event names nothing.
+ */
+function rawEventPath(name: unknown, details: unknown): string | null {
+  const watched = (details as { watchedPath?: unknown } | undefined)?.watchedPath;
+  if (typeof name !== 'string' || name === '' || typeof watched !== 'string') return null;
+  return basename(watched) === name ? watched : resolve(watched, name);
+}
