@@ -3,13 +3,13 @@
  * write, delete, copy, crash cleanup, watch — behind one object bound to the root and its options.
  * Relative paths are POSIX and are checked with `unsafePathReason` before any file-system call.
  */
-import { closeSync, constants, existsSync, fstatSync, openSync, read, readlinkSync, readSync, realpathSync, statfsSync, statSync, unlinkSync, type Stats } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, read, readlinkSync, readSync, realpathSync, statfsSync, statSync, type Stats } from 'node:fs';
 import { copyFile, lstat, realpath, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, join, resolve } from 'node:path';
 import { LocalChangedError, messageOf, SyncError, UnsafePathError } from '../errors.js';
 import { WHOLE_BODY_BYTES, type ChunkSource } from '../streams.js';
-import { racyRead, type LocalEntry } from '../sync/types.js';
+import { racyRead, type FileStat, type LocalEntry } from '../sync/types.js';
 import { etagInLayoutOf } from './hash.js';
 import { unsafePathReason } from './paths.js';
 import { entryOf, isInside, scanTree, type ScanResult } from './scan.js';
@@ -20,10 +20,10 @@ import {
   removeEmptyFolder,
   removeFile,
   tempPathFor,
+  unlinkQuietly,
   writeAtomic,
   type Expectation,
   type WriteContext,
-  type WrittenFile,
 } from './write.js';
 
 /** Options of a LocalTree. */
@@ -42,7 +42,7 @@ export interface UploadSource {
   readonly mtimeMs: number;
   readonly ctimeMs: number;
   /**
-   * The file's ctime or mtime was within RACY_WINDOW_MS of the read: a write in the same
+   * The file's ctime was within RACY_WINDOW_MS of the read (see racyRead): a write in the same
    * timestamp tick as that stat could leave size, mtime and ctime as they were, so what was read
    * must be checked again next round (the baseline records RACY_CTIME).
    */
@@ -230,7 +230,7 @@ export class LocalTree {
     mtimeMs: number,
     expected?: Expectation,
     sizeHint?: number,
-  ): Promise<WrittenFile> {
+  ): Promise<FileStat> {
     this.check(path);
     return writeAtomic(await this.writeContext(), path, body, mtimeMs, expected, sizeHint);
   }
@@ -252,7 +252,7 @@ export class LocalTree {
   }
 
   /** Copies `from` to `to` atomically, keeping the mtime (the loser of a keep-both conflict). */
-  async copyLocal(from: string, to: string): Promise<WrittenFile> {
+  async copyLocal(from: string, to: string): Promise<FileStat> {
     this.check(from);
     this.check(to);
     await this.resolveReadable(from);
@@ -344,6 +344,8 @@ export class LocalTree {
 
 /** Copies of a file that keeps changing made before its upload waits for the next round. */
 const SNAPSHOT_ATTEMPTS = 5;
+/** Pause before the second copy (then twice, three times as long): out of step with the writes. */
+const SNAPSHOT_PAUSE_MS = 20;
 /** Free space a snapshot must leave to the app: this share of the file system, and at least the floor. */
 const SNAPSHOT_SPARE_SHARE = 0.05;
 const SNAPSHOT_SPARE_FLOOR = 64 * 1024 * 1024;
@@ -365,8 +367,6 @@ export function refuseWithoutRoom(
     throw new SyncError(`snapshot ${path} for upload: no room for a ${size}-byte copy (${free} bytes free, ${Math.round(spare)} kept for the app)`);
   }
 }
-/** Pause before the second copy (then twice, three times as long): out of step with the writes. */
-const SNAPSHOT_PAUSE_MS = 20;
 
 /**
  * The upload source of an open regular file as `before` describes it (`racy`: see UploadSource);
@@ -415,14 +415,6 @@ function sameVersion(before: Stats, after: Stats): boolean {
     after.ino === before.ino &&
     after.dev === before.dev
   );
-}
-
-function unlinkQuietly(abs: string): void {
-  try {
-    unlinkSync(abs);
-  } catch {
-    // Never created, or already gone.
-  }
 }
 
 /** One read of up to `length` bytes at `position` into the start of `into`. */

@@ -30,7 +30,7 @@ import {
 import { copyFile, readdir, stat, unlink, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { LocalChangedError, messageOf, PathCollisionError } from '../errors.js';
-import type { LocalEntry } from '../sync/types.js';
+import type { FileStat } from '../sync/types.js';
 import { TEMP_NAME_PREFIX } from './paths.js';
 import { isInside } from './scan.js';
 import { collect, WHOLE_BODY_BYTES, type ChunkSource } from '../streams.js';
@@ -98,17 +98,7 @@ export function ensureParents(ctx: WriteContext, rel: string): void {
  * What the target must still be before it is replaced or deleted: the entry the scan saw (its
  * ctime compared when it has one), null for "absent", or undefined for "whatever is there".
  */
-export type Expectation = ExpectedFile | null | undefined;
-
-/** A file as the scan saw it, the ctime optional. */
-export type ExpectedFile = Omit<LocalEntry, 'ctimeMs'> & { readonly ctimeMs?: number };
-
-/**
- * A file as this module wrote it: size and mtime of what was written, and the ctime of the file
- * as published (the rename or link changes it) when it is still what was written; otherwise
- * undefined (the change shows in size or mtime anyway).
- */
-export type WrittenFile = ExpectedFile;
+export type Expectation = FileStat | null | undefined;
 
 /**
  * Refuses a target that is a folder (its files would be lost) or a symlink the scan does not
@@ -132,7 +122,7 @@ function checkExpected(ctx: WriteContext, rel: string, abs: string, expected: Ex
 }
 
 /** The file still has the stat expected; the ctime counts when known (a rewrite that kept size and mtime). */
-function isSameFile(st: Stats, expected: ExpectedFile): boolean {
+function isSameFile(st: Stats, expected: FileStat): boolean {
   return (
     st.size === expected.size &&
     st.mtimeMs === expected.mtimeMs &&
@@ -141,10 +131,11 @@ function isSameFile(st: Stats, expected: ExpectedFile): boolean {
 }
 
 /**
- * What was written, with the ctime of `abs` as published if it is still that file: otherwise every
- * file this module wrote would look touched on the next round, and be hashed.
+ * What was written, with the ctime of `abs` as published (the rename or link moves it) if it is
+ * still that file: otherwise every file this module wrote would look touched on the next round,
+ * and be hashed. Changed since, the ctime is left unknown (the change shows in size or mtime).
  */
-function published(ctx: WriteContext, abs: string, written: Stats): WrittenFile {
+function published(ctx: WriteContext, abs: string, written: Stats): FileStat {
   const entry = { size: written.size, mtimeMs: written.mtimeMs };
   const st = (ctx.followSymlinks ? statSync : lstatSync)(abs, { throwIfNoEntry: false });
   return st?.isFile() && st.size === entry.size && st.mtimeMs === entry.mtimeMs ? { ...entry, ctimeMs: st.ctimeMs } : entry;
@@ -173,7 +164,7 @@ function publish(ctx: WriteContext, rel: string, tmp: string, abs: string, expec
 
 /**
  * Writes `body` (a stream, or a Buffer when the caller holds it whole) to `rel` atomically with
- * mtime `mtimeMs`; returns the entry as written (see WrittenFile). With an `expected` state, a target that changed
+ * mtime `mtimeMs`; returns the entry as written (see published). With an `expected` state, a target that changed
  * since the scan is left alone (LocalChangedError).
  */
 export async function writeAtomic(
@@ -183,7 +174,7 @@ export async function writeAtomic(
   mtimeMs: number,
   expected?: Expectation,
   sizeHint?: number,
-): Promise<WrittenFile> {
+): Promise<FileStat> {
   const abs = join(ctx.root, rel);
   const tmp = tempPathFor(abs);
   try {
@@ -273,7 +264,8 @@ function writeAll(fd: number, bytes: Buffer, position: number): Promise<void> {
   });
 }
 
-function unlinkQuietly(path: string): void {
+/** Removes a file that may never have been created or may be gone already. */
+export function unlinkQuietly(path: string): void {
   try {
     unlinkSync(path);
   } catch {
@@ -282,7 +274,7 @@ function unlinkQuietly(path: string): void {
 }
 
 /** Copies `from` to `to` atomically, keeping the mtime (keep-both conflicts); returns the copy's entry. */
-export async function copyAtomic(ctx: WriteContext, from: string, to: string): Promise<WrittenFile> {
+export async function copyAtomic(ctx: WriteContext, from: string, to: string): Promise<FileStat> {
   const absFrom = join(ctx.root, from);
   const absTo = join(ctx.root, to);
   ensureParents(ctx, to);

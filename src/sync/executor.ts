@@ -31,6 +31,7 @@ import {
   type Action,
   type BaselineEntry,
   type Direction,
+  type FileStat,
   type LocalEntry,
   type RemoteEntry,
 } from './types.js';
@@ -496,9 +497,6 @@ function isPermissionDenied(err: unknown): boolean {
   }
   return false;
 }
-
-/** A file's stat as a baseline keeps it: the ctime optional (unknown). */
-type FileStat = Omit<BaselineEntry, 'etag'>;
 
 /**
  * The baseline entry of `file` agreed on as the version `etag`. A `racy` one records RACY_CTIME,

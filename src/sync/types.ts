@@ -35,18 +35,23 @@ export interface RemoteEntry {
   readonly lastModifiedMs: number;
 }
 
-/** The state both sides agreed on after the last successful sync of a path. */
-export interface BaselineEntry {
+/**
+ * A local file's stat where the ctime may be unknown: what the sidecar wrote (the ctime of the
+ * file as published, unless something changed it since) or what a baseline entry agreed on.
+ */
+export interface FileStat {
   readonly size: number;
-  /** Local mtime (ms) at the time of agreement. */
   readonly mtimeMs: number;
-  /** Remote ETag (unquoted) at the time of agreement. */
-  readonly etag: string;
-  /**
-   * Local ctime (ms) at the time of agreement; absent when unknown (a baseline of an older
-   * version: not compared), or RACY_CTIME.
-   */
   readonly ctimeMs?: number;
+}
+
+/**
+ * The state both sides agreed on after the last successful sync of a path: the local file's size
+ * and mtime, its ctime (absent when unknown — a baseline an earlier build wrote: not compared — or
+ * RACY_CTIME), and the remote ETag (unquoted).
+ */
+export interface BaselineEntry extends FileStat {
+  readonly etag: string;
 }
 
 /**
