@@ -184,6 +184,7 @@ function parseLine(line: string): JournalChange | null {
  */
 export class JournaledBaseline extends Map<string, BaselineEntry> {
   readonly #journal: BaselineJournal;
+  #changed = false;
 
   constructor(entries: Iterable<readonly [string, BaselineEntry]>, journal: BaselineJournal) {
     // Map's constructor adds entries through `set`, before #journal exists: filled afterwards.
@@ -196,14 +197,24 @@ export class JournaledBaseline extends Map<string, BaselineEntry> {
     const before = super.get(path);
     super.set(path, entry);
     // A set to what is there already (a record of a file unchanged) changes nothing to replay.
-    if (!before || !sameBaselineEntry(before, entry)) this.#journal.record(path, entry);
+    if (!before || !sameBaselineEntry(before, entry)) this.#record(path, entry);
     return this;
   }
 
   override delete(path: string): boolean {
     const had = super.delete(path);
-    if (had) this.#journal.record(path, null);
+    if (had) this.#record(path, null);
     return had;
+  }
+
+  /** Whether anything differs from the entries it started from (a change undone again counts). */
+  get changed(): boolean {
+    return this.#changed;
+  }
+
+  #record(path: string, entry: BaselineEntry | null): void {
+    this.#changed = true;
+    this.#journal.record(path, entry);
   }
 }
 

@@ -9,7 +9,7 @@ import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { BaselineStore } from '../baseline.js';
-import { JournaledBaseline, sameBaselineEntry } from '../baseline-journal.js';
+import { JournaledBaseline } from '../baseline-journal.js';
 import { messageOf } from '../errors.js';
 import { compileFilter } from '../filters.js';
 import type { Metrics } from '../metrics.js';
@@ -419,14 +419,13 @@ export class Syncer implements SyncController {
     const held = this.collisions(localScan.entries, remoteScan.entries, hidden, going);
 
     const firstSync = this.baselineEntries === null;
+    // Journaled as the actions finish; null when the tick keeps no baseline (see keepsBaseline).
+    const kept = this.keepsBaseline(firstSync) ? new JournaledBaseline(this.baselineEntries ?? [], this.deps.baseline.journal) : null;
     // Colliding paths are left out of the plan; their baseline entries are kept for later.
     const working: ExecutionState = {
       local: withoutPaths(localScan.entries, held),
       remote: withoutPaths(remoteScan.entries, held),
-      // Journaled as the actions finish (a fully dry first sync keeps nothing: see keepsBaseline).
-      baseline: this.keepsBaseline(firstSync)
-        ? new JournaledBaseline(this.baselineEntries ?? [], this.deps.baseline.journal)
-        : new Map(this.baselineEntries ?? []),
+      baseline: kept ?? new Map(this.baselineEntries ?? []),
       emptiedFolders: new Set([...going.local].flatMap(folders)),
     };
     let total: ExecutionResult;
@@ -438,7 +437,7 @@ export class Syncer implements SyncController {
       // The tick failed part-way (its remote writes waited too long for the lock): what it already
       // did locally is true on disk and must be in the baseline, or a file it downloaded would look
       // added next tick (and be uploaded back after another node deleted it).
-      await this.commitBaseline(working.baseline, firstSync).catch((saveErr: unknown) =>
+      await this.commitBaseline(kept).catch((saveErr: unknown) =>
         logger.error({ err: saveErr }, `saving the baseline after a failed tick: ${messageOf(saveErr)}`),
       );
       this.deps.local.invalidate();
@@ -450,7 +449,7 @@ export class Syncer implements SyncController {
     metrics.trackedFiles.set({ side: 'local' }, this.localCount);
     metrics.trackedFiles.set({ side: 'remote' }, this.remoteCount);
 
-    await this.commitBaseline(working.baseline, firstSync);
+    await this.commitBaseline(kept);
     // Files this tick wrote or deleted (a keep-both copy included) must not be missing from a
     // reused scan: a missed watcher event would make a new copy look deleted.
     if (total.counts.downloaded + total.counts.deletedLocal > 0 || total.fileDelta.local !== 0) this.deps.local.invalidate();
@@ -473,10 +472,11 @@ export class Syncer implements SyncController {
    * already synced. So does one with a single dry direction: staying in first-sync mode,
    * `--init-sync-down --delete` would delete every file the app creates, tick after tick.
    */
-  private async commitBaseline(baseline: Map<string, BaselineEntry>, firstSync: boolean): Promise<void> {
-    if (!this.keepsBaseline(firstSync)) return;
-    // A quiet tick leaves the baseline as it was: no need to rewrite (and fsync) it.
-    const unchanged = this.baselineEntries !== null && sameBaseline(this.baselineEntries, baseline);
+  private async commitBaseline(baseline: JournaledBaseline | null): Promise<void> {
+    if (baseline === null) return;
+    // A quiet tick leaves the baseline as it was: no need to rewrite (and fsync) it. A first
+    // sync is saved even when it found nothing, so the next start is three-way.
+    const unchanged = this.baselineEntries !== null && !baseline.changed;
     this.baselineEntries = baseline;
     // (A save that failed leaves its changes in the journal, replayed at the next start.)
     if (!unchanged) await this.deps.baseline.save(baseline);
@@ -703,15 +703,6 @@ function onlyPaths(baseline: ReadonlyMap<string, BaselineEntry>, paths: readonly
     if (entry) out.set(path, entry);
   }
   return out;
-}
-
-function sameBaseline(a: ReadonlyMap<string, BaselineEntry>, b: ReadonlyMap<string, BaselineEntry>): boolean {
-  if (a.size !== b.size) return false;
-  for (const [path, x] of a) {
-    const y = b.get(path);
-    if (!y || !sameBaselineEntry(x, y)) return false;
-  }
-  return true;
 }
 
 /** A tick that stopped part-way (its remote writes never got the lock): what it did, and why it stopped. */
