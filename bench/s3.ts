@@ -6,6 +6,7 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import {
   CreateBucketCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -66,4 +67,15 @@ export async function putTree(client: S3Client, bucket: string, prefix: string, 
       ),
     ),
   );
+}
+
+/** Deletes every object under `prefix/` (between runs; not timed). */
+export async function removePrefix(client: S3Client, bucket: string, prefix: string): Promise<void> {
+  const keys = [...(await listPrefix(client, bucket, prefix)).keys()].map((path) => `${prefix}/${path}`);
+  // DeleteObjects takes at most 1,000 keys.
+  for (let at = 0; at < keys.length; at += 1000) {
+    const batch = keys.slice(at, at + 1000).map((Key) => ({ Key }));
+    const out = await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch, Quiet: true } }));
+    if (out.Errors?.length) throw new Error(`removing ${prefix}/: ${out.Errors.length} keys not deleted (${out.Errors[0]?.Key}: ${out.Errors[0]?.Message})`);
+  }
 }
