@@ -26,5 +26,9 @@ await build({
   banner: { js: "import { createRequire as __s3sync2Require } from 'node:module'; const require = __s3sync2Require(import.meta.url);" },
   // mime-types' extension table, computed here instead of at every start (scripts/mime-table.mjs).
   plugins: [mimeTablePlugin],
+  // No comments or indentation: the sources are heavily commented, and parsing the loaded chunks
+  // is a third of a start's CPU; this takes 15-20 ms off every start (alternating one-shot runs).
+  // Names are kept, so stack traces stay readable; `node --enable-source-maps` maps them to src/.
+  minifyWhitespace: true,
   logLevel: 'warning',
 });
