@@ -12,8 +12,12 @@ import { readFully } from '../streams.js';
 import type { SizedBody } from './direct-http.js';
 import type { PartSource } from './types.js';
 
-/** Read size: few thread-pool round trips, and small enough to stay in the CPU's caches. */
-const CHUNK_BYTES = 256 * 1024;
+/**
+ * Read size: few thread-pool round trips and socket writes, and small enough to stay in the CPU's
+ * caches. 512 KiB against 256 KiB: 8 × 16 MiB went up about 5% faster with less CPU on the
+ * development machine (alternating one-shot runs); 1 and 2 MiB were no better.
+ */
+const CHUNK_BYTES = 512 * 1024;
 
 /** The CRC32 of `size` bytes of `source`, base64 as in `x-amz-checksum-crc32`. */
 export async function fileCrc32(source: PartSource, size: number, key: string): Promise<string> {
