@@ -3,7 +3,7 @@
  * write, delete, copy, crash cleanup, watch — behind one object bound to the root and its options.
  * Relative paths are POSIX and are checked with `unsafePathReason` before any file-system call.
  */
-import { closeSync, constants, existsSync, fstatSync, openSync, read, readlinkSync, readSync, realpathSync, statfsSync, statSync, type Stats } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, read, readlinkSync, readSync, realpathSync, statfsSync, statSync, type Stats, type StatsFs } from 'node:fs';
 import { copyFile, lstat, realpath, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -160,7 +160,7 @@ export class LocalTree {
     const copy = tempPathFor(abs);
     let fd: number;
     try {
-      refuseWithoutRoom(path, abs, source.before.size);
+      refuseWithoutRoom(path, abs, source.before.size, (dir) => this.spaceOf(dir));
       // Copied from the file opened and checked, not from whatever the path names by then.
       const opened = `/proc/self/fd/${source.fd}`;
       await this.copyForSnapshot(existsSync(opened) ? opened : abs, copy);
@@ -179,6 +179,11 @@ export class LocalTree {
     }
     // Nothing else can reach the copy now: it stays as copied.
     return uploadSource(path, fd, source.before, racyRead(source.before, source.readStartedMs), async () => true);
+  }
+
+  /** The space of the file system holding `dir` (a test's seam: a nearly full disk). */
+  protected spaceOf(dir: string): FileSystemSpace {
+    return statfsSync(dir);
   }
 
   /** The copy of a snapshot (a test's seam: a writer that always gets in between). */
@@ -342,6 +347,9 @@ export class LocalTree {
   }
 }
 
+/** What statfs says of a file system's space: blocks free to unprivileged users, block size, blocks. */
+export type FileSystemSpace = Pick<StatsFs, 'bavail' | 'bsize' | 'blocks'>;
+
 /** Copies of a file that keeps changing made before its upload waits for the next round. */
 const SNAPSHOT_ATTEMPTS = 5;
 /** Pause before the second copy (then twice, three times as long): out of step with the writes. */
@@ -354,12 +362,7 @@ const SNAPSHOT_SPARE_FLOOR = 64 * 1024 * 1024;
  * Throws unless a copy of `size` bytes beside `abs` leaves the app room to write (a reflink would
  * take none, but that cannot be known before): a snapshot must never make the app's writes fail.
  */
-export function refuseWithoutRoom(
-  path: string,
-  abs: string,
-  size: number,
-  statfs: (dir: string) => { bavail: number; bsize: number; blocks: number } = statfsSync,
-): void {
+export function refuseWithoutRoom(path: string, abs: string, size: number, statfs: (dir: string) => FileSystemSpace = statfsSync): void {
   const fs = statfs(dirname(abs));
   const free = fs.bavail * fs.bsize;
   const spare = Math.max(SNAPSHOT_SPARE_FLOOR, fs.blocks * fs.bsize * SNAPSHOT_SPARE_SHARE);

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFile, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnsafePathError } from '../../src/errors.js';
-import { LocalTree, refuseWithoutRoom, type UploadSource } from '../../src/local/tree.js';
+import { LocalTree, refuseWithoutRoom, type FileSystemSpace, type UploadSource } from '../../src/local/tree.js';
 import { tempDir } from '../helpers/tmp.js';
 import { put, tree } from './fixtures.js';
 
@@ -89,6 +89,35 @@ test('a copy made while the file changed is made again; the one that counts is t
   assert.ok((await readAll(snapshot)).equals(file));
   snapshot.close();
   assert.deepEqual(await readdir(root), ['busy.log']);
+});
+
+/** The real LocalTree on a file system with `freeMiB` left of 1 GiB (copies counted, none disturbed). */
+class NearlyFull extends AppendedWhileCopied {
+  constructor(
+    root: string,
+    private readonly freeMiB: number,
+  ) {
+    super(root, 0);
+  }
+
+  protected override spaceOf(): FileSystemSpace {
+    return { bsize: MiB, blocks: 1024, bavail: this.freeMiB };
+  }
+}
+
+test('a snapshot is not made where the copy would leave the app too little room: no copy, a clear error', async () => {
+  const root = await tempDir('upload-snapshot');
+  await writeFile(join(root, 'big.log'), randomBytes(2 * MiB));
+  // 64 MiB must stay free: 65 MiB leaves room for no 2 MiB copy, 67 MiB does.
+  const full = new NearlyFull(root, 65);
+  await assert.rejects(full.snapshotForUpload('big.log'), /snapshot big\.log for upload: no room for a 2097152-byte copy/);
+  assert.equal(full.copies, 0);
+  assert.deepEqual(await readdir(root), ['big.log']);
+  const roomy = new NearlyFull(root, 67);
+  const snapshot = await roomy.snapshotForUpload('big.log');
+  assert.ok(snapshot, 'made once there is room');
+  snapshot.close();
+  assert.equal(roomy.copies, 1);
 });
 
 test('a snapshot is refused where the upload would be: through a symlink not followed', async () => {
