@@ -18,6 +18,12 @@ export interface LocalScan {
   readonly skipped: readonly SkippedPath[];
   /** Whether the file system was actually read (false = reused). */
   readonly scanned: boolean;
+  /**
+   * Wall-clock time (ms) before the first stat of any entry (entries carried over from an earlier
+   * scan count from that scan): a file whose ctime is this recent may have been written again in
+   * the same timestamp tick after its stat (see racyRead).
+   */
+  readonly statsFromMs: number;
 }
 
 /** Dependencies of the snapshot source. */
@@ -88,20 +94,23 @@ export class LocalSnapshotSource {
     const due = this.now() - this.lastFullAt >= rescanIntervalMs;
     if (full || due || !this.watcherReady || !this.last) {
       this.dirty = false;
+      const statsFromMs = Date.now();
       const scan = await fullTree.scan();
       this.lastFullAt = this.now();
-      return (this.last = { ...scan, scanned: true });
+      return (this.last = { ...scan, scanned: true, statsFromMs });
     }
     if (!this.dirty) return { ...this.last, scanned: false };
     this.dirty = false;
+    let statsFromMs = Date.now();
     const quick = await quickTree.scan();
     const entries = new Map(quick.entries);
     if (quickTree !== fullTree) {
       for (const [path, entry] of this.last.entries) {
         if (this.underSkipPath(path)) entries.set(path, entry);
       }
+      statsFromMs = Math.min(statsFromMs, this.last.statsFromMs);
     }
-    return (this.last = { entries, skipped: quick.skipped, scanned: true });
+    return (this.last = { entries, skipped: quick.skipped, scanned: true, statsFromMs });
   }
 
   /** Stops the watcher. */

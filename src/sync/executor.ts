@@ -47,6 +47,8 @@ export interface ExecutionState {
    * file of the same name (a folder replaced by a file) may remove the emptied folder first.
    */
   readonly emptiedFolders?: ReadonlySet<string>;
+  /** When the stats of `local` began (LocalScan.statsFromMs); a record made from them is racy from then on. */
+  readonly localStatsFromMs: number;
 }
 
 /** What an execution did. */
@@ -234,8 +236,9 @@ export class Executor {
         const local = mustHave(state.local, action.path, 'local');
         const remote = mustHave(state.remote, action.path, 'remote');
         // Found equal from the scan's stat on (hashed since, or equal by size): a write landing
-        // in that stat's timestamp tick would keep its ctime, so a recent one is checked again.
-        state.baseline.set(action.path, agreed(local, remote.etag, racyRead(local, Date.now())));
+        // in that stat's timestamp tick would keep its ctime, so a recent one is checked again —
+        // counted from the scan, not from now: a slow listing or hash can put seconds between.
+        state.baseline.set(action.path, agreed(local, remote.etag, racyRead(local, state.localStatsFromMs, Date.now())));
         break;
       }
       case 'forget':

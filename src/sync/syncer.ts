@@ -427,6 +427,7 @@ export class Syncer implements SyncController {
       remote: withoutPaths(remoteScan.entries, held),
       baseline: kept ?? new Map(this.baselineEntries ?? []),
       emptiedFolders: new Set([...going.local].flatMap(folders)),
+      localStatsFromMs: localScan.statsFromMs,
     };
     let total: ExecutionResult;
     try {
@@ -531,7 +532,7 @@ export class Syncer implements SyncController {
       this.reportGuard(plan.deleteGuard);
       this.reportNoCopyName(plan.noCopyName);
       this.deps.metrics.conflicts.inc({ policy: this.deps.config.conflict }, plan.conflicts);
-      const result = await this.executePlan(plan.actions, { local, remote, baseline: state.baseline, emptiedFolders: state.emptiedFolders }).catch(
+      const result = await this.executePlan(plan.actions, { local, remote, baseline: state.baseline, emptiedFolders: state.emptiedFolders, localStatsFromMs: state.localStatsFromMs }).catch(
         (err: unknown) => {
           throw err instanceof TickStoppedError ? new TickStoppedError(mergeResults(total, err.done, plan.conflicts), err.reason) : err;
         },

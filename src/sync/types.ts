@@ -66,12 +66,16 @@ export const RACY_CTIME = -1;
  */
 export const RACY_WINDOW_MS = 100;
 
-/** True when a file with this ctime, read from `readStartedMs` on, may have raced a write. */
-export function racyRead(file: { readonly ctimeMs: number }, readStartedMs: number): boolean {
+/**
+ * True when a file with this ctime, read (stat-ed, then maybe hashed) from `readStartedMs` until
+ * `readEndedMs`, may have raced a write: one landing in the timestamp tick of its ctime after the
+ * read keeps size, mtime and ctime as read.
+ */
+export function racyRead(file: { readonly ctimeMs: number }, readStartedMs: number, readEndedMs = readStartedMs): boolean {
   // The ctime alone: every write sets it to the (coarse) clock, and no program can set it, unlike
   // an mtime (a file dated in the future would be racy at every read and hashed every tick). A
   // ctime ahead of the read by more than the window is a skewed clock, not a write we raced.
-  return Math.abs(file.ctimeMs - readStartedMs) <= RACY_WINDOW_MS;
+  return file.ctimeMs >= readStartedMs - RACY_WINDOW_MS && file.ctimeMs <= readEndedMs + RACY_WINDOW_MS;
 }
 
 /** Path → entry maps; a snapshot of one side. */

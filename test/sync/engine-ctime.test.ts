@@ -15,13 +15,16 @@ import { counts, secondsFromNow, startSidecar, writeAt, type Sidecar } from '../
 
 const s3 = useS3();
 
-/** A LocalTree that counts the files it hashes. */
+/** A LocalTree that counts the files it hashes, and can be slow to hash them. */
 class CountingTree extends LocalTree {
   hashed: string[] = [];
+  hashDelayMs = 0;
 
   override async etagInLayoutOf(path: string, etag: string, size: number, partSizes: readonly number[]): Promise<string | undefined> {
     this.hashed.push(path);
-    return super.etagInLayoutOf(path, etag, size, partSizes);
+    const hash = await super.etagInLayoutOf(path, etag, size, partSizes);
+    await new Promise((resolve) => setTimeout(resolve, this.hashDelayMs));
+    return hash;
   }
 }
 
@@ -93,6 +96,29 @@ test('a chmod alone uploads nothing: the file is hashed once, then the ticks are
   assert.deepEqual(tree().hashed, ['doc.txt']);
   assert.deepEqual(counts(await car.tick()), {});
   assert.deepEqual(tree().hashed, ['doc.txt'], 'the new ctime was recorded');
+});
+
+test('a file recorded long after its stat (a slow listing or hash) is still checked again when its ctime was that recent', async () => {
+  const { car, tree } = await counted();
+  await writeAt(car.local('doc.txt'), 'content', secondsFromNow(-3600));
+  await settle();
+  await car.initial();
+
+  // Right before the tick: hashed, found unchanged and recorded, but 300 ms after the scan saw
+  // it. A same-size write in the timestamp tick of the chmod, after the hash, would keep size,
+  // mtime and ctime as recorded.
+  await chmod(car.local('doc.txt'), 0o600);
+  tree().hashDelayMs = 300;
+  assert.deepEqual(counts(await car.tick()), {});
+  assert.equal((await savedEntry(car, 'doc.txt'))?.ctimeMs, RACY_CTIME);
+
+  tree().hashDelayMs = 0;
+  tree().hashed = [];
+  await settle();
+  assert.deepEqual(counts(await car.tick()), {});
+  assert.deepEqual(tree().hashed, ['doc.txt'], 'checked again');
+  assert.deepEqual(counts(await car.tick()), {});
+  assert.deepEqual(tree().hashed, ['doc.txt'], 'then recorded with its real ctime');
 });
 
 test('a downloaded file is not hashed on the next tick (its entry has the ctime of the file as published)', async () => {

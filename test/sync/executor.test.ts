@@ -45,6 +45,7 @@ test('a keep-both whose copy name a download would refuse is skipped before anyt
       local: new Map([['doc.txt', { size: 10, mtimeMs: 3000, ctimeMs: 3000 }]]),
       remote: new Map([['doc.txt', { size: 13, etag: 'e2', lastModifiedMs: 2000 }]]),
       baseline: new Map([['doc.txt', { size: 10, mtimeMs: 1000, etag: 'e0' }]]),
+      localStatsFromMs: Date.now(),
     };
     const result = await executor.execute([action], state);
     assert.deepEqual(calls, [], action.kind);
