@@ -1,5 +1,6 @@
 /** The `Bucket` interface on S3: the only module that sends S3 requests. */
 import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { BuildMiddleware, HttpRequest } from '@smithy/types';
 import {
   AbortMultipartUploadCommand,
@@ -60,6 +61,9 @@ export interface S3BucketOptions {
   /** Keys asked for per listing page (`--page-size`), 1 to `MAX_LIST_PAGE_SIZE`. */
   readonly listPageSize?: number;
 }
+
+/** How long a checksum pass holds the lane (a 16 MiB pass takes about 10 ms from the page cache). */
+const LANE_HOLD_MS = 250;
 
 /** S3's largest listing page, and the default one. */
 export const MAX_LIST_PAGE_SIZE = 1000;
@@ -291,9 +295,9 @@ export class S3Bucket implements Bucket {
    * that copy waits for room in the upload memory.
    */
   async #putFile({ key, source, size, condition, options, signal }: Upload): Promise<WriteResult> {
-    // Nothing is sent for a caller that gave up (a lost lock).
+    const crc32 = await this.#checksumPass(source, size, key, signal);
+    // Nothing is sent for a caller that gave up (a lost lock), also while it waited for its pass.
     signal?.throwIfAborted();
-    const crc32 = await this.#checksumLane(() => fileCrc32(source, size, key));
     return this.#viaDirect(
       async (direct) => {
         const headers = putHeaders(crc32, condition, options);
@@ -310,6 +314,25 @@ export class S3Bucket implements Bucket {
         }
       },
     );
+  }
+
+  /**
+   * The CRC32 of a file to send in one PUT, taken in its turn in the checksum lane. A pass still
+   * running after LANE_HOLD_MS (a cold or stalled disk) lets the next one start: the lane orders
+   * CPU work, it must not queue every upload behind one read that does not come back.
+   */
+  async #checksumPass(source: PartSource, size: number, key: string, signal: AbortSignal | undefined): Promise<string> {
+    let pass: Promise<string> | undefined;
+    await this.#checksumLane(async () => {
+      signal?.throwIfAborted();
+      pass = fileCrc32(source, size, key);
+      const hold = new AbortController();
+      const held = sleep(LANE_HOLD_MS, undefined, { signal: hold.signal }).catch(() => undefined);
+      await Promise.race([pass.catch(() => undefined), held]);
+      // No timer left behind a pass that was quick (it would keep a one-shot run from exiting).
+      hold.abort();
+    });
+    return pass!;
   }
 
   async #putViaSdk(key: string, body: Buffer, crc32: string, condition: WriteCondition, options: ObjectWriteOptions): Promise<WriteResult> {

@@ -429,6 +429,39 @@ test('write: multipart parts carry CRC32 checksums (as the aws CLI sends them), 
   client.destroy();
 });
 
+test('write: a checksum pass that stalls (a stuck disk) holds the next uploads back only briefly; a write abandoned while it waits for its pass sends nothing', { timeout: 30_000 }, async () => {
+  const MiB = 1024 * 1024;
+  const name = await s3().newBucket();
+  const bucket = new S3Bucket(createS3Client(awsOptions({ endpointUrl: s3().endpoint })), name);
+  let unstick: (read: number) => void = () => undefined;
+  const stuck: PartSource = {
+    readAt: () => new Promise<number>((resolve) => (unstick = resolve)),
+    verify: async () => undefined,
+  };
+  const stalled = bucket.write('stuck', stuck, 2 * MiB, { ifNoneMatch: true });
+  stalled.catch(() => undefined);
+  // Waits behind the stalled pass and loses its lock meanwhile.
+  const controller = new AbortController();
+  const body = randomBytes(2 * MiB);
+  const abandoned = bucket.write('abandoned', chunked(body), body.length, { ifNoneMatch: true }, {}, controller.signal);
+  controller.abort(new Error('lock lost'));
+  const next = bucket.write('next', chunked(body), body.length, { ifNoneMatch: true });
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<string>((resolve) => (timer = setTimeout(resolve, 10_000, 'still waiting')));
+  try {
+    const outcome = (write: Promise<unknown>): Promise<string> => Promise.race([write.then(() => 'written', (err: Error) => err.message), deadline]);
+    assert.match(await outcome(abandoned), /lock lost/);
+    assert.equal(await outcome(next), 'written', 'the upload behind the stalled pass went up');
+    assert.ok((await s3().getBuffer(name, 'next')).equals(body));
+    assert.equal(await s3().head(name, 'abandoned'), null);
+  } finally {
+    clearTimeout(timer);
+    unstick(0);
+  }
+  await assert.rejects(stalled, /changed while read/);
+  assert.equal(await s3().head(name, 'stuck'), null);
+});
+
 // A budget that leaks hangs the waiting writes: the timeout turns that into a failure.
 test('write: multipart parts wait for room in the bucket\'s upload budget; files sent in one PUT stream from the file and do not', { timeout: 60_000 }, async () => {
   const MiB = 1024 * 1024;
