@@ -47,8 +47,10 @@ export interface ExecutionState {
    * file of the same name (a folder replaced by a file) may remove the emptied folder first.
    */
   readonly emptiedFolders?: ReadonlySet<string>;
-  /** When the stats of `local` began (LocalScan.statsFromMs); a record made from them is racy from then on. */
+  /** When the stats of `local` began (LocalScan.statsFromMs). */
   readonly localStatsFromMs: number;
+  /** When the read that hashed each path began; filled as paths are hashed. */
+  readonly hashStartedMs: Map<string, number>;
 }
 
 /** What an execution did. */
@@ -235,10 +237,12 @@ export class Executor {
       case 'record': {
         const local = mustHave(state.local, action.path, 'local');
         const remote = mustHave(state.remote, action.path, 'remote');
-        // Found equal from the scan's stat on (hashed since, or equal by size): a write landing
-        // in that stat's timestamp tick would keep its ctime, so a recent one is checked again —
-        // counted from the scan, not from now: a slow listing or hash can put seconds between.
-        state.baseline.set(action.path, agreed(local, remote.etag, racyRead(local, state.localStatsFromMs, Date.now())));
+        // Found equal by a read: its hash, or (equal by size) the scan's stat. A write after that
+        // read, in the timestamp tick of the ctime, keeps size, mtime and ctime: a ctime that
+        // recent is checked again. From the read on, not from now: a slow hash or a lock wait can
+        // come between the read and this record.
+        const readFrom = state.hashStartedMs.get(action.path) ?? state.localStatsFromMs;
+        state.baseline.set(action.path, agreed(local, remote.etag, racyRead(local, readFrom, Date.now())));
         break;
       }
       case 'forget':

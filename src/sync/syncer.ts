@@ -414,7 +414,11 @@ export class Syncer implements SyncController {
     // Touched files are hashed first: unhashed, one would count as changed, so as staying where the
     // other side replaced it by a folder, and the new folder would be held.
     const hashRequests = pathsToHash({ local: localScan.entries, remote: remoteScan.entries, baseline: this.baselineEntries, options });
-    const { touchedEtags } = await this.hashLocal(hashRequests.filter((request) => request.against === 'baseline'));
+    const hashStartedMs = new Map<string, number>();
+    const { touchedEtags } = await this.hashLocal(
+      hashRequests.filter((request) => request.against === 'baseline'),
+      hashStartedMs,
+    );
     const going = deletedOnTheOtherSide(localScan.entries, remoteScan.entries, hidden, this.baselineEntries, options, touchedEtags);
     const held = this.collisions(localScan.entries, remoteScan.entries, hidden, going);
 
@@ -428,6 +432,7 @@ export class Syncer implements SyncController {
       baseline: kept ?? new Map(this.baselineEntries ?? []),
       emptiedFolders: new Set([...going.local].flatMap(folders)),
       localStatsFromMs: localScan.statsFromMs,
+      hashStartedMs,
     };
     let total: ExecutionResult;
     try {
@@ -523,7 +528,7 @@ export class Syncer implements SyncController {
       const input = { local, remote, baseline: baselineForPlan };
       // The first round's hash requests were made with the scans (touched files hashed already);
       // a re-plan hashes its raced paths again.
-      const hashes = await this.hashLocal(round === 0 ? firstRound.requests : pathsToHash({ ...input, options }));
+      const hashes = await this.hashLocal(round === 0 ? firstRound.requests : pathsToHash({ ...input, options }), state.hashStartedMs);
       if (round === 0) for (const [path, etag] of firstRound.touchedEtags) hashes.touchedEtags.set(path, etag);
       // The guard weighs deletes against whole sides, also when re-planning a few raced paths.
       const sideTotals = { local: state.local.size, remote: state.remote.size };
@@ -532,7 +537,7 @@ export class Syncer implements SyncController {
       this.reportGuard(plan.deleteGuard);
       this.reportNoCopyName(plan.noCopyName);
       this.deps.metrics.conflicts.inc({ policy: this.deps.config.conflict }, plan.conflicts);
-      const result = await this.executePlan(plan.actions, { local, remote, baseline: state.baseline, emptiedFolders: state.emptiedFolders, localStatsFromMs: state.localStatsFromMs }).catch(
+      const result = await this.executePlan(plan.actions, { ...state, local, remote }).catch(
         (err: unknown) => {
           throw err instanceof TickStoppedError ? new TickStoppedError(mergeResults(total, err.done, plan.conflicts), err.reason) : err;
         },
@@ -595,9 +600,11 @@ export class Syncer implements SyncController {
    * S3-style ETags of local files, each hashed the ways the ETag it is compared with (the remote
    * object's, or the baseline's for a touched file) says it may have been uploaded (one PUT, or
    * parts of a size other tools use), so a file equal to an object another tool uploaded matches.
+   * `startedMs` gets when each path's read began (a record of it is racy from then on).
    */
   private async hashLocal(
     requests: readonly HashRequest[],
+    startedMs: Map<string, number>,
   ): Promise<{ localEtags: Map<string, string>; touchedEtags: Map<string, string> }> {
     const localEtags = new Map<string, string>();
     const touchedEtags = new Map<string, string>();
@@ -606,6 +613,7 @@ export class Syncer implements SyncController {
       requests.map(({ path, against, etag, size }) =>
         limit(async () => {
           try {
+            startedMs.set(path, Date.now());
             const hashed = await this.deps.tree.etagInLayoutOf(path, etag, size, KNOWN_PART_SIZES);
             // No layout we know (an SSE-KMS ETag): left unhashed, the planner treats it as a difference.
             if (hashed !== undefined) (against === 'remote' ? localEtags : touchedEtags).set(path, hashed);

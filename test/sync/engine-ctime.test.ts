@@ -98,15 +98,15 @@ test('a chmod alone uploads nothing: the file is hashed once, then the ticks are
   assert.deepEqual(tree().hashed, ['doc.txt'], 'the new ctime was recorded');
 });
 
-test('a file recorded long after its stat (a slow listing or hash) is still checked again when its ctime was that recent', async () => {
+test('a file recorded long after the hash that found it unchanged is still checked again when its ctime was that recent', async () => {
   const { car, tree } = await counted();
   await writeAt(car.local('doc.txt'), 'content', secondsFromNow(-3600));
   await settle();
   await car.initial();
 
-  // Right before the tick: hashed, found unchanged and recorded, but 300 ms after the scan saw
-  // it. A same-size write in the timestamp tick of the chmod, after the hash, would keep size,
-  // mtime and ctime as recorded.
+  // Right before the tick: hashed at once, found unchanged, and recorded 300 ms after the hash. A
+  // same-size write in the timestamp tick of the chmod, after the hash, would keep size, mtime and
+  // ctime as recorded.
   await chmod(car.local('doc.txt'), 0o600);
   tree().hashDelayMs = 300;
   assert.deepEqual(counts(await car.tick()), {});
