@@ -17,6 +17,7 @@ import type { SkippedPath } from '../local/scan.js';
 import type { LocalSnapshotSource } from '../local/snapshot.js';
 import type { LocalTree } from '../local/tree.js';
 import { pathToKey } from '../local/paths.js';
+import { KEY_TOO_LONG, maxPathBytes, withinKeyLimit } from './key-limit.js';
 import type { DistributedLock } from '../lock/types.js';
 import { KNOWN_PART_SIZES } from '../remote/bucket.js';
 import { remoteSnapshot } from '../remote/snapshot.js';
@@ -395,10 +396,11 @@ export class Syncer implements SyncController {
     // Awaited below; until then a failed listing must not count as an unhandled rejection.
     listed.catch(() => undefined);
     // A failed scan fails the tick: the rest of a long listing would be requests for nothing.
-    const localScan = await this.deps.local.snapshot(fullScan).catch((err: unknown) => {
+    const scanned = await this.deps.local.snapshot(fullScan).catch((err: unknown) => {
       listing.abort();
       throw err;
     });
+    const localScan = withinKeyLimit(scanned, maxPathBytes(config.prefix));
     if (localScan.scanned) this.reportLocalSkips(localScan.skipped);
     const remoteScan = remoteSnapshot(await listed, config.prefix);
     for (const skip of remoteScan.skipped) {
@@ -407,8 +409,11 @@ export class Syncer implements SyncController {
     }
     // A folder the scan could not read (or left out) hides what is under it: those paths are
     // unknown, not deleted, so they stay out of this plan and keep their baseline.
-    // Likewise a file that could not be stat-ed: absent from the scan, but not deleted.
-    const unknownFolders = localScan.skipped.filter((s) => s.folder || s.reason.startsWith('unreadable')).map((s) => s.path);
+    // Likewise a file that could not be stat-ed, or whose key S3 would refuse: absent from the
+    // scan, but not deleted.
+    const unknownFolders = localScan.skipped
+      .filter((s) => s.folder || s.reason.startsWith('unreadable') || s.reason.startsWith(KEY_TOO_LONG))
+      .map((s) => s.path);
     const options = { ...this.planOptions(scope, unknownFolders), keepBothUpHalf: final };
     const hidden = new Set(remoteScan.skipped.flatMap((s) => (s.reason === 'collision' && s.path ? [s.path] : [])));
     // Touched files are hashed first: unhashed, one would count as changed, so as staying where the
@@ -630,8 +635,9 @@ export class Syncer implements SyncController {
   private reportLocalSkips(skipped: readonly SkippedPath[]): void {
     const { logger, metrics } = this.deps;
     for (const skip of skipped) {
-      if (/^(unreadable|unsafe|name is not valid)/.test(skip.reason)) {
-        metrics.skippedKeys.inc({ reason: 'local-unsafe-or-unreadable' });
+      const counted = warnedSkipReason(skip.reason);
+      if (counted !== null) {
+        metrics.skippedKeys.inc({ reason: counted });
         logger.warn({ path: skip.path, reason: skip.reason }, 'local path skipped');
       } else {
         logger.debug({ path: skip.path, reason: skip.reason }, 'local path skipped');
@@ -684,19 +690,23 @@ export class Syncer implements SyncController {
       maxDeletePercent: config.maxDeletePercent,
       nodeId,
       now: this.now(),
-      maxPathBytes: MAX_KEY_BYTES - Buffer.byteLength(pathToKey(config.prefix, '')),
+      maxPathBytes: maxPathBytes(config.prefix),
     };
   }
 
+}
+
+/** The metric reason of a local skip worth a warning; null for deliberate ones (excluded paths, say). */
+function warnedSkipReason(reason: string): string | null {
+  if (reason.startsWith(KEY_TOO_LONG)) return 'key-too-long';
+  if (/^(unreadable|unsafe|name is not valid)/.test(reason)) return 'local-unsafe-or-unreadable';
+  return null;
 }
 
 const WATCH_DEBOUNCE_MS = 300;
 
 /** Pause between final-sync rounds while files keep changing: a few of the app's writes. */
 const FINAL_RETRY_PAUSE_MS = 250;
-
-/** S3's longest object key, in UTF-8 bytes. */
-const MAX_KEY_BYTES = 1024;
 
 /** The folders `path` is in: `a/b/c` → `a`, `a/b`. */
 function folders(path: string): string[] {

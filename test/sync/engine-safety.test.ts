@@ -42,6 +42,33 @@ test('a key that would escape LocalPath is never written anywhere, skipped with 
   assert.equal(after.KeyCount, evil.length + 1);
 });
 
+test('a local file whose key S3 would refuse (over 1024 bytes) is left out with a warning and counted: the tick succeeds, the rest is synced, neither side touches it', async () => {
+  const car = await startSidecar(s3(), { flags: ['--delete'] });
+  // Five folders of 240 bytes: a key of about 1,2 kB (moto takes it; S3 answers KeyTooLongError).
+  const deep = Array.from({ length: 5 }, () => 'D'.repeat(240)).join('/');
+  await mkdir(car.local(deep), { recursive: true });
+  await writeFile(car.local(`${deep}/f.txt`), 'too deep for a key');
+  await writeFile(car.local('ok.txt'), 'fine');
+  // On a store that has such a key anyway, the object is left alone too.
+  await s3().putText(car.bucket, car.key(`${deep}/g.txt`), 'long key in the store');
+  await writeFile(car.local(`${deep}/g.txt`), 'local version of it');
+
+  const summary = await car.initial();
+  assert.equal(summary.outcome, 'success');
+  assert.deepEqual(counts(summary), { uploaded: 1 });
+  assert.equal(await s3().getText(car.bucket, car.key('ok.txt')), 'fine');
+  assert.equal(await s3().head(car.bucket, car.key(`${deep}/f.txt`)), null, 'never uploaded');
+  assert.equal(await s3().getText(car.bucket, car.key(`${deep}/g.txt`)), 'long key in the store');
+  assert.equal((await localFile(car.local(`${deep}/g.txt`)))?.text, 'local version of it');
+  assert.equal(await car.metric('s3sync2_skipped_keys_total', { reason: 'key-too-long' }), 2);
+  const warned = car.logged('local path skipped', LEVEL.warn).map((l) => String(l.reason));
+  assert.equal(warned.length, 2);
+  assert.match(warned[0]!, /^key too long: 12\d\d bytes, \d+ fit under the prefix \(S3 keys hold 1024\)$/);
+
+  assert.deepEqual(counts(await car.tick()), {}, 'and the next tick leaves both alone');
+  assert.equal((await localFile(car.local(`${deep}/g.txt`)))?.text, 'local version of it');
+});
+
 test('keys `a` and `a/b` in the bucket: `a` is skipped with a warning, `a/b` and the rest are synced', async () => {
   const car = await startSidecar(s3(), { flags: ['--delete'] });
   await s3().putText(car.bucket, car.key('a'), 'file a');

@@ -1,0 +1,39 @@
+/**
+ * S3's limit on key length, applied to local paths: a file whose key would be longer is refused by
+ * S3 (KeyTooLongError) on every upload, which failed every tick and, at --max-failures, the task.
+ * Such a path stays out of the sync, unknown as an unreadable file is: never uploaded, and never
+ * taken for deleted.
+ */
+import { pathToKey } from '../local/paths.js';
+import type { LocalScan } from '../local/snapshot.js';
+
+/** S3's longest object key, in UTF-8 bytes. */
+export const MAX_KEY_BYTES = 1024;
+
+/** How a path left out for its length is reported (the start of its skip reason). */
+export const KEY_TOO_LONG = 'key too long';
+
+/** The longest relative path whose key under `prefix` S3 accepts, in UTF-8 bytes. */
+export function maxPathBytes(prefix: string): number {
+  return MAX_KEY_BYTES - Buffer.byteLength(pathToKey(prefix, ''));
+}
+
+/** `scan` without the paths longer than `maxBytes`, which join its skipped paths; `scan` itself when there are none. */
+export function withinKeyLimit(scan: LocalScan, maxBytes: number): LocalScan {
+  const tooLong: { path: string; bytes: number }[] = [];
+  for (const path of scan.entries.keys()) {
+    // A UTF-16 unit is at most 3 bytes of UTF-8: most paths need no count.
+    if (path.length * 3 <= maxBytes) continue;
+    const bytes = Buffer.byteLength(path);
+    if (bytes > maxBytes) tooLong.push({ path, bytes });
+  }
+  if (tooLong.length === 0) return scan;
+  const entries = new Map(scan.entries);
+  for (const { path } of tooLong) entries.delete(path);
+  const skipped = tooLong.map(({ path, bytes }) => ({
+    path,
+    reason: `${KEY_TOO_LONG}: ${bytes} bytes, ${maxBytes} fit under the prefix (S3 keys hold ${MAX_KEY_BYTES})`,
+    folder: false,
+  }));
+  return { ...scan, entries, skipped: [...scan.skipped, ...skipped] };
+}
