@@ -95,14 +95,14 @@ export class LocalSnapshotSource {
     if (full || due || !this.watcherReady || !this.last) {
       this.dirty = false;
       const statsFromMs = Date.now();
-      const scan = await fullTree.scan();
+      const scan = await this.scanOrStale(fullTree);
       this.lastFullAt = this.now();
       return (this.last = { ...scan, scanned: true, statsFromMs });
     }
     if (!this.dirty) return { ...this.last, scanned: false };
     this.dirty = false;
     let statsFromMs = Date.now();
-    const quick = await quickTree.scan();
+    const quick = await this.scanOrStale(quickTree);
     const entries = new Map(quick.entries);
     if (quickTree !== fullTree) {
       for (const [path, entry] of this.last.entries) {
@@ -111,6 +111,20 @@ export class LocalSnapshotSource {
       statsFromMs = Math.min(statsFromMs, this.last.statsFromMs);
     }
     return (this.last = { entries, skipped: quick.skipped, scanned: true, statsFromMs });
+  }
+
+  /**
+   * `tree.scan()`; a scan that fails leaves the snapshot stale, so the next tick scans again rather
+   * than reuse the last one (a LocalPath removed under a running sidecar was reported healthy, with
+   * its old files, until the next full rescan).
+   */
+  private async scanOrStale(tree: LocalTree): ReturnType<LocalTree['scan']> {
+    try {
+      return await tree.scan();
+    } catch (err) {
+      this.dirty = true;
+      throw err;
+    }
   }
 
   /** Stops the watcher. */

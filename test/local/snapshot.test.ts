@@ -13,8 +13,11 @@ function fakeTree() {
   let fail = (_err: Error): void => undefined;
   const tree = {
     scans: 0,
+    /** Set: every scan fails with it (LocalPath gone). */
+    scanError: null as Error | null,
     async scan() {
       tree.scans += 1;
+      if (tree.scanError) throw tree.scanError;
       return { entries: new Map(), skipped: [] };
     },
     watch(onChange: (path: string) => void, onError: (err: Error) => void) {
@@ -52,4 +55,26 @@ test('snapshot: every tick scans until the watcher has finished its crawl, then 
   assert.equal(tree.scans, 6);
   await source.close();
   assert.equal((await source.snapshot(false)).scanned, true);
+});
+
+test('snapshot: a scan that fails is not followed by the last good one: the next ticks scan (and fail) until the folder is readable again', async () => {
+  const { tree, endCrawl, change } = fakeTree();
+  const asTree = tree as unknown as LocalTree;
+  const source = new LocalSnapshotSource({ fullTree: asTree, quickTree: asTree, skipPaths: [], rescanIntervalMs: 3600_000 });
+  source.watch(() => undefined);
+  endCrawl();
+  await new Promise((r) => setImmediate(r));
+  await source.snapshot(false);
+  assert.equal((await source.snapshot(false)).scanned, false);
+  // LocalPath removed: the watcher reports it, the scan fails.
+  tree.scanError = new Error("scan /data: ENOENT: no such file or directory, lstat '/data'");
+  change('');
+  await assert.rejects(source.snapshot(false), /ENOENT/);
+  await assert.rejects(source.snapshot(false), /ENOENT/, 'the next tick fails too, not served the old scan');
+  await assert.rejects(source.snapshot(true), /ENOENT/);
+  await assert.rejects(source.snapshot(false), /ENOENT/);
+  tree.scanError = null;
+  assert.equal((await source.snapshot(false)).scanned, true);
+  assert.equal((await source.snapshot(false)).scanned, false);
+  await source.close();
 });
