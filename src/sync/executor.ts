@@ -102,6 +102,11 @@ export class LockLostError extends SyncError {
   }
 }
 
+/** Why remote writes stopped: the shutdown's reason, else the lock was lost. */
+function stopReason(signal: AbortSignal): SyncError {
+  return signal.reason instanceof SyncError ? signal.reason : new LockLostError();
+}
+
 /** Executes plans against one bucket prefix and one local tree. */
 export class Executor {
   private readonly limit: ReturnType<typeof pLimit>;
@@ -111,8 +116,8 @@ export class Executor {
   }
 
   /**
-   * Runs `actions` concurrently. `signal` (the lock's) aborts remote writes not yet started, and
-   * uploads whose bodies still wait for memory.
+   * Runs `actions` concurrently. `signal` (the lock's, or the shutdown's) aborts remote writes not
+   * yet started, and uploads whose bodies still wait for memory.
    * Never throws for a single path; the result lists what failed.
    */
   async execute(actions: readonly Action[], state: ExecutionState, signal?: AbortSignal): Promise<ExecutionResult> {
@@ -121,7 +126,7 @@ export class Executor {
       actions.map((action) =>
         this.limit(async () => {
           try {
-            if (signal?.aborted && writesRemote(action)) throw new LockLostError();
+            if (signal?.aborted && writesRemote(action)) throw stopReason(signal);
             await this.perform(action, state, result, signal);
           } catch (err) {
             this.recordFailure(action, err, result);

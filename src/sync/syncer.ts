@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { BaselineStore } from '../baseline.js';
 import { JournaledBaseline } from '../baseline-journal.js';
-import { messageOf } from '../errors.js';
+import { messageOf, SyncError } from '../errors.js';
 import { compileFilter } from '../filters.js';
 import type { Metrics } from '../metrics.js';
 import type { SkippedPath } from '../local/scan.js';
@@ -89,6 +89,17 @@ export class Syncer implements SyncController {
   /** The paths the last tick could not upload because they kept changing while read. */
   private keptChanging: readonly string[] = [];
   private fatalCalled = false;
+  /**
+   * Aborted when the final sync runs out of --shutdown-timeout: remote writes not yet started are
+   * not started, and a multipart upload stops at its next part and is aborted (else its parts stay
+   * in the bucket, billed, with no object).
+   */
+  private readonly remoteWritesStop = new AbortController();
+  /**
+   * After stop(): true when the final up-sync did not get everything up (it failed, was cut off by
+   * --shutdown-timeout, or files kept changing): the exit code says so.
+   */
+  finalSyncIncomplete = false;
   /** Resolved once the initial sync is queued (or the loop stops before it is). */
   private readonly initialQueued = signalled();
   private readonly upFilter: (path: string) => boolean;
@@ -240,6 +251,7 @@ export class Syncer implements SyncController {
         if (timedOut) break;
         summary = await this.runTick({ scope: 'up', trigger: 'shutdown', fullScan: true });
       }
+      if (summary.outcome === 'failure' || this.keptChanging.length > 0) this.finalSyncIncomplete = true;
       return summary;
     })();
     const timeout = new Promise<'timeout'>((resolve) =>
@@ -251,7 +263,11 @@ export class Syncer implements SyncController {
     const outcome = await Promise.race([work, timeout]);
     this.state = 'stopped';
     if (outcome === 'timeout') {
+      this.finalSyncIncomplete = true;
       logger.error({ seconds: config.shutdownTimeoutSeconds }, 'final sync did not finish within --shutdown-timeout');
+      this.remoteWritesStop.abort(new SyncError('shutting down: --shutdown-timeout reached, remote writes stopped'));
+      // A moment for the uploads cut off to abort their multipart uploads (the parts in flight end first).
+      await Promise.race([work, sleep(ABORT_GRACE_MS, undefined, { ref: false })]);
       // What the cut-off tick finished is on disk or in the bucket: its journal lines must be too.
       this.deps.baseline.journal.flush();
       // A /sync request waiting for the tick still running would hold the server (and the exit) open.
@@ -572,10 +588,11 @@ export class Syncer implements SyncController {
     const first = mergeResults(deleted, await this.executor.execute(others, state), 0);
     if (remoteWrites.length === 0) return first;
     const { lock } = this.deps;
+    const stopped = this.remoteWritesStop.signal;
     try {
       const second = lock
-        ? await lock.withLock((signal) => this.executor.execute(remoteWrites, state, signal))
-        : await this.executor.execute(remoteWrites, state);
+        ? await lock.withLock((signal) => this.executor.execute(remoteWrites, state, AbortSignal.any([signal, stopped])))
+        : await this.executor.execute(remoteWrites, state, stopped);
       return mergeResults(first, second, 0);
     } catch (err) {
       throw new TickStoppedError(first, err);
@@ -704,6 +721,9 @@ function warnedSkipReason(reason: string): string | null {
 }
 
 const WATCH_DEBOUNCE_MS = 300;
+
+/** After --shutdown-timeout, how long the uploads cut off get to abort their multipart uploads. */
+const ABORT_GRACE_MS = 2000;
 
 /** Pause between final-sync rounds while files keep changing: a few of the app's writes. */
 const FINAL_RETRY_PAUSE_MS = 250;
