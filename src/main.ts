@@ -83,7 +83,10 @@ async function run(config: Config, logger: Logger): Promise<number> {
   });
   // Loaded only now: the S3 SDK, Fastify and the watcher take seconds to load on a busy host, and
   // --help or a configuration error should answer at once.
-  await ensureLocalPath(config.localPath);
+  // A missing LocalPath is created, as `aws s3 sync` creates its destination; the state folder
+  // when the baseline is first saved (not at all under --dryrun).
+  await checkFolder('<LocalPath>', config.localPath, { create: true });
+  await checkFolder('--state-dir', config.stateDir, { create: false });
   const { createApp } = await import('./app.js');
   logger.info(
     { version: VERSION, localPath: config.localPath, s3Uri: config.s3Uri, pollSeconds: config.pollSeconds, dfs: config.dfs.enabled },
@@ -123,18 +126,18 @@ async function run(config: Config, logger: Logger): Promise<number> {
 }
 
 /**
- * Creates a missing LocalPath, as `aws s3 sync` creates its destination; something other than a
- * folder there is a ConfigError (exit 2) rather than a sync that fails every tick.
+ * Something other than a folder where `option` names one, or one that cannot be read (or
+ * created, with `create`), is a ConfigError naming the option (exit 2), not a failing sync.
  */
-async function ensureLocalPath(path: string): Promise<void> {
+async function checkFolder(option: string, path: string, { create }: { create: boolean }): Promise<void> {
   const found = await stat(path).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return null;
-    throw new ConfigError('<LocalPath>', `cannot read ${path}: ${err.message}`);
+    throw new ConfigError(option, `cannot read ${path}: ${err.message}`);
   });
-  if (found && !found.isDirectory()) throw new ConfigError('<LocalPath>', `${path} exists but is not a directory`);
-  if (!found) {
+  if (found && !found.isDirectory()) throw new ConfigError(option, `${path} exists but is not a directory`);
+  if (!found && create) {
     await mkdir(path, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
-      throw new ConfigError('<LocalPath>', `create ${path}: ${err.message}`);
+      throw new ConfigError(option, `create ${path}: ${err.message}`);
     });
   }
 }

@@ -90,6 +90,17 @@ test('--help exits 0 and lists the options with their environment variables', as
   assert.equal(result.lines.length, 0, 'help is plain text, not log lines');
 });
 
+test('--state-dir that is a file, not a folder → exit 2 naming it, before any sync', async () => {
+  const dir = await tempDir('cli-opts');
+  const file = join(dir, 'state-file');
+  await writeFile(file, 'x');
+  const result = await runCli([join(dir, 'data'), URI, '--http-port', '0', '--state-dir', file], {});
+
+  assert.equal(result.code, 2, result.stderr);
+  assert.match(result.stderr, /^s3-sync2: --state-dir: .*state-file exists but is not a directory$/m);
+  assert.doesNotMatch(result.stderr, /^\s+at /m, 'no stack trace');
+});
+
 test('LocalPath that is a file, not a folder → exit 2 naming it', async () => {
   const dir = await tempDir('cli-opts');
   const file = join(dir, 'not-a-folder');

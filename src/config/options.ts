@@ -326,7 +326,7 @@ export const OPTIONS = {
     parser: text('DIR'),
     group: 'new',
     defaultText: `<LocalPath>/${DEFAULT_STATE_DIR_NAME}`,
-    help: 'Where the sync baseline (and its journal) is kept; inside LocalPath only under a name starting with .s3-sync2 (never synced).',
+    help: 'Where the sync baseline (and its journal) is kept; inside LocalPath only under a name starting with .s3-sync2 (never synced). Created when first needed; a path that is not a folder is refused at start.',
   }),
   'shutdown-timeout': option({
     arity: 'value',
