@@ -123,6 +123,8 @@ export class LocalSnapshotSource {
       return await tree.scan();
     } catch (err) {
       this.dirty = true;
+      // And the next good scan a full one: entries carried over (--md5-skip-path) may be stale too.
+      this.lastFullAt = -Infinity;
       throw err;
     }
   }

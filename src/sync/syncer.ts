@@ -90,14 +90,16 @@ export class Syncer implements SyncController {
   private keptChanging: readonly string[] = [];
   private fatalCalled = false;
   /**
-   * Aborted when the final sync runs out of --shutdown-timeout: remote writes not yet started are
-   * not started, and a multipart upload stops at its next part and is aborted (else its parts stay
-   * in the bucket, billed, with no object).
+   * Aborted when the shutdown runs out of --shutdown-timeout (the final up-sync, or a tick still
+   * running before it): remote writes not yet started are not started, and a multipart upload
+   * stops at its next part and is aborted once the parts in flight end (else its parts stay in the
+   * bucket, billed, with no object).
    */
   private readonly remoteWritesStop = new AbortController();
   /**
-   * After stop(): true when the final up-sync did not get everything up (it failed, was cut off by
-   * --shutdown-timeout, or files kept changing): the exit code says so.
+   * After stop(): true when a final up-sync was due and did not get everything up (it failed, was
+   * cut off by --shutdown-timeout, files kept changing, or no sync had ever got through to make one
+   * safe); the last log line says so.
    */
   finalSyncIncomplete = false;
   /** Resolved once the initial sync is queued (or the loop stops before it is). */
@@ -230,12 +232,17 @@ export class Syncer implements SyncController {
     const { config, logger } = this.deps;
     const deadline = Date.now() + config.shutdownTimeoutSeconds * 1000;
     let timedOut = false;
+    const upSyncDue = options.finalSync !== false && !config.onlyDown;
     const work = (async () => {
       await this.scheduler.drain();
       await this.deps.local.close();
+      if (!upSyncDue || timedOut) return null;
       // Whatever failed before, once there is a baseline an up-sync is three-way and safe; without
       // one (no sync ever got through) it would be a first sync with nobody to settle it.
-      if (options.finalSync === false || config.onlyDown || this.baselineEntries === null) return null;
+      if (this.baselineEntries === null) {
+        this.finalSyncIncomplete = true;
+        return null;
+      }
       let summary = await this.runTick({ scope: 'up', trigger: 'shutdown', fullScan: true });
       // A file the app is still writing (it may be stopped later, or flush for a while) goes with
       // the task unless it goes up now: while time is left, the final sync is tried again — only
@@ -263,7 +270,7 @@ export class Syncer implements SyncController {
     const outcome = await Promise.race([work, timeout]);
     this.state = 'stopped';
     if (outcome === 'timeout') {
-      this.finalSyncIncomplete = true;
+      if (upSyncDue) this.finalSyncIncomplete = true;
       logger.error({ seconds: config.shutdownTimeoutSeconds }, 'final sync did not finish within --shutdown-timeout');
       this.remoteWritesStop.abort(new SyncError('shutting down: --shutdown-timeout reached, remote writes stopped'));
       // A moment for the uploads cut off to abort their multipart uploads (the parts in flight end first).
