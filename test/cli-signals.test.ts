@@ -174,20 +174,15 @@ test('--dfs: an upload stalled under the lock at shutdown is cut off by --shutdo
   assert.equal(await s3().head(bucket, 'app/.s3-sync2.lock'), null, 'no lock left for others to wait out');
 });
 
-test('a multipart upload cut off by --shutdown-timeout is aborted once its parts in flight end, not left in the bucket', async () => {
+test('a multipart upload cut off by --shutdown-timeout is aborted, its parts in flight cut off, not left in the bucket', async () => {
   const { dir, bucket, gate, cli, terminate } = await behindGate([]);
   await cli.waitForLine('the initial sync', initialDone);
 
-  // Parts from the second on are held past the deadline: the upload is still taking parts then.
+  // Parts from the second on never get an answer (a link that stalled under them); the rest of
+  // the store still answers, the abort of the upload included.
   gate.close((req) => Number(/[?&]partNumber=(\d+)/.exec(req.url ?? '')?.[1] ?? 0) >= 2);
   await writeFile(join(dir, 'big.bin'), randomBytes(80 * 1024 * 1024));
-  const released = (async () => {
-    await waitFor('parts held at the store', () => gate.held >= 4, { timeoutMs: 30_000 });
-    await waitFor('the deadline', () => cli.lines.some((l) => l.msg.includes('did not finish within --shutdown-timeout')), { timeoutMs: 30_000 });
-    gate.open();
-  })();
-  const { exit, seconds } = await terminate(() => gate.held > 0);
-  await released;
+  const { exit, seconds } = await terminate(() => gate.held >= 4);
 
   assert.deepEqual(exit, { code: 0, signal: null }, cli.stderr());
   assert.ok(seconds < BOUND_SECONDS, `exited ${seconds.toFixed(1)} s after SIGTERM`);

@@ -417,7 +417,7 @@ export class S3Bucket implements Bucket {
           throw err;
         }
         const partNumber = index + 1;
-        const task: Promise<void> = this.#uploadPart(key, uploadId, partNumber, part).then(
+        const task: Promise<void> = this.#uploadPart(key, uploadId, partNumber, part, signal).then(
           (sent) => {
             parts.push({ PartNumber: partNumber, ...sent });
           },
@@ -439,18 +439,19 @@ export class S3Bucket implements Bucket {
     return parts.sort((a, b) => a.PartNumber! - b.PartNumber!);
   }
 
-  /** Sends one part; resolves what CompleteMultipartUpload must name for it. */
-  async #uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer): Promise<{ ETag: string; ChecksumCRC32: string }> {
+  /** Sends one part; resolves what CompleteMultipartUpload must name for it. `signal` cuts it off. */
+  async #uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer, signal: AbortSignal | undefined): Promise<{ ETag: string; ChecksumCRC32: string }> {
     const crc32 = await crc32Base64(body);
     const etag = await this.#viaDirect(
       async (direct) => {
         const query = { partNumber: String(partNumber), uploadId };
-        const response = await direct.send({ method: 'PUT', key, query, headers: { 'x-amz-checksum-crc32': crc32 }, body }, this.#countAttempt);
+        const response = await direct.send({ method: 'PUT', key, query, headers: { 'x-amz-checksum-crc32': crc32 }, body, signal }, this.#countAttempt);
         return etagOf(response).etag;
       },
       async () => {
         const out = await this.#client.send(
           new UploadPartCommand({ Bucket: this.name, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ChecksumCRC32: crc32 }),
+          { abortSignal: signal },
         );
         return unquote(out.ETag);
       },

@@ -24,6 +24,8 @@ export interface DirectRequest {
   readonly headers: Readonly<Record<string, string>>;
   /** In memory, or written from elsewhere (a file) chunk by chunk. */
   readonly body?: Buffer | SizedBody;
+  /** Aborting it cuts the request off and stops its retries (the signal's reason is the error). */
+  readonly signal?: AbortSignal;
 }
 
 /** A body written chunk by chunk, of a length known before it is sent. */
@@ -141,7 +143,7 @@ export class DirectHttp {
    * HTTP request actually sent.
    */
   send(request: DirectRequest, onAttempt: () => void): Promise<DirectResponse> {
-    return this.retrying(() => this.attempt(request), onAttempt);
+    return this.retrying(() => this.attempt(request), onAttempt, request.signal);
   }
 
   /**
@@ -149,15 +151,16 @@ export class DirectHttp {
    * while a body `read` takes whole arrives is retried like one that breaks before.
    */
   sendAndRead<T>(request: DirectRequest, onAttempt: () => void, read: (response: DirectResponse) => Promise<T>): Promise<T> {
-    return this.retrying(async () => read(await this.attempt(request)), onAttempt);
+    return this.retrying(async () => read(await this.attempt(request)), onAttempt, request.signal);
   }
 
   /** Runs `attempt` until it succeeds or the client's retry strategy gives up. */
-  private async retrying<T>(attempt: () => Promise<T>, onAttempt: () => void): Promise<T> {
+  private async retrying<T>(attempt: () => Promise<T>, onAttempt: () => void, signal: AbortSignal | undefined): Promise<T> {
     let token = await this.retries.acquireInitialRetryToken('s3-direct');
     for (;;) {
       let failure: unknown;
       try {
+        signal?.throwIfAborted();
         onAttempt();
         const result = await attempt();
         this.retries.recordSuccess(token);
@@ -165,6 +168,7 @@ export class DirectHttp {
       } catch (err) {
         failure = err;
       }
+      if (signal?.aborted) throw signal.reason;
       const errorType = failure instanceof UseSdkInstead ? null : retryKind(failure);
       if (errorType === null) throw failure;
       try {
@@ -199,12 +203,12 @@ export class DirectHttp {
       const signingDate = new Date(Date.now() + (this.client.config.systemClockOffset ?? 0));
       httpRequest = (await this.signer.sign(httpRequest, { signingDate })) as HttpRequest;
     }
-    const answer = await this.sendSigned(httpRequest, request.body);
+    const answer = await this.sendSigned(httpRequest, request.body, request.signal);
     if (answer.statusCode >= 200 && answer.statusCode < 300) return answer;
     throw await this.failure(answer);
   }
 
-  private async sendSigned(request: HttpRequest, body: Buffer | SizedBody | undefined): Promise<DirectResponse> {
+  private async sendSigned(request: HttpRequest, body: Buffer | SizedBody | undefined, signal: AbortSignal | undefined): Promise<DirectResponse> {
     if (directRequestChannel.hasSubscribers) directRequestChannel.publish({ client: this.client, request });
     const query = Object.entries(request.query ?? {})
       .map(([name, value]) => `${escapeUri(name)}=${escapeUri(String(value))}`)
@@ -218,6 +222,7 @@ export class DirectHttp {
         path: query ? `${request.path}?${query}` : request.path,
         headers: request.headers,
         body: Buffer.isBuffer(body) ? { send: (write) => write(body) } : body,
+        signal,
       });
     } catch (err) {
       if (err instanceof RawHttpUnsupported) throw new UseSdkInstead(err.message, false);

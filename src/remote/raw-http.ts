@@ -37,6 +37,8 @@ export interface RawRequest {
   /** Sent as given: a body's Content-Length is the caller's. */
   readonly headers: Readonly<Record<string, string>>;
   readonly body?: StreamedBody;
+  /** Aborting it cuts the request off (its connection closed), rejecting with the signal's reason. */
+  readonly signal?: AbortSignal;
 }
 
 /** A request body written chunk by chunk; `send` may run again when the request is sent again. */
@@ -114,12 +116,14 @@ export class RawHttp {
     const origin = `${request.protocol}//${request.hostname}:${request.port ?? ''}`;
     let resent = false;
     for (;;) {
+      request.signal?.throwIfAborted();
       const idle = this.#takeIdle(origin);
       const connection = idle ?? new Connection(this.settings, request);
       try {
-        return await connection.exchange(head, request.body, (done) => this.#release(origin, done));
+        return await connection.exchange(head, request.body, (done) => this.#release(origin, done), request.signal);
       } catch (err) {
         if (!(err instanceof Unanswered)) throw err;
+        request.signal?.throwIfAborted();
         // Once: more failures are the caller's retry strategy's to count and space out.
         if (idle === undefined || resent) throw err.error;
         resent = true;
@@ -264,7 +268,19 @@ class Connection {
    * such as a refusal, stops the body). `done` gets the connection back when the response body
    * was read to its end.
    */
-  exchange(head: string, body: StreamedBody | undefined, done: (connection: Connection) => void): Promise<RawResponse> {
+  exchange(head: string, body: StreamedBody | undefined, done: (connection: Connection) => void, signal?: AbortSignal): Promise<RawResponse> {
+    const exchanged = this.#exchange(head, body, done);
+    if (signal === undefined) return exchanged;
+    // Cut off (a shutdown's deadline): the connection goes, and the exchange fails with the reason.
+    const onAbort = (): void => {
+      this.#fail(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
+      this.destroy();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    return exchanged.finally(() => signal.removeEventListener('abort', onAbort));
+  }
+
+  #exchange(head: string, body: StreamedBody | undefined, done: (connection: Connection) => void): Promise<RawResponse> {
     clearTimeout(this.#idleTimer);
     this.#onIdleClose = null;
     this.#parked = false;

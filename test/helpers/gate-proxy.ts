@@ -27,11 +27,17 @@ export async function startGateProxy(target: string, initially: 'open' | 'closed
   let received = 0;
   const waiting: (() => void)[] = [];
   const forward = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    // Held, then given up by its client: nothing to forward.
+    if (req.destroyed && !req.complete) return;
     const upstream = http.request(new URL(req.url ?? '/', target), { method: req.method, headers: req.headers }, (up) => {
       res.writeHead(up.statusCode ?? 502, up.headers);
       up.pipe(res);
     });
     upstream.on('error', () => res.destroy());
+    // A client that gave up mid-body (a request cut off) must not leave the store waiting for the rest.
+    req.on('close', () => {
+      if (!req.complete) upstream.destroy();
+    });
     req.pipe(upstream);
   };
   const server = http.createServer((req, res) => {
