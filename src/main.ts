@@ -80,12 +80,12 @@ async function run(config: Config, logger: Logger): Promise<number> {
   const signal = new Promise<string>((resolve) => {
     for (const name of ['SIGTERM', 'SIGINT'] as const) process.once(name, () => resolve(name));
   });
-  // Loaded only now: the S3 SDK, Fastify and the watcher take seconds to load on a busy host, and
-  // --help or a configuration error should answer at once.
   // A missing LocalPath is created, as `aws s3 sync` creates its destination; the state folder
   // when the baseline is first saved (not at all under --dryrun).
   await checkFolder('<LocalPath>', config.localPath, { create: true });
   await checkFolder('--state-dir', config.stateDir, { create: false });
+  // Loaded only now: the S3 SDK, Fastify and the watcher take seconds to load on a busy host, and
+  // --help or a configuration error should answer at once.
   const { createApp } = await import('./app.js');
   logger.info(
     { version: VERSION, localPath: config.localPath, s3Uri: config.s3Uri, pollSeconds: config.pollSeconds, dfs: config.dfs.enabled },

@@ -116,6 +116,7 @@ export class RawHttp {
     const origin = `${request.protocol}//${request.hostname}:${request.port ?? ''}`;
     let resent = false;
     for (;;) {
+      // Also before a resend: a request cut off is not sent again.
       request.signal?.throwIfAborted();
       const idle = this.#takeIdle(origin);
       const connection = idle ?? new Connection(this.settings, request);
@@ -123,7 +124,6 @@ export class RawHttp {
         return await connection.exchange(head, request.body, (done) => this.#release(origin, done), request.signal);
       } catch (err) {
         if (!(err instanceof Unanswered)) throw err;
-        request.signal?.throwIfAborted();
         // Once: more failures are the caller's retry strategy's to count and space out.
         if (idle === undefined || resent) throw err.error;
         resent = true;

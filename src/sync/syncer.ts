@@ -91,9 +91,9 @@ export class Syncer implements SyncController {
   private fatalCalled = false;
   /**
    * Aborted when the shutdown runs out of --shutdown-timeout (the final up-sync, or a tick still
-   * running before it): remote writes not yet started are not started, and a multipart upload
-   * stops at its next part and is aborted once the parts in flight end (else its parts stay in the
-   * bucket, billed, with no object).
+   * running before it): remote writes not yet started are not started, and a multipart upload has
+   * its parts in flight cut off and is aborted (else its parts stay in the bucket, billed, with no
+   * object).
    */
   private readonly remoteWritesStop = new AbortController();
   /**
@@ -273,7 +273,7 @@ export class Syncer implements SyncController {
       if (upSyncDue) this.finalSyncIncomplete = true;
       logger.error({ seconds: config.shutdownTimeoutSeconds }, 'final sync did not finish within --shutdown-timeout');
       this.remoteWritesStop.abort(new SyncError('shutting down: --shutdown-timeout reached, remote writes stopped'));
-      // A moment for the uploads cut off to abort their multipart uploads (the parts in flight end first).
+      // A moment for the uploads cut off to send the abort of their multipart uploads.
       await Promise.race([work, sleep(ABORT_GRACE_MS, undefined, { ref: false })]);
       // What the cut-off tick finished is on disk or in the bucket: its journal lines must be too.
       this.deps.baseline.journal.flush();
