@@ -9,9 +9,17 @@ import { messageOf } from '../errors.js';
 import type { LocalEntry } from '../sync/types.js';
 import { INTERNAL_NAME_PREFIX, unsafePathReason } from './paths.js';
 
+/**
+ * What kind of skip it is, for the sync: an `unreadable` path (or one whose key S3 would refuse)
+ * is unknown — neither uploaded nor taken for deleted; an `unsafe-name` cannot be synced and is
+ * worth a warning like those; a `deliberate` one (an option, a symlink) is left out on purpose.
+ */
+export type SkipKind = 'unreadable' | 'unsafe-name' | 'key-too-long' | 'deliberate';
+
 /** A path the scan left out, and why. When `folder` is true nothing under it is known. */
 export interface SkippedPath {
   readonly path: string;
+  readonly kind: SkipKind;
   readonly reason: string;
   readonly folder: boolean;
 }
@@ -44,12 +52,21 @@ export function isUnderAny(path: string, folders: readonly string[]): boolean {
   return folders.some((f) => path === f || path.startsWith(`${f}/`));
 }
 
+/** True when `path` or a folder above it is one of `paths`: a look-up per folder level, however many paths. */
+export function isOrIsUnder(path: string, paths: ReadonlySet<string>): boolean {
+  if (paths.has(path)) return true;
+  for (let slash = path.indexOf('/'); slash !== -1; slash = path.indexOf('/', slash + 1)) {
+    if (paths.has(path.slice(0, slash))) return true;
+  }
+  return false;
+}
+
 /** Lists every regular file under the root. */
 export async function scanTree(options: ScanOptions): Promise<ScanResult> {
   const entries = new Map<string, LocalEntry>();
   const skipped: SkippedPath[] = [];
-  const skip = (path: string, reason: string, folder: boolean): void => {
-    skipped.push({ path, reason, folder });
+  const skip = (path: string, kind: SkipKind, reason: string, folder: boolean): void => {
+    skipped.push({ path, kind, reason, folder });
   };
 
   // Files are lstat'ed synchronously, keeping only size, mtime and ctime: an lstat of a local file takes
@@ -68,12 +85,12 @@ export async function scanTree(options: ScanOptions): Promise<ScanResult> {
       st = lstatSync(`${options.root}/${rel}`, { throwIfNoEntry: false });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT') skip(rel, `unreadable (${code ?? messageOf(err)})`, false);
+      if (code !== 'ENOENT') skip(rel, 'unreadable', `unreadable (${code ?? messageOf(err)})`, false);
       return;
     }
     // A name that is not valid UTF-8 reads back with U+FFFD and cannot be opened by that name.
     if (st === undefined) {
-      if (rel.includes('\uFFFD')) skip(rel, 'name is not valid UTF-8', false);
+      if (rel.includes('\uFFFD')) skip(rel, 'unsafe-name', 'name is not valid UTF-8', false);
     } else if (st.isFile()) {
       entries.set(rel, entryOf(st));
     }
@@ -92,11 +109,11 @@ export async function scanTree(options: ScanOptions): Promise<ScanResult> {
       if (code === 'ENOENT' && relDir !== '') {
         // As for files: a name that is not valid UTF-8 reads back with U+FFFD and cannot be
         // opened by that name. Reported as a folder, so nothing under it counts as deleted.
-        if (relDir.slice(relDir.lastIndexOf('/') + 1).includes('\uFFFD')) skip(relDir, 'name is not valid UTF-8', true);
+        if (relDir.slice(relDir.lastIndexOf('/') + 1).includes('\uFFFD')) skip(relDir, 'unsafe-name', 'name is not valid UTF-8', true);
         return; // otherwise: removed while scanning
       }
       if (relDir === '') throw new Error(`scan ${options.root}: ${messageOf(err)}`, { cause: err });
-      skip(relDir, `unreadable folder (${code ?? messageOf(err)})`, true);
+      skip(relDir, 'unreadable', `unreadable folder (${code ?? messageOf(err)})`, true);
       return;
     }
     const pending: Promise<void>[] = [];
@@ -105,15 +122,15 @@ export async function scanTree(options: ScanOptions): Promise<ScanResult> {
       if (name.startsWith(INTERNAL_NAME_PREFIX)) continue;
       const rel = relDir === '' ? name : `${relDir}/${name}`;
       const unsafe = unsafePathReason(rel);
-      if (unsafe !== null) skip(rel, `unsafe name: ${unsafe}`, d.isDirectory());
-      else if (isUnderAny(rel, options.skipPaths)) skip(rel, 'md5-skip-path', d.isDirectory());
+      if (unsafe !== null) skip(rel, 'unsafe-name', `unsafe name: ${unsafe}`, d.isDirectory());
+      else if (isUnderAny(rel, options.skipPaths)) skip(rel, 'deliberate', 'md5-skip-path', d.isDirectory());
       else if (d.isFile()) {
         lstatFile(rel);
         await yieldIfLong();
       }
       else if (d.isDirectory()) pending.push(walkDir(rel, join(absDir, name), [...chain, join(chain[chain.length - 1] ?? options.realRoot, name)]));
-      else if (!d.isSymbolicLink()) skip(rel, 'not a regular file', false);
-      else if (!options.followSymlinks) skip(rel, 'symlink not followed', false);
+      else if (!d.isSymbolicLink()) skip(rel, 'deliberate', 'not a regular file', false);
+      else if (!options.followSymlinks) skip(rel, 'deliberate', 'symlink not followed', false);
       else pending.push(followLink(rel, join(absDir, name), chain));
     }
     await Promise.all(pending);
@@ -126,15 +143,15 @@ export async function scanTree(options: ScanOptions): Promise<ScanResult> {
       real = await realpath(abs);
       st = await stat(abs);
     } catch {
-      return skip(rel, 'dangling symlink', false);
+      return skip(rel, 'deliberate', 'dangling symlink', false);
     }
-    if (!isInside(options.realRoot, real)) return skip(rel, 'symlink leads outside LocalPath', st.isDirectory());
+    if (!isInside(options.realRoot, real)) return skip(rel, 'deliberate', 'symlink leads outside LocalPath', st.isDirectory());
     if (st.isFile()) {
       entries.set(rel, entryOf(st));
       return;
     }
-    if (!st.isDirectory()) return skip(rel, 'symlink to something other than a file or folder', false);
-    if (chain.some((c) => isInside(real, c))) return skip(rel, 'symlink loop', true);
+    if (!st.isDirectory()) return skip(rel, 'deliberate', 'symlink to something other than a file or folder', false);
+    if (chain.some((c) => isInside(real, c))) return skip(rel, 'deliberate', 'symlink loop', true);
     return walkDir(rel, abs, [...chain, real]);
   }
 

@@ -5,13 +5,11 @@
  * taken for deleted.
  */
 import { pathToKey } from '../local/paths.js';
+import type { SkippedPath } from '../local/scan.js';
 import type { LocalScan } from '../local/snapshot.js';
 
 /** S3's longest object key, in UTF-8 bytes. */
 export const MAX_KEY_BYTES = 1024;
-
-/** How a path left out for its length is reported (the start of its skip reason). */
-export const KEY_TOO_LONG = 'key too long';
 
 /** The longest relative path whose key under `prefix` S3 accepts, in UTF-8 bytes. */
 export function maxPathBytes(prefix: string): number {
@@ -30,9 +28,10 @@ export function withinKeyLimit(scan: LocalScan, maxBytes: number): LocalScan {
   if (tooLong.length === 0) return scan;
   const entries = new Map(scan.entries);
   for (const { path } of tooLong) entries.delete(path);
-  const skipped = tooLong.map(({ path, bytes }) => ({
+  const skipped = tooLong.map(({ path, bytes }): SkippedPath => ({
     path,
-    reason: `${KEY_TOO_LONG}: ${bytes} bytes, ${maxBytes} fit under the prefix (S3 keys hold ${MAX_KEY_BYTES})`,
+    kind: 'key-too-long',
+    reason: `key too long: ${bytes} bytes, ${maxBytes} fit under the prefix (S3 keys hold ${MAX_KEY_BYTES})`,
     folder: false,
   }));
   return { ...scan, entries, skipped: [...scan.skipped, ...skipped] };

@@ -13,11 +13,11 @@ import { JournaledBaseline } from '../baseline-journal.js';
 import { messageOf, SyncError } from '../errors.js';
 import { compileFilter } from '../filters.js';
 import type { Metrics } from '../metrics.js';
-import type { SkippedPath } from '../local/scan.js';
+import { isOrIsUnder, type SkipKind, type SkippedPath } from '../local/scan.js';
 import type { LocalSnapshotSource } from '../local/snapshot.js';
 import type { LocalTree } from '../local/tree.js';
 import { pathToKey } from '../local/paths.js';
-import { KEY_TOO_LONG, maxPathBytes, withinKeyLimit } from './key-limit.js';
+import { maxPathBytes, withinKeyLimit } from './key-limit.js';
 import type { DistributedLock } from '../lock/types.js';
 import { KNOWN_PART_SIZES } from '../remote/bucket.js';
 import { remoteSnapshot } from '../remote/snapshot.js';
@@ -434,10 +434,10 @@ export class Syncer implements SyncController {
     // unknown, not deleted, so they stay out of this plan and keep their baseline.
     // Likewise a file that could not be stat-ed, or whose key S3 would refuse: absent from the
     // scan, but not deleted.
-    const unknownFolders = localScan.skipped
-      .filter((s) => s.folder || s.reason.startsWith('unreadable') || s.reason.startsWith(KEY_TOO_LONG))
+    const unknownPaths = localScan.skipped
+      .filter((s) => s.folder || s.kind === 'unreadable' || s.kind === 'key-too-long')
       .map((s) => s.path);
-    const options = { ...this.planOptions(scope, unknownFolders), keepBothUpHalf: final };
+    const options = { ...this.planOptions(scope, unknownPaths), keepBothUpHalf: final };
     const hidden = new Set(remoteScan.skipped.flatMap((s) => (s.reason === 'collision' && s.path ? [s.path] : [])));
     // Touched files are hashed first: unhashed, one would count as changed, so as staying where the
     // other side replaced it by a folder, and the new folder would be held.
@@ -659,7 +659,7 @@ export class Syncer implements SyncController {
   private reportLocalSkips(skipped: readonly SkippedPath[]): void {
     const { logger, metrics } = this.deps;
     for (const skip of skipped) {
-      const counted = warnedSkipReason(skip.reason);
+      const counted = WARNED_SKIPS[skip.kind];
       if (counted !== null) {
         metrics.skippedKeys.inc({ reason: counted });
         logger.warn({ path: skip.path, reason: skip.reason }, 'local path skipped');
@@ -691,11 +691,13 @@ export class Syncer implements SyncController {
     }
   }
 
-  private planOptions(scope: TickScope, unknownFolders: readonly string[] = []): PlanOptions {
+  /** `unknownPaths`: files and folders the scan could not see into; the plan leaves them (and what is under them) alone. */
+  private planOptions(scope: TickScope, unknownPaths: readonly string[] = []): PlanOptions {
     const { config, nodeId } = this.deps;
-    const known = (path: string) => !unknownFolders.some((folder) => path === folder || path.startsWith(`${folder}/`));
-    const upInclude = unknownFolders.length === 0 ? this.upFilter : (path: string) => known(path) && this.upFilter(path);
-    const downInclude = unknownFolders.length === 0 ? this.downFilter : (path: string) => known(path) && this.downFilter(path);
+    const unknown = new Set(unknownPaths);
+    const known = (path: string) => !isOrIsUnder(path, unknown);
+    const upInclude = unknown.size === 0 ? this.upFilter : (path: string) => known(path) && this.upFilter(path);
+    const downInclude = unknown.size === 0 ? this.downFilter : (path: string) => known(path) && this.downFilter(path);
     return {
       up: {
         enabled: scope !== 'down' && !config.onlyDown,
@@ -721,11 +723,12 @@ export class Syncer implements SyncController {
 }
 
 /** The metric reason of a local skip worth a warning; null for deliberate ones (excluded paths, say). */
-function warnedSkipReason(reason: string): string | null {
-  if (reason.startsWith(KEY_TOO_LONG)) return 'key-too-long';
-  if (/^(unreadable|unsafe|name is not valid)/.test(reason)) return 'local-unsafe-or-unreadable';
-  return null;
-}
+const WARNED_SKIPS: Readonly<Record<SkipKind, string | null>> = {
+  unreadable: 'local-unsafe-or-unreadable',
+  'unsafe-name': 'local-unsafe-or-unreadable',
+  'key-too-long': 'key-too-long',
+  deliberate: null,
+};
 
 const WATCH_DEBOUNCE_MS = 300;
 

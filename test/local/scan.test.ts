@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdir, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isOrIsUnder } from '../../src/local/scan.js';
 import { tempDir } from '../helpers/tmp.js';
 import { put, tree } from './fixtures.js';
 
@@ -37,10 +38,10 @@ test('scan leaves out internal .s3-sync2 names silently, and skip paths with a r
   const { entries, skipped } = await tree(root, false, ['./cache/', 'logs/app']).scan();
   assert.deepEqual(sorted(entries), ['keep.txt', 'logsx/kept.log']);
   assert.deepEqual(
-    skipped.map((s) => [s.path, s.reason, s.folder]).sort(),
+    skipped.map((s) => [s.path, s.kind, s.reason, s.folder]).sort(),
     [
-      ['cache', 'md5-skip-path', true],
-      ['logs/app', 'md5-skip-path', true],
+      ['cache', 'deliberate', 'md5-skip-path', true],
+      ['logs/app', 'deliberate', 'md5-skip-path', true],
     ],
   );
 });
@@ -57,7 +58,7 @@ test('symlinks are not followed by default', async () => {
   const { entries, skipped } = await tree(root).scan();
   assert.deepEqual(sorted(entries), ['real/file.txt']);
   assert.deepEqual(skipped.map((s) => s.path).sort(), ['linkdir', 'linkfile.txt', 'out.txt']);
-  assert.ok(skipped.every((s) => s.reason === 'symlink not followed'));
+  assert.ok(skipped.every((s) => s.reason === 'symlink not followed' && s.kind === 'deliberate'));
 });
 
 test('followed symlinks never lead outside the root, and loops end', async () => {
@@ -124,8 +125,11 @@ test('names that could not round-trip as keys are reported, not listed', async (
   const { entries, skipped } = await tree(root).scan();
   assert.deepEqual(sorted(entries), ['ok.txt']);
   assert.deepEqual(
-    skipped.map((s) => s.reason).sort(),
-    ['name is not valid UTF-8', 'unsafe name: control character in name'],
+    skipped.map((s) => [s.kind, s.reason]).sort(),
+    [
+      ['unsafe-name', 'name is not valid UTF-8'],
+      ['unsafe-name', 'unsafe name: control character in name'],
+    ],
   );
 });
 
@@ -140,7 +144,18 @@ test('a folder whose name is not valid UTF-8 is reported as a skipped folder, li
   const { entries, skipped } = await tree(root).scan();
   assert.deepEqual(sorted(entries), ['ok.txt', 'real\uFFFDdir/kept.txt']);
   assert.deepEqual(
-    skipped.map((s) => [s.path, s.reason, s.folder]),
-    [['bad\uFFFDdir', 'name is not valid UTF-8', true]],
+    skipped.map((s) => [s.path, s.kind, s.reason, s.folder]),
+    [['bad\uFFFDdir', 'unsafe-name', 'name is not valid UTF-8', true]],
   );
+});
+
+test('isOrIsUnder finds a path or any folder above it in a set, and nothing that only shares a prefix', () => {
+  const unknown = new Set(['cache', 'logs/app', 'a/b/c.txt']);
+  for (const path of ['cache', 'cache/x', 'cache/deep/er/file', 'logs/app', 'logs/app/today.log', 'a/b/c.txt']) {
+    assert.equal(isOrIsUnder(path, unknown), true, path);
+  }
+  for (const path of ['cachex', 'cachex/file', 'logs', 'logs/apple', 'logs/other/app', 'a/b', 'a/b/c.txt2', 'x/cache']) {
+    assert.equal(isOrIsUnder(path, unknown), false, path);
+  }
+  assert.equal(isOrIsUnder('cache', new Set()), false);
 });

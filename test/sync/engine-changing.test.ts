@@ -7,8 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { utimesSync, writeFileSync } from 'node:fs';
-import { appendFile, readFile, rm } from 'node:fs/promises';
+import { existsSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFile, readFile, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
@@ -245,33 +245,66 @@ test('a file the sidecar may not read is skipped with an error line, not a faile
   assert.deepEqual(counts(await car.tick()), { uploaded: 1 }, 'uploaded once readable again');
 });
 
-/** The real LocalTree, except that the scan cannot stat one file (EACCES on lstat, EIO on a network disk). */
-class UnstatableFile extends LocalTree {
-  unstatable: string | null = null;
+/**
+ * The real LocalTree, except that the scan cannot read one path: a file it cannot stat (EACCES on
+ * lstat, EIO on a network disk), or a folder it cannot list, whose files it then does not see.
+ */
+class UnreadableToScan extends LocalTree {
+  unreadable: { path: string; folder: boolean } | null = null;
 
   override async scan(): Promise<ScanResult> {
     const result = await super.scan();
-    if (this.unstatable === null || !result.entries.delete(this.unstatable)) return result;
-    return { entries: result.entries, skipped: [...result.skipped, { path: this.unstatable, reason: 'unreadable (EACCES)', folder: false }] };
+    if (this.unreadable === null) return result;
+    const { path, folder } = this.unreadable;
+    for (const found of [...result.entries.keys()]) {
+      if (found === path || (folder && found.startsWith(`${path}/`))) result.entries.delete(found);
+    }
+    const reason = folder ? 'unreadable folder (EACCES)' : 'unreadable (EACCES)';
+    return { entries: result.entries, skipped: [...result.skipped, { path, kind: 'unreadable', reason, folder }] };
   }
 }
 
 test('a file the scan cannot stat is unknown, not deleted: with --delete its object stays', async () => {
-  let tree: UnstatableFile | undefined;
+  let tree: UnreadableToScan | undefined;
   const car = await startSidecar(s3(), {
     flags: ['--delete'],
-    makeTree: (root, options) => (tree ??= new UnstatableFile(root, options)),
+    makeTree: (root, options) => (tree ??= new UnreadableToScan(root, options)),
   });
   await writeAt(car.local('kept.txt'), 'precious', secondsFromNow(-60));
   await writeAt(car.local('other.txt'), 'other', secondsFromNow(-60));
   await car.initial();
   assert.deepEqual(await s3().keys(car.bucket), [car.key('kept.txt'), car.key('other.txt')]);
 
-  tree!.unstatable = 'kept.txt';
+  tree!.unreadable = { path: 'kept.txt', folder: false };
   const summary = await car.tick();
   assert.equal(summary.outcome, 'success');
   assert.equal(summary.deletedRemote, 0);
   assert.equal(await s3().getText(car.bucket, car.key('kept.txt')), 'precious');
+});
+
+test('a folder the scan cannot read hides what is under it: with --delete nothing there is deleted or written', async () => {
+  let tree: UnreadableToScan | undefined;
+  const car = await startSidecar(s3(), {
+    flags: ['--delete'],
+    makeTree: (root, options) => (tree ??= new UnreadableToScan(root, options)),
+  });
+  await writeAt(car.local('data/top.txt'), 'top', secondsFromNow(-60));
+  await writeAt(car.local('data/deep/er.txt'), 'deeper', secondsFromNow(-60));
+  await writeAt(car.local('database.txt'), 'beside it', secondsFromNow(-60));
+  await car.initial();
+
+  tree!.unreadable = { path: 'data', folder: true };
+  await s3().putText(car.bucket, car.key('data/new.txt'), 'from another task');
+  await unlink(car.local('database.txt'));
+  const summary = await car.tick();
+  assert.equal(summary.outcome, 'success', JSON.stringify(summary.errors));
+  // Only the file beside the folder, whose name merely starts like it, goes.
+  assert.deepEqual(counts(summary), { deletedRemote: 1 });
+  assert.deepEqual(await s3().keys(car.bucket), [car.key('data/deep/er.txt'), car.key('data/new.txt'), car.key('data/top.txt')]);
+  assert.equal(existsSync(car.local('data/new.txt')), false, 'nothing written into a folder the sidecar cannot read');
+
+  tree!.unreadable = null;
+  assert.deepEqual(counts(await car.tick()), { downloaded: 1 }, 'readable again: the new file comes down, nothing else moves');
 });
 
 /**
