@@ -13,6 +13,8 @@ export interface RunningProxy {
 export interface ProxyOptions {
   /** Serve HTTPS with this key and certificate instead of HTTP. */
   readonly tls?: { key: Buffer; cert: Buffer };
+  /** The loopback address to listen on (default 127.0.0.1); `::1` gives an IPv6 URL (`http://[::1]:port`). */
+  readonly listenOn?: '127.0.0.1' | '::1';
   /** Request headers (lower case) dropped before forwarding. */
   readonly dropHeaders?: readonly string[];
   /**
@@ -36,7 +38,7 @@ export function s3ErrorXml(code: string, message: string): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`;
 }
 
-/** Starts a proxy on 127.0.0.1 forwarding every request to `target` (an http:// URL). */
+/** Starts a proxy on loopback forwarding every request to `target` (an http:// URL). */
 export async function startProxy(target: string, options: ProxyOptions = {}): Promise<RunningProxy> {
   let index = 0;
   const forward: http.RequestListener = (req, res) => {
@@ -63,10 +65,11 @@ export async function startProxy(target: string, options: ProxyOptions = {}): Pr
     req.pipe(upstream);
   };
   const server = options.tls ? https.createServer(options.tls, forward) : http.createServer(forward);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = options.listenOn ?? '127.0.0.1';
+  await new Promise<void>((resolve) => server.listen(0, address, resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://${address.includes(':') ? `[${address}]` : address}:${port}`,
     stop() {
       server.closeAllConnections();
       server.close();

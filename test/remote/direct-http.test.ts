@@ -61,6 +61,29 @@ test('direct path: keys with reserved and non-ASCII characters round-trip throug
   assert.deepEqual((await bucket.list('d')).map((o) => o.key).sort(), [...keys].sort());
 });
 
+test('an IPv6 endpoint (http://[::1]:port) serves the direct path and the SDK alike: no fallback, nothing lost', async () => {
+  const name = await s3().newBucket();
+  const proxy = await startProxy(s3().endpoint, { listenOn: '::1' });
+  const client = createS3Client(awsOptions({ endpointUrl: proxy.url }));
+  const headers = recordHeaders(client);
+  try {
+    assert.match(proxy.url, /^http:\/\/\[::1\]:\d+$/);
+    const bucket = new S3Bucket(client, name);
+    const body = Buffer.from('over IPv6');
+    const { etag } = await bucket.write('v6/file.txt', body, body.length, { ifNoneMatch: true });
+    assert.deepEqual(await bodyBytes(await bucket.read('v6/file.txt')), body);
+    assert.deepEqual((await bucket.list('v6')).map((o) => o.key), ['v6/file.txt']);
+    // The SDK's own requests (HEAD, DELETE) go to the same endpoint.
+    assert.equal((await bucket.head('v6/file.txt'))?.etag, etag);
+    await bucket.delete('v6/file.txt', { ifMatch: etag });
+    assert.deepEqual(await s3().keys(name), []);
+    assert.equal(headers.filter(viaSdk).length, 2, 'only HEAD and DELETE went through the SDK');
+  } finally {
+    client.destroy();
+    proxy.stop();
+  }
+});
+
 test('direct path: PUT, GET and LIST are signed with the payload hash S3 requires, around the SDK middleware', async () => {
   const { bucket, headers, stop } = await bucketBehind(() => undefined);
   try {
