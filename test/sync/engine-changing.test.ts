@@ -280,6 +280,9 @@ test('a file the scan cannot stat is unknown, not deleted: with --delete its obj
   assert.equal(summary.outcome, 'success');
   assert.equal(summary.deletedRemote, 0);
   assert.equal(await s3().getText(car.bucket, car.key('kept.txt')), 'precious');
+  // Said, not only survived: a warning naming the file, and the metric.
+  assert.deepEqual(car.logged('local path skipped', LEVEL.warn).map((l) => [l.path, l.reason]), [['kept.txt', 'unreadable (EACCES)']]);
+  assert.equal(await car.metric('s3sync2_skipped_keys_total', { reason: 'local-unsafe-or-unreadable' }), 1);
 });
 
 test('a folder the scan cannot read hides what is under it: with --delete nothing there is deleted or written', async () => {

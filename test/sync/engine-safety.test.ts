@@ -258,6 +258,9 @@ test('symlinks: never upload a file outside LocalPath; --follow-symlinks uploads
     const next = await car.tick();
     assert.equal(next.outcome, 'success', `follow=${follow}: skipped, not a failing tick`);
     assert.equal(next.downloaded + next.uploaded, 0, `follow=${follow}`);
+    // A followed link to a folder outside is a folder the sync cannot see into: nothing under it
+    // is even planned. Only the file link (and, unfollowed, the folder link too) is refused at the write.
+    assert.equal(next.skipped, follow ? 1 : 2, `follow=${follow}`);
     assert.equal((await localFile(join(outside, 'secret.txt')))?.text, 'secret', `follow=${follow}`);
     assert.equal((await localFile(join(outside, 'folder', 'inner-secret.txt')))?.text, 'inner secret', `follow=${follow}`);
     assert.deepEqual(await filesUnder(outside), ['folder/inner-secret.txt', 'secret.txt'], `follow=${follow}: nothing new outside`);
