@@ -66,7 +66,11 @@ export async function startProxy(target: string, options: ProxyOptions = {}): Pr
   };
   const server = options.tls ? https.createServer(options.tls, forward) : http.createServer(forward);
   const address = options.listenOn ?? '127.0.0.1';
-  await new Promise<void>((resolve) => server.listen(0, address, resolve));
+  // A host without that loopback (IPv6 switched off) fails the test that asked for it, saying why.
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) => reject(new Error(`proxy: cannot listen on ${address}: ${err.message}`, { cause: err })));
+    server.listen(0, address, resolve);
+  });
   const { port } = server.address() as AddressInfo;
   return {
     url: `${options.tls ? 'https' : 'http'}://${address.includes(':') ? `[${address}]` : address}:${port}`,
