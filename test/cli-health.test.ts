@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort } from '../scripts/moto.mjs';
 import { startCli, tickLines } from './helpers/cli.js';
@@ -60,4 +60,41 @@ test('/health answers 503 while the initial sync is stuck on S3 and 200 once it 
 
   cli.signal('SIGTERM');
   assert.deepEqual(await cli.exit(), { code: 0, signal: null }, cli.stderr());
+});
+
+test('an init container (--only-down --init-sync-down --poll 0) hands the prefix and its baseline to the sidecar: healthy on its first tick, nothing moved twice', async () => {
+  const dir = await tempDir('cli-init-container');
+  const bucket = await s3().newBucket();
+  await s3().putText(bucket, 'app/data/sub/a.txt', 'a');
+  await s3().putText(bucket, 'app/data/b.txt', 'b');
+  // The two containers of the README's task definition: the same image and environment, one
+  // volume, the state folder on it.
+  const env = {
+    ...awsEnv(s3().endpoint),
+    LOCAL_PATH: dir,
+    S3_URI: `s3://${bucket}/app/data`,
+    STATE_DIR: join(dir, '.s3-sync2-state'),
+  };
+
+  // As the README's init container runs it: its command's flags, its own few variables.
+  const init = startCli(['--only-down', '--init-sync-down'], { ...env, POLL_INTERVAL: '0', HTTP_PORT: '0', DFS: 'false' });
+  assert.deepEqual(await init.exit(), { code: 0, signal: null }, init.stderr());
+  assert.equal(await readFile(join(dir, 'sub/a.txt'), 'utf8'), 'a');
+  assert.equal(await readFile(join(dir, 'b.txt'), 'utf8'), 'b');
+
+  const port = await freePort();
+  const sidecar = startCli([], { ...env, POLL_INTERVAL: '3600', HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1', DFS: 'true' });
+  const ready = await waitFor('/health to turn 200', async () => {
+    const h = await health(port).catch(() => null);
+    return h?.status === 200 ? h : null;
+  }, { timeoutMs: 60_000 });
+  assert.equal(ready.body.initialSyncDone, true);
+  const resumed = await sidecar.waitForLine('the baseline the init run saved', (l) => l.msg === 'resuming from the saved baseline', 5_000);
+  assert.equal(resumed.baseline, 2);
+  const [first] = tickLines(sidecar.lines);
+  assert.equal(first?.tick.trigger, 'initial');
+  assert.deepEqual([first?.tick.downloaded, first?.tick.uploaded, first?.tick.deletedLocal, first?.tick.deletedRemote], [0, 0, 0, 0]);
+
+  sidecar.signal('SIGTERM');
+  assert.deepEqual(await sidecar.exit(), { code: 0, signal: null }, sidecar.stderr());
 });
