@@ -9,6 +9,7 @@ import { skipPathUnder, stateDirFor, type LocalRoot } from './config/locations.j
 import type { OptionKey } from './config/options.js';
 import { Resolver } from './config/resolver.js';
 import { readArgv, readEnv } from './config/sources.js';
+import type { ObjectWriteOptions } from './remote/types.js';
 import type { ConflictPolicy, Direction, InitMode } from './sync/types.js';
 
 export { helpText } from './config/help.js';
@@ -23,8 +24,12 @@ export interface FilterRule {
   readonly pattern: string;
 }
 
-/** The `aws s3 sync` options that apply to one direction (global ones merged with `--sync-opt-<dir>-*`). */
-export interface DirectionOptions {
+/**
+ * The `aws s3 sync` options that apply to one direction (global ones merged with
+ * `--sync-opt-<dir>-*`). The object options (ACL, SSE, headers …) matter for `up`; `down` keeps
+ * them so the shape is one.
+ */
+export interface DirectionOptions extends ObjectWriteOptions {
   /** Propagate deletes in this direction. */
   readonly delete: boolean;
   readonly filters: readonly FilterRule[];
@@ -37,18 +42,6 @@ export interface DirectionOptions {
   readonly quiet: boolean;
   /** Keys per listing page (`--page-size`); one listing serves both directions, so the bucket takes the smaller. */
   readonly pageSize?: number;
-  /** Object options for uploads (meaningful for `up`; kept for `down` so the shape is one). */
-  readonly acl?: string;
-  readonly sse?: string;
-  readonly sseKmsKeyId?: string;
-  readonly storageClass?: string;
-  readonly cacheControl?: string;
-  readonly contentType?: string;
-  readonly contentEncoding?: string;
-  readonly contentDisposition?: string;
-  readonly contentLanguage?: string;
-  readonly metadata?: Readonly<Record<string, string>>;
-  readonly expires?: Date;
 }
 
 /** AWS client settings (`aws` global options). */

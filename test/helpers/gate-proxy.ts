@@ -5,6 +5,7 @@
 import { after } from 'node:test';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { forwardRequest } from './proxy.js';
 
 /** A running gate proxy (stopped after the calling test or file). */
 export interface GateProxy {
@@ -29,16 +30,7 @@ export async function startGateProxy(target: string, initially: 'open' | 'closed
   const forward = (req: http.IncomingMessage, res: http.ServerResponse) => {
     // Held, then given up by its client: nothing to forward.
     if (req.destroyed && !req.complete) return;
-    const upstream = http.request(new URL(req.url ?? '/', target), { method: req.method, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
-    upstream.on('error', () => res.destroy());
-    // A client that gave up mid-body (a request cut off) must not leave the store waiting for the rest.
-    req.on('close', () => {
-      if (!req.complete) upstream.destroy();
-    });
-    req.pipe(upstream);
+    forwardRequest(target, req, res);
   };
   const server = http.createServer((req, res) => {
     received++;

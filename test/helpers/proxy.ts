@@ -38,6 +38,20 @@ export function s3ErrorXml(code: string, message: string): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`;
 }
 
+/** Sends `req` on to `target` (an http:// URL) with `headers`, and its answer back through `res`. */
+export function forwardRequest(target: string, req: http.IncomingMessage, res: http.ServerResponse, headers: http.IncomingHttpHeaders = req.headers): void {
+  const upstream = http.request(new URL(req.url ?? '/', target), { method: req.method, headers }, (up) => {
+    res.writeHead(up.statusCode ?? 502, up.headers);
+    up.pipe(res);
+  });
+  upstream.on('error', () => res.destroy());
+  // A client that gives up mid-body (a cut upload) must not leave the target waiting for the rest.
+  req.on('close', () => {
+    if (!req.complete) upstream.destroy();
+  });
+  req.pipe(upstream);
+}
+
 /** Starts a proxy on loopback forwarding every request to `target` (an http:// URL). */
 export async function startProxy(target: string, options: ProxyOptions = {}): Promise<RunningProxy> {
   let index = 0;
@@ -53,16 +67,7 @@ export async function startProxy(target: string, options: ProxyOptions = {}): Pr
     }
     const headers = { ...req.headers };
     for (const name of options.dropHeaders ?? []) delete headers[name];
-    const upstream = http.request(new URL(req.url ?? '/', target), { method: req.method, headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
-    upstream.on('error', () => res.destroy());
-    // A client that gives up mid-body (a cut upload) must not leave the target waiting for the rest.
-    req.on('close', () => {
-      if (!req.complete) upstream.destroy();
-    });
-    req.pipe(upstream);
+    forwardRequest(target, req, res, headers);
   };
   const server = options.tls ? https.createServer(options.tls, forward) : http.createServer(forward);
   const address = options.listenOn ?? '127.0.0.1';
