@@ -302,11 +302,7 @@ export class Executor {
       } else {
         await this.download(action.conflictPath, action.path, remote, null);
         result.fileDelta.local++;
-        const kept = await this.upload(action.conflictPath, action.conflictPath, null, signal);
-        if (!kept) throw new ChangedWhileReadError(action.conflictPath);
-        result.fileDelta.remote++;
-        state.baseline.set(action.conflictPath, kept.baseline);
-        this.count(result, 'up', 'upload', kept.bytes);
+        await this.uploadConflictCopy(action.conflictPath, state, result, signal);
       }
       result.changedKeys.push(this.key(action.conflictPath));
       const written = await this.upload(action.path, action.path, remote.etag, signal);
@@ -318,11 +314,7 @@ export class Executor {
       // Local loser: copy it aside locally, upload the copy as a new object, then download theirs.
       await this.deps.tree.copyLocal(action.path, action.conflictPath);
       result.fileDelta.local++;
-      const written = await this.upload(action.conflictPath, action.conflictPath, null, signal);
-      if (!written) throw new ChangedWhileReadError(action.conflictPath);
-      result.fileDelta.remote++;
-      state.baseline.set(action.conflictPath, written.baseline);
-      this.count(result, 'up', 'upload', written.bytes);
+      await this.uploadConflictCopy(action.conflictPath, state, result, signal);
       result.changedKeys.push(this.key(action.conflictPath));
       // Our version is kept now. Should the download below lose a race (the object changed again),
       // the re-plan must only bring the newer version down, not keep ours a second time.
@@ -332,6 +324,20 @@ export class Executor {
       state.baseline.set(action.path, agreed(entry, remote.etag));
       this.count(result, 'down', 'download', entry.size);
     }
+  }
+
+  /** keep-both: the local copy at `conflictPath` goes up as a new object (it must not exist yet). */
+  private async uploadConflictCopy(
+    conflictPath: string,
+    state: ExecutionState,
+    result: MutableResult,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const written = await this.upload(conflictPath, conflictPath, null, signal);
+    if (!written) throw new ChangedWhileReadError(conflictPath);
+    result.fileDelta.remote++;
+    state.baseline.set(conflictPath, written.baseline);
+    this.count(result, 'up', 'upload', written.bytes);
   }
 
   /**
