@@ -48,6 +48,11 @@ export class LocalSnapshotSource {
    * so every tick scans (as before the watcher started).
    */
   private watcherReady = false;
+  /**
+   * The watcher ran out of what the OS gives watchers (inotify watches, file descriptors): files
+   * it could not watch would change unreported, so it is closed and every tick scans.
+   */
+  private watcherGaveUp = false;
   private readonly now: () => number;
 
   constructor(private readonly options: LocalSnapshotOptions) {
@@ -57,6 +62,8 @@ export class LocalSnapshotSource {
   /**
    * Starts the watcher; `onChange` hears every relevant change (for an early tick), `onError` the
    * watcher's failures, after each of which the next tick scans (an event may have been lost).
+   * A watcher out of OS resources is closed for good (one error reported, saying so): its watches
+   * are freed for the app, and every tick scans as without a watcher.
    */
   watch(onChange: (path: string) => void, onError?: (err: Error) => void): void {
     if (this.watching) return;
@@ -67,13 +74,23 @@ export class LocalSnapshotSource {
       },
       (err) => {
         this.dirty = true;
-        onError?.(err);
+        // The first such error closes the watcher; the rest of the crawl's (one per file) say nothing new.
+        if (this.watcherGaveUp) return;
+        if (!outOfWatchResources(err)) return onError?.(new Error(`${err.message} (the next tick scans the folder)`, { cause: err }));
+        this.watcherGaveUp = true;
+        this.watcherReady = false;
+        void watcher.close().catch(() => undefined);
+        onError?.(
+          new Error(`${err.message}: the file watcher is stopped and every tick scans the folder (raise fs.inotify.max_user_watches, or leave big folders to --md5-skip-path)`, {
+            cause: err,
+          }),
+        );
       },
     );
     this.watching = watcher;
     watcher.ready.then(
       () => {
-        if (this.watching !== watcher) return;
+        if (this.watching !== watcher || this.watcherGaveUp) return;
         this.watcherReady = true;
         // A change between the last scan and the end of the crawl may have gone unreported.
         this.dirty = true;
@@ -140,4 +157,10 @@ export class LocalSnapshotSource {
   private underSkipPath(path: string): boolean {
     return this.options.skipPaths.some((skip) => path === skip || path.startsWith(`${skip}/`));
   }
+}
+
+/** Errors that mean the OS refused the watcher more watches or descriptors: some files go unwatched. */
+function outOfWatchResources(err: Error): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOSPC' || code === 'EMFILE' || code === 'ENFILE' || /\b(ENOSPC|EMFILE|ENFILE)\b/.test(err.message);
 }

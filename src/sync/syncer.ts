@@ -164,7 +164,7 @@ export class Syncer implements SyncController {
     if (!config.onlyDown) {
       this.deps.local.watch(
         () => this.onLocalChange(),
-        (err) => this.deps.logger.warn({ err }, `file watcher: ${err.message} (the next tick scans the folder)`),
+        (err) => this.deps.logger.warn({ err }, `file watcher: ${err.message}`),
       );
     }
     this.scheduleTimer();

@@ -23,8 +23,14 @@ function fakeTree() {
     watch(onChange: (path: string) => void, onError: (err: Error) => void) {
       report = onChange;
       fail = onError;
-      return { ready: new Promise<void>((resolve) => (endCrawl = resolve)), close: async () => undefined };
+      return {
+        ready: new Promise<void>((resolve) => (endCrawl = resolve)),
+        close: async () => {
+          tree.watcherClosed = true;
+        },
+      };
     },
+    watcherClosed: false,
   };
   return { tree, endCrawl: () => endCrawl(), change: (path: string) => report(path), fail: (err: Error) => fail(err) };
 }
@@ -48,13 +54,32 @@ test('snapshot: every tick scans until the watcher has finished its crawl, then 
   assert.equal((await source.snapshot(false)).scanned, true);
   assert.equal((await source.snapshot(false)).scanned, false);
   // A watcher failure may have lost an event: the next tick scans, and the caller hears of it.
-  fail(new Error('ENOSPC: System limit for number of file watchers reached'));
-  assert.deepEqual(errors, ['ENOSPC: System limit for number of file watchers reached']);
+  fail(Object.assign(new Error("EACCES: permission denied, watch '/data/private'"), { code: 'EACCES' }));
+  assert.deepEqual(errors, ["EACCES: permission denied, watch '/data/private' (the next tick scans the folder)"]);
   assert.equal((await source.snapshot(false)).scanned, true);
   assert.equal((await source.snapshot(false)).scanned, false);
   assert.equal(tree.scans, 6);
   await source.close();
   assert.equal((await source.snapshot(false)).scanned, true);
+});
+
+test('snapshot: a watcher out of inotify watches is closed and never trusted again: every tick scans, one error said', async () => {
+  const { tree, endCrawl, fail } = fakeTree();
+  const asTree = tree as unknown as LocalTree;
+  const source = new LocalSnapshotSource({ fullTree: asTree, quickTree: asTree, skipPaths: [], rescanIntervalMs: 3600_000 });
+  const errors: string[] = [];
+  source.watch(() => undefined, (err) => errors.push(err.message));
+  // The crawl runs out of watches: one error per file it could not watch.
+  for (let i = 0; i < 3; i++) fail(Object.assign(new Error('ENOSPC: System limit for number of file watchers reached'), { code: 'ENOSPC' }));
+  endCrawl();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(errors.length, 1);
+  assert.match(errors[0]!, /^ENOSPC: .*: the file watcher is stopped and every tick scans the folder \(raise fs\.inotify\.max_user_watches/);
+  assert.equal(tree.watcherClosed, true, 'its watches are given back');
+  const before = tree.scans;
+  for (let i = 0; i < 3; i++) assert.equal((await source.snapshot(false)).scanned, true);
+  assert.equal(tree.scans, before + 3);
+  await source.close();
 });
 
 test('snapshot: a scan that fails is not followed by the last good one: the next ticks scan (and fail) until the folder is readable again', async () => {
