@@ -21,6 +21,7 @@ import { S3Bucket, probeConditionalWrites } from './remote/bucket.js';
 import { PreconditionCheckingBucket } from './remote/checked-preconditions.js';
 import type { Bucket } from './remote/types.js';
 import { createS3Client } from './remote/client.js';
+import { retryingTransient, startupPauseMs, type StartupRetry } from './startup-retry.js';
 import { Syncer } from './sync/syncer.js';
 
 /** One wired sidecar. */
@@ -104,7 +105,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       // --dfs: invalidations, like the remote writes they follow, only while holding the lock.
       exclusive: lock ? (call) => lock.withLock(() => call()) : undefined,
     });
-    await cdn.init();
+    await retryingTransient('reading the CloudFront distribution', () => cdn!.init(), startupRetry(config, logger));
   }
 
   let onFatal: (reason: string) => void = () => undefined;
@@ -169,10 +170,15 @@ async function distributedLock(
 ): Promise<{ lock: DistributedLock; conditionalWrites: boolean }> {
   const node = await resolveNodeId({ env, uidHostname: config.dfs.uidHostname });
   const probeKey = `${lockKey(config.prefix)}-probe-${node.id.replace(/[^A-Za-z0-9._-]/g, '_')}`;
-  const conditionalWrites = await probeConditionalWrites(bucket, probeKey);
+  const conditionalWrites = await retryingTransient('the --dfs start-up probe', () => probeConditionalWrites(bucket, probeKey), startupRetry(config, logger));
   logger.info({ node: node.id, source: node.source, conditionalWrites }, 'distributed mode');
   const lock = createLock({ dfs: config.dfs, prefix: config.prefix, node, metrics, logger }, bucket, conditionalWrites);
   return { lock, conditionalWrites };
+}
+
+/** Start-up checks are tried as often as a tick would be before the process gives up: --max-failures. */
+function startupRetry(config: Config, logger: Logger): StartupRetry {
+  return { maxAttempts: config.maxFailures, pauseMs: startupPauseMs(config.pollSeconds), logger };
 }
 
 /** The safety-net full rescan interval: ten polls, between one and ten minutes. */

@@ -1,7 +1,8 @@
 /**
  * Failing ticks in the built CLI: a bucket that does not exist fails every tick; --max-failures N
  * exits 1 after N consecutive failures (so ECS replaces the task), 0 never exits, a success in
- * between resets the count, and --poll 0 exits 1 when its only sync fails.
+ * between resets the count, and --poll 0 exits 1 when its only sync fails; a store not reachable
+ * yet at start is waited for like a failing tick.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +10,9 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { freePort } from '../scripts/moto.mjs';
 import { LEVEL, runCli, startCli, tickLines, type LogLine } from './helpers/cli.js';
+import { startProxy } from './helpers/proxy.js';
 import { awsEnv, useS3 } from './helpers/s3.js';
 import { tempDir } from './helpers/tmp.js';
 import { waitFor } from './helpers/wait.js';
@@ -96,4 +99,39 @@ test('--poll 0 whose only sync fails exits 1', async () => {
   assert.equal(result.code, 1, result.stderr);
   assert.equal(failedTicks(result.lines).length, 1);
   assert.ok(result.lines.some((l) => l.msg === 'stopped' && l.code === 1));
+});
+
+test('--dfs with the store not reachable yet at start: the start-up probe is tried again every poll, and the sidecar comes up when the store does', async () => {
+  const dir = await tempDir('cli-late-store');
+  const bucket = await s3().newBucket();
+  await writeFile(join(dir, 'a.txt'), 'a');
+  // Nothing listens on this port until the store "comes up" below.
+  const port = await freePort();
+  const cli = startCli(
+    [dir, `s3://${bucket}/app`, '--dfs', '--poll', '1', '--max-failures', '20', '--http-port', '0'],
+    { ...awsEnv(s3().endpoint), AWS_ENDPOINT_URL: `http://127.0.0.1:${port}` },
+  );
+  const retrying = await cli.waitForLine('a start-up retry', (l) => l.msg.startsWith('the --dfs start-up probe failed (attempt 1 of 20)'));
+  assert.equal(retrying.level, LEVEL.warn);
+  assert.match(retrying.msg, /trying again in 1 s$/);
+  assert.equal(cli.exitStatus(), null, 'still running');
+
+  const proxy = await startProxy(s3().endpoint, { port });
+  after(() => proxy.stop());
+  await cli.waitForLine('the initial sync', (l) => (l as { tick?: { trigger?: string } }).tick?.trigger === 'initial');
+  assert.equal(await s3().getText(bucket, 'app/a.txt'), 'a');
+  cli.signal('SIGTERM');
+  assert.deepEqual(await cli.exit(), { code: 0, signal: null }, cli.stderr());
+});
+
+test('--dfs with the store never reachable: the start-up probe gives up after --max-failures attempts, exit 1', async () => {
+  const dir = await tempDir('cli-no-store');
+  const port = await freePort();
+  const cli = startCli(
+    [dir, 's3://never-reached/app', '--dfs', '--poll', '1', '--max-failures', '2', '--http-port', '0'],
+    { ...awsEnv(s3().endpoint), AWS_ENDPOINT_URL: `http://127.0.0.1:${port}` },
+  );
+  assert.deepEqual(await cli.exit(), { code: 1, signal: null }, cli.stderr());
+  assert.equal(cli.lines.filter((l) => l.msg.startsWith('the --dfs start-up probe failed')).length, 1, 'one retry, then the second failure ends it');
+  assert.ok(cli.lines.some((l) => l.level === LEVEL.fatal && /ECONNREFUSED|connect/i.test(l.msg)), 'the last error is the fatal line');
 });

@@ -11,7 +11,7 @@ import {
   type DistributionConfig,
 } from '@aws-sdk/client-cloudfront';
 import type { AwsOptions } from '../config.js';
-import { ConfigError, SyncError } from '../errors.js';
+import { ConfigError, SyncError, TransientError } from '../errors.js';
 import { Backoff, sleep as abortableSleep } from '../timing.js';
 import type { Metrics } from '../metrics.js';
 import { requestHandlerOptions } from '../aws/http-handler.js';
@@ -250,7 +250,9 @@ export class CloudFrontInvalidator {
             `cloudfront:CreateInvalidation on arn:aws:cloudfront::<account>:distribution/${id})`,
         );
       }
-      throw new SyncError(`read CloudFront distribution ${id}: ${e.message ?? String(err)}`, { cause: err });
+      // Throttling, 5xx, a network that is not there yet: worth another try at start-up.
+      const failure = isRetryable(err) ? TransientError : SyncError;
+      throw new failure(`read CloudFront distribution ${id}: ${e.message ?? String(err)}`, { cause: err });
     }
   }
 

@@ -13,10 +13,11 @@ import {
   type CdnLogger,
   type CloudFrontInvalidatorOptions,
 } from '../../src/cdn/invalidator.js';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError, TransientError } from '../../src/errors.js';
 import { LockWaitTimeoutError } from '../../src/lock/errors.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { TEST_CREDENTIALS, TEST_REGION, useS3 } from '../helpers/s3.js';
+import { startProxy } from '../helpers/proxy.js';
 import { waitFor } from '../helpers/wait.js';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
 
@@ -209,6 +210,23 @@ test('a bad distribution id is a clear start-up error', async () => {
       err.option === '--cf-dist-id' &&
       err.message === '--cf-dist-id: distribution E0NOSUCHDIST not found (check the id and the AWS account)',
   );
+});
+
+test('a distribution CloudFront cannot answer for now (503) is a TransientError, which start-up tries again; once it answers, init works', async () => {
+  const bucket = await s3().newBucket();
+  const distributionId = await createDistribution(`${bucket}.s3.amazonaws.com`);
+  let failing = true;
+  const proxy = await startProxy(s3().endpoint, {
+    answer: () => (failing ? { status: 503, body: '<ErrorResponse><Error><Code>ServiceUnavailable</Code></Error></ErrorResponse>' } : undefined),
+  });
+  after(() => proxy.stop());
+  await assert.rejects(
+    invalidator({ distributionId, bucket }, proxy.url),
+    (err: unknown) => err instanceof TransientError && err.message.startsWith(`read CloudFront distribution ${distributionId}:`),
+  );
+  failing = false;
+  const cdn = await invalidator({ distributionId, bucket }, proxy.url);
+  cdn.close();
 });
 
 test('one invalidation in flight at a time; later ticks merge into the next batch', async () => {

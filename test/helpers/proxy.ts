@@ -15,6 +15,8 @@ export interface ProxyOptions {
   readonly tls?: { key: Buffer; cert: Buffer };
   /** The loopback address to listen on (default 127.0.0.1); `::1` gives an IPv6 URL (`http://[::1]:port`). */
   readonly listenOn?: '127.0.0.1' | '::1';
+  /** The port to listen on (default: any free one), e.g. one a client was already told to use. */
+  readonly port?: number;
   /** Request headers (lower case) dropped before forwarding. */
   readonly dropHeaders?: readonly string[];
   /**
@@ -74,7 +76,7 @@ export async function startProxy(target: string, options: ProxyOptions = {}): Pr
   // A host without that loopback (IPv6 switched off) fails the test that asked for it, saying why.
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(new Error(`proxy: cannot listen on ${address}: ${err.message}`, { cause: err })));
-    server.listen(0, address, resolve);
+    server.listen(options.port ?? 0, address, resolve);
   });
   const { port } = server.address() as AddressInfo;
   return {
