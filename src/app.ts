@@ -176,9 +176,12 @@ async function distributedLock(
   return { lock, conditionalWrites };
 }
 
-/** Start-up checks are tried as often as a tick would be before the process gives up: --max-failures. */
+/**
+ * Start-up checks are tried as often as a tick would be before the process gives up:
+ * --max-failures times; once under --poll 0, whose one sync is not tried again either.
+ */
 function startupRetry(config: Config, logger: Logger): StartupRetry {
-  return { maxAttempts: config.maxFailures, pauseMs: startupPauseMs(config.pollSeconds), logger };
+  return { maxAttempts: config.pollSeconds === 0 ? 1 : config.maxFailures, pauseMs: startupPauseMs(config.pollSeconds), logger };
 }
 
 /** The safety-net full rescan interval: ten polls, between one and ten minutes. */

@@ -124,14 +124,26 @@ test('--dfs with the store not reachable yet at start: the start-up probe is tri
   assert.deepEqual(await cli.exit(), { code: 0, signal: null }, cli.stderr());
 });
 
-test('--dfs with the store never reachable: the start-up probe gives up after --max-failures attempts, exit 1', async () => {
-  const dir = await tempDir('cli-no-store');
+/** A --dfs sidecar pointed at a port where nothing listens, run to its exit; its probe retry warnings. */
+async function neverReachable(poll: string, maxFailures: string) {
   const port = await freePort();
   const cli = startCli(
-    [dir, 's3://never-reached/app', '--dfs', '--poll', '1', '--max-failures', '2', '--http-port', '0'],
+    [await tempDir('cli-no-store'), 's3://never-reached/app', '--dfs', '--poll', poll, '--max-failures', maxFailures, '--http-port', '0'],
     { ...awsEnv(s3().endpoint), AWS_ENDPOINT_URL: `http://127.0.0.1:${port}` },
   );
-  assert.deepEqual(await cli.exit(), { code: 1, signal: null }, cli.stderr());
-  assert.equal(cli.lines.filter((l) => l.msg.startsWith('the --dfs start-up probe failed')).length, 1, 'one retry, then the second failure ends it');
+  const exit = await cli.exit();
+  return { cli, exit, retries: cli.lines.filter((l) => l.msg.startsWith('the --dfs start-up probe failed')).length };
+}
+
+test('--dfs with the store never reachable: the start-up probe gives up after --max-failures attempts, exit 1', async () => {
+  const { cli, exit, retries } = await neverReachable('1', '2');
+  assert.deepEqual(exit, { code: 1, signal: null }, cli.stderr());
+  assert.equal(retries, 1, 'one retry, then the second failure ends it');
   assert.ok(cli.lines.some((l) => l.level === LEVEL.fatal && /ECONNREFUSED|connect/i.test(l.msg)), 'the last error is the fatal line');
+});
+
+test('--poll 0 with the store not reachable: the start-up probe is not tried again, as the one sync would not be: exit 1', async () => {
+  const { cli, exit, retries } = await neverReachable('0', '0');
+  assert.deepEqual(exit, { code: 1, signal: null }, cli.stderr());
+  assert.equal(retries, 0);
 });

@@ -15,6 +15,7 @@ import { ConfigError, SyncError, TransientError } from '../errors.js';
 import { Backoff, sleep as abortableSleep } from '../timing.js';
 import type { Metrics } from '../metrics.js';
 import { requestHandlerOptions } from '../aws/http-handler.js';
+import { retryKind } from '../remote/s3-errors.js';
 import {
   DIRECT_MAPPING,
   invalidationPaths,
@@ -250,8 +251,9 @@ export class CloudFrontInvalidator {
             `cloudfront:CreateInvalidation on arn:aws:cloudfront::<account>:distribution/${id})`,
         );
       }
-      // Throttling, 5xx, a network that is not there yet: worth another try at start-up.
-      const failure = isRetryable(err) ? TransientError : SyncError;
+      // Throttling, 5xx, a network that is not there yet: worth another try at start-up (missing
+      // credentials, which have no HTTP status either, are not).
+      const failure = retryKind(err) === null ? SyncError : TransientError;
       throw new failure(`read CloudFront distribution ${id}: ${e.message ?? String(err)}`, { cause: err });
     }
   }

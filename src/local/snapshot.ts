@@ -76,15 +76,12 @@ export class LocalSnapshotSource {
         this.dirty = true;
         // The first such error closes the watcher; the rest of the crawl's (one per file) say nothing new.
         if (this.watcherGaveUp) return;
-        if (!outOfWatchResources(err)) return onError?.(new Error(`${err.message} (the next tick scans the folder)`, { cause: err }));
+        const remedy = outOfWatchResources(err);
+        if (remedy === null) return onError?.(new Error(`${err.message} (the next tick scans the folder)`, { cause: err }));
         this.watcherGaveUp = true;
         this.watcherReady = false;
         void watcher.close().catch(() => undefined);
-        onError?.(
-          new Error(`${err.message}: the file watcher is stopped and every tick scans the folder (raise fs.inotify.max_user_watches, or leave big folders to --md5-skip-path)`, {
-            cause: err,
-          }),
-        );
+        onError?.(new Error(`${err.message}: the watcher is stopped and every tick scans the folder (${remedy})`, { cause: err }));
       },
     );
     this.watching = watcher;
@@ -159,8 +156,18 @@ export class LocalSnapshotSource {
   }
 }
 
-/** Errors that mean the OS refused the watcher more watches or descriptors: some files go unwatched. */
-function outOfWatchResources(err: Error): boolean {
-  const code = (err as NodeJS.ErrnoException).code;
-  return code === 'ENOSPC' || code === 'EMFILE' || code === 'ENFILE' || /\b(ENOSPC|EMFILE|ENFILE)\b/.test(err.message);
+/**
+ * For an error that means the OS refused the watcher more watches or descriptors (some files go
+ * unwatched), what would make room; null for any other error.
+ */
+function outOfWatchResources(err: Error): string | null {
+  switch ((err as NodeJS.ErrnoException).code) {
+    case 'ENOSPC':
+      return 'raise fs.inotify.max_user_watches, or leave big folders to --md5-skip-path';
+    case 'EMFILE':
+    case 'ENFILE':
+      return 'raise the open-file limit (ulimit -n) or fs.inotify.max_user_instances';
+    default:
+      return null;
+  }
 }

@@ -119,7 +119,8 @@ function describe(e: AwsErrorShape, name: string, status: number | undefined, er
 }
 
 function isTransient(e: AwsErrorShape, name: string, status: number | undefined): boolean {
-  if (THROTTLING.has(name) || status === 429 || (status !== undefined && status >= 500)) return true;
+  // 501 NotImplemented answers a feature the store lacks (conditional headers, say): waiting does not help.
+  if (THROTTLING.has(name) || status === 429 || (status !== undefined && status >= 500 && status !== 501)) return true;
   if (name === 'TimeoutError' || name === 'RequestTimeout') return true;
   if (name === 'OperationAborted' || e.$retryable) return true;
   return e.code !== undefined && NETWORK_CODES.has(e.code);

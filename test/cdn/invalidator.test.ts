@@ -229,6 +229,16 @@ test('a distribution CloudFront cannot answer for now (503) is a TransientError,
   cdn.close();
 });
 
+test('missing credentials are not a transient failure: start-up does not wait for them', async () => {
+  const bucket = await s3().newBucket();
+  const distributionId = await createDistribution(`${bucket}.s3.amazonaws.com`);
+  const noCredentials = Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' });
+  const client = new CloudFrontClient({ endpoint: s3().endpoint, region: TEST_REGION, credentials: () => Promise.reject(noCredentials) });
+  after(() => client.destroy());
+  const cdn = new CloudFrontInvalidator({ client, distributionId, bucket, prefix: 'app' });
+  await assert.rejects(cdn.init(), (err: unknown) => !(err instanceof TransientError) && /Could not load credentials/.test(String(err)));
+});
+
 test('one invalidation in flight at a time; later ticks merge into the next batch', async () => {
   const bucket = await s3().newBucket();
   const distributionId = await createDistribution(`${bucket}.s3.amazonaws.com`, '/app');

@@ -35,6 +35,16 @@ function fakeTree() {
   return { tree, endCrawl: () => endCrawl(), change: (path: string) => report(path), fail: (err: Error) => fail(err) };
 }
 
+/** A snapshot source on a fake tree, watching; `errors` collects what it reports of its watcher. */
+function watchedSource() {
+  const fake = fakeTree();
+  const asTree = fake.tree as unknown as LocalTree;
+  const source = new LocalSnapshotSource({ fullTree: asTree, quickTree: asTree, skipPaths: [], rescanIntervalMs: 3600_000 });
+  const errors: string[] = [];
+  source.watch(() => undefined, (err) => errors.push(err.message));
+  return { ...fake, source, errors };
+}
+
 test('snapshot: every tick scans until the watcher has finished its crawl, then only after a change or a watcher failure', async () => {
   const { tree, endCrawl, change, fail } = fakeTree();
   const asTree = tree as unknown as LocalTree;
@@ -64,21 +74,32 @@ test('snapshot: every tick scans until the watcher has finished its crawl, then 
 });
 
 test('snapshot: a watcher out of inotify watches is closed and never trusted again: every tick scans, one error said', async () => {
-  const { tree, endCrawl, fail } = fakeTree();
-  const asTree = tree as unknown as LocalTree;
-  const source = new LocalSnapshotSource({ fullTree: asTree, quickTree: asTree, skipPaths: [], rescanIntervalMs: 3600_000 });
-  const errors: string[] = [];
-  source.watch(() => undefined, (err) => errors.push(err.message));
+  const { tree, endCrawl, fail, source, errors } = watchedSource();
   // The crawl runs out of watches: one error per file it could not watch.
   for (let i = 0; i < 3; i++) fail(Object.assign(new Error('ENOSPC: System limit for number of file watchers reached'), { code: 'ENOSPC' }));
   endCrawl();
   await new Promise((r) => setImmediate(r));
   assert.equal(errors.length, 1);
-  assert.match(errors[0]!, /^ENOSPC: .*: the file watcher is stopped and every tick scans the folder \(raise fs\.inotify\.max_user_watches/);
+  assert.match(errors[0]!, /^ENOSPC: .*: the watcher is stopped and every tick scans the folder \(raise fs\.inotify\.max_user_watches/);
   assert.equal(tree.watcherClosed, true, 'its watches are given back');
   const before = tree.scans;
   for (let i = 0; i < 3; i++) assert.equal((await source.snapshot(false)).scanned, true);
   assert.equal(tree.scans, before + 3);
+  await source.close();
+});
+
+test('snapshot: a watcher that runs out of descriptors after its crawl (a new folder, say) stops being trusted too', async () => {
+  const { tree, endCrawl, fail, source, errors } = watchedSource();
+  endCrawl();
+  await new Promise((r) => setImmediate(r));
+  await source.snapshot(false);
+  assert.equal((await source.snapshot(false)).scanned, false, 'trusted while it works');
+  fail(Object.assign(new Error("EMFILE: too many open files, watch '/data/new'"), { code: 'EMFILE' }));
+  assert.deepEqual(errors, [
+    "EMFILE: too many open files, watch '/data/new': the watcher is stopped and every tick scans the folder (raise the open-file limit (ulimit -n) or fs.inotify.max_user_instances)",
+  ]);
+  assert.equal(tree.watcherClosed, true);
+  for (let i = 0; i < 3; i++) assert.equal((await source.snapshot(false)).scanned, true);
   await source.close();
 });
 

@@ -611,6 +611,26 @@ test('probeConditionalWrites: moto enforces conditional writes; the probe object
   assert.deepEqual(await s3().keys(bucket.name), []);
 });
 
+test('probeConditionalWrites: a store that answers the conditional headers with 501 NotImplemented is reported at once, not retried as a server error', async () => {
+  const name = await s3().newBucket();
+  let refusals = 0;
+  const refusing = await startProxy(s3().endpoint, {
+    answer: (req) => {
+      if (req.headers['if-match'] === undefined && req.headers['if-none-match'] === undefined) return undefined;
+      refusals++;
+      return { status: 501, body: '<Error><Code>NotImplemented</Code><Message>A header you provided implies functionality that is not implemented</Message></Error>' };
+    },
+  });
+  const client = createS3Client(awsOptions({ endpointUrl: refusing.url }));
+  try {
+    assert.equal(await probeConditionalWrites(new S3Bucket(client, name), 'p/.s3-sync2.probe-node1'), false);
+    assert.equal(refusals, 1, 'one refusal is the answer');
+  } finally {
+    client.destroy();
+    refusing.stop();
+  }
+});
+
 test('probeConditionalWrites: a store that ignores the conditional headers is reported', async () => {
   const name = await s3().newBucket();
   const ignoring = await startProxy(s3().endpoint, { dropHeaders: ['if-match', 'if-none-match'] });
