@@ -159,7 +159,7 @@ test('SIGTERM during start-up (--dfs probe stuck on a stalled store) exits 0 pro
 });
 
 test('--dfs: an upload stalled under the lock at shutdown is cut off by --shutdown-timeout and the lock is still released', async () => {
-  const { dir, bucket, gate, cli, terminate } = await behindGate(['--dfs']);
+  const { dir, bucket, gate, cli, terminate } = await behindGate(['--dfs', '--debug', 'DEBUG']);
   await cli.waitForLine('the initial sync', initialDone);
 
   // Only the upload stalls; the lock's own requests go through.

@@ -73,7 +73,8 @@ test('a tick that cannot get the lock within --dfs-lock-wait fails alone: downlo
 for (const appHold of [false, true]) {
   test(`SIGTERM${appHold ? ' while the app holds the lock (POST /lock)' : ''}: the final up-sync uploads a late file under the lock, then the lock object is gone`, { timeout: 90_000 }, async () => {
     const bucket = await s3().newBucket();
-    const n = await node(bucket, ['--poll', '3600', '--dfs-lock-timeout', '30']);
+    // DEBUG: routine lock acquisitions and releases are logged there.
+    const n = await node(bucket, ['--poll', '3600', '--dfs-lock-timeout', '30', '--debug', 'DEBUG']);
     if (appHold) {
       const held = await fetch(`${n.url}/lock`, {
         method: 'POST',

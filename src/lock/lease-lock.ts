@@ -72,6 +72,9 @@ interface Session {
   ended: boolean;
 }
 
+/** A wait for the lock this long (or a takeover) makes its acquisition an INFO line; quicker ones log at DEBUG. */
+const NOTABLE_WAIT_MS = 1000;
+
 /** The longest application hold: Node timers cannot wait longer than 2³¹−1 ms (about 24 days). */
 const MAX_APP_HOLD_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
@@ -362,7 +365,10 @@ export abstract class LeaseLock implements DistributedLock {
     this.metrics?.lockAcquisitions.inc({ how: result.how });
     this.metrics?.lockWait.observe(waitedMs / 1000);
     this.metrics?.lockHeld.set(1);
-    this.logger.info(
+    // Every tick with remote writes takes the lock: one taken at once is routine (DEBUG); one that
+    // had to wait, or was taken over from a node that stopped renewing it, is worth an INFO line.
+    const notable = result.how === 'takeover' || waitedMs >= NOTABLE_WAIT_MS;
+    this.logger[notable ? 'info' : 'debug'](
       { key: this.key, generation: result.lease.body.generation, how: result.how, waitedMs: Math.round(waitedMs) },
       'lock acquired',
     );
@@ -459,7 +465,7 @@ export abstract class LeaseLock implements DistributedLock {
     const { generation } = session.lease.body;
     try {
       const outcome = await this.releaseLease(session.lease);
-      if (outcome === 'released') this.logger.info({ key: this.key, generation }, 'lock released');
+      if (outcome === 'released') this.logger.debug({ key: this.key, generation }, 'lock released');
       else this.logger.info({ key: this.key, generation }, 'lock was already taken over when released');
     } catch (err) {
       this.leftover = session.lease;

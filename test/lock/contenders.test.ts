@@ -20,6 +20,7 @@ const FIXTURE = fileURLToPath(new URL('../fixtures/lock-contender.ts', import.me
 interface LockEvent {
   readonly ev: 'log' | 'enter' | 'exit' | 'lost' | 'done';
   readonly msg?: string;
+  readonly level?: string;
   readonly how?: string;
   readonly generation?: number;
   readonly hr?: string;
@@ -138,6 +139,7 @@ test('stale takeover: a holder killed with SIGKILL is taken over by exactly one 
   const takeovers = waiters.flatMap((w) => w.logged('lock acquired'));
   assert.equal(takeovers.length, 1);
   assert.equal(takeovers[0]!.how, 'takeover');
+  assert.equal(takeovers[0]!.level, 'info', 'a takeover is worth an INFO line (a lock taken at once is DEBUG)');
   assert.equal(takeovers[0]!.generation, holderGeneration + 1);
   const enteredAt = winner.events.find((e) => e.ev === 'enter')!.wall!;
   assert.ok(
