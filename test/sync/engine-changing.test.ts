@@ -264,18 +264,21 @@ class UnreadableToScan extends LocalTree {
   }
 }
 
+/** A --delete sidecar whose scan can be told a path is unreadable (`tree()`, once the sidecar made it). */
+async function deletingSidecarWithUnreadable() {
+  let made: UnreadableToScan | undefined;
+  const car = await startSidecar(s3(), { flags: ['--delete'], makeTree: (root, options) => (made ??= new UnreadableToScan(root, options)) });
+  return { car, tree: () => made! };
+}
+
 test('a file the scan cannot stat is unknown, not deleted: with --delete its object stays', async () => {
-  let tree: UnreadableToScan | undefined;
-  const car = await startSidecar(s3(), {
-    flags: ['--delete'],
-    makeTree: (root, options) => (tree ??= new UnreadableToScan(root, options)),
-  });
+  const { car, tree } = await deletingSidecarWithUnreadable();
   await writeAt(car.local('kept.txt'), 'precious', secondsFromNow(-60));
   await writeAt(car.local('other.txt'), 'other', secondsFromNow(-60));
   await car.initial();
   assert.deepEqual(await s3().keys(car.bucket), [car.key('kept.txt'), car.key('other.txt')]);
 
-  tree!.unreadable = { path: 'kept.txt', folder: false };
+  tree().unreadable = { path: 'kept.txt', folder: false };
   const summary = await car.tick();
   assert.equal(summary.outcome, 'success');
   assert.equal(summary.deletedRemote, 0);
@@ -286,17 +289,13 @@ test('a file the scan cannot stat is unknown, not deleted: with --delete its obj
 });
 
 test('a folder the scan cannot read hides what is under it: with --delete nothing there is deleted or written', async () => {
-  let tree: UnreadableToScan | undefined;
-  const car = await startSidecar(s3(), {
-    flags: ['--delete'],
-    makeTree: (root, options) => (tree ??= new UnreadableToScan(root, options)),
-  });
+  const { car, tree } = await deletingSidecarWithUnreadable();
   await writeAt(car.local('data/top.txt'), 'top', secondsFromNow(-60));
   await writeAt(car.local('data/deep/er.txt'), 'deeper', secondsFromNow(-60));
   await writeAt(car.local('database.txt'), 'beside it', secondsFromNow(-60));
   await car.initial();
 
-  tree!.unreadable = { path: 'data', folder: true };
+  tree().unreadable = { path: 'data', folder: true };
   await s3().putText(car.bucket, car.key('data/new.txt'), 'from another task');
   await unlink(car.local('database.txt'));
   const summary = await car.tick();
@@ -306,7 +305,7 @@ test('a folder the scan cannot read hides what is under it: with --delete nothin
   assert.deepEqual(await s3().keys(car.bucket), [car.key('data/deep/er.txt'), car.key('data/new.txt'), car.key('data/top.txt')]);
   assert.equal(existsSync(car.local('data/new.txt')), false, 'nothing written into a folder the sidecar cannot read');
 
-  tree!.unreadable = null;
+  tree().unreadable = null;
   assert.deepEqual(counts(await car.tick()), { downloaded: 1 }, 'readable again: the new file comes down, nothing else moves');
 });
 
