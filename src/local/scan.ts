@@ -47,16 +47,15 @@ export function isInside(outer: string, inner: string): boolean {
   return inner === outer || inner.startsWith(outer.endsWith('/') ? outer : `${outer}/`);
 }
 
-/** True when `path` is one of the `folders` or lies below one. */
-export function isUnderAny(path: string, folders: readonly string[]): boolean {
-  return folders.some((f) => path === f || path.startsWith(`${f}/`));
-}
-
-/** True when `path` or a folder above it is one of `paths`: a look-up per folder level, however many paths. */
-export function isOrIsUnder(path: string, paths: ReadonlySet<string>): boolean {
-  if (paths.has(path)) return true;
+/**
+ * True when `path` is one of `folders` or lies below one (relative POSIX paths): a look-up per
+ * folder level of `path`, however many folders there are.
+ */
+export function isAtOrUnder(path: string, folders: ReadonlySet<string>): boolean {
+  if (folders.size === 0) return false;
+  if (folders.has(path)) return true;
   for (let slash = path.indexOf('/'); slash !== -1; slash = path.indexOf('/', slash + 1)) {
-    if (paths.has(path.slice(0, slash))) return true;
+    if (folders.has(path.slice(0, slash))) return true;
   }
   return false;
 }
@@ -65,6 +64,7 @@ export function isOrIsUnder(path: string, paths: ReadonlySet<string>): boolean {
 export async function scanTree(options: ScanOptions): Promise<ScanResult> {
   const entries = new Map<string, LocalEntry>();
   const skipped: SkippedPath[] = [];
+  const skipFolders = new Set(options.skipPaths);
   const skip = (path: string, kind: SkipKind, reason: string, folder: boolean): void => {
     skipped.push({ path, kind, reason, folder });
   };
@@ -123,7 +123,7 @@ export async function scanTree(options: ScanOptions): Promise<ScanResult> {
       const rel = relDir === '' ? name : `${relDir}/${name}`;
       const unsafe = unsafePathReason(rel);
       if (unsafe !== null) skip(rel, 'unsafe-name', `unsafe name: ${unsafe}`, d.isDirectory());
-      else if (isUnderAny(rel, options.skipPaths)) skip(rel, 'deliberate', 'md5-skip-path', d.isDirectory());
+      else if (isAtOrUnder(rel, skipFolders)) skip(rel, 'deliberate', 'md5-skip-path', d.isDirectory());
       else if (d.isFile()) {
         lstatFile(rel);
         await yieldIfLong();

@@ -7,7 +7,7 @@
  * are carried over from the last full rescan (seed: they are excluded from change detection).
  */
 import type { LocalEntry } from '../sync/types.js';
-import type { SkippedPath } from './scan.js';
+import { isAtOrUnder, type SkippedPath } from './scan.js';
 import type { LocalTree } from './tree.js';
 import type { LocalWatcher } from './watch.js';
 
@@ -54,9 +54,11 @@ export class LocalSnapshotSource {
    */
   private watcherGaveUp = false;
   private readonly now: () => number;
+  private readonly skipFolders: ReadonlySet<string>;
 
   constructor(private readonly options: LocalSnapshotOptions) {
     this.now = options.now ?? (() => performance.now());
+    this.skipFolders = new Set(options.skipPaths);
   }
 
   /**
@@ -120,7 +122,7 @@ export class LocalSnapshotSource {
     const entries = new Map(quick.entries);
     if (quickTree !== fullTree) {
       for (const [path, entry] of this.last.entries) {
-        if (this.underSkipPath(path)) entries.set(path, entry);
+        if (isAtOrUnder(path, this.skipFolders)) entries.set(path, entry);
       }
       statsFromMs = Math.min(statsFromMs, this.last.statsFromMs);
     }
@@ -149,10 +151,6 @@ export class LocalSnapshotSource {
     this.watching = null;
     this.watcherReady = false;
     await watcher?.close();
-  }
-
-  private underSkipPath(path: string): boolean {
-    return this.options.skipPaths.some((skip) => path === skip || path.startsWith(`${skip}/`));
   }
 }
 

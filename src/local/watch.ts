@@ -4,7 +4,7 @@
  */
 import { basename, relative, resolve, sep } from 'node:path';
 import { isInternalPath } from './paths.js';
-import { isUnderAny } from './scan.js';
+import { isAtOrUnder } from './scan.js';
 
 /**
  * A running watcher. `ready` resolves once the initial crawl is done and events are reported, and
@@ -32,10 +32,11 @@ export interface WatchOptions {
  */
 export function watchTree(options: WatchOptions): LocalWatcher {
   const toRel = (abs: string): string => relative(options.root, abs).split(sep).join('/');
+  const skipFolders = new Set(options.skipPaths);
   const ignored = (abs: string): boolean => {
     const rel = toRel(abs);
     if (rel === '' || rel.startsWith('..')) return false;
-    return isInternalPath(rel) || isUnderAny(rel, options.skipPaths);
+    return isInternalPath(rel) || isAtOrUnder(rel, skipFolders);
   };
   const report = (abs: string): void => {
     const rel = toRel(abs);

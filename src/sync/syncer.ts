@@ -13,7 +13,7 @@ import { JournaledBaseline } from '../baseline-journal.js';
 import { messageOf, SyncError } from '../errors.js';
 import { compileFilter } from '../filters.js';
 import type { Metrics } from '../metrics.js';
-import { isOrIsUnder, type SkipKind, type SkippedPath } from '../local/scan.js';
+import { isAtOrUnder, type SkipKind, type SkippedPath } from '../local/scan.js';
 import type { LocalSnapshotSource } from '../local/snapshot.js';
 import type { LocalTree } from '../local/tree.js';
 import { pathToKey } from '../local/paths.js';
@@ -695,7 +695,7 @@ export class Syncer implements SyncController {
   private planOptions(scope: TickScope, unknownPaths: readonly string[] = []): PlanOptions {
     const { config, nodeId } = this.deps;
     const unknown = new Set(unknownPaths);
-    const known = (path: string) => !isOrIsUnder(path, unknown);
+    const known = (path: string) => !isAtOrUnder(path, unknown);
     const upInclude = unknown.size === 0 ? this.upFilter : (path: string) => known(path) && this.upFilter(path);
     const downInclude = unknown.size === 0 ? this.downFilter : (path: string) => known(path) && this.downFilter(path);
     return {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdir, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isOrIsUnder } from '../../src/local/scan.js';
+import { isAtOrUnder } from '../../src/local/scan.js';
 import { tempDir } from '../helpers/tmp.js';
 import { put, tree } from './fixtures.js';
 
@@ -149,13 +149,13 @@ test('a folder whose name is not valid UTF-8 is reported as a skipped folder, li
   );
 });
 
-test('isOrIsUnder finds a path or any folder above it in a set, and nothing that only shares a prefix', () => {
+test('isAtOrUnder finds a path or any folder above it in a set, and nothing that only shares a prefix', () => {
   const unknown = new Set(['cache', 'logs/app', 'a/b/c.txt']);
   for (const path of ['cache', 'cache/x', 'cache/deep/er/file', 'logs/app', 'logs/app/today.log', 'a/b/c.txt']) {
-    assert.equal(isOrIsUnder(path, unknown), true, path);
+    assert.equal(isAtOrUnder(path, unknown), true, path);
   }
   for (const path of ['cachex', 'cachex/file', 'logs', 'logs/apple', 'logs/other/app', 'a/b', 'a/b/c.txt2', 'x/cache']) {
-    assert.equal(isOrIsUnder(path, unknown), false, path);
+    assert.equal(isAtOrUnder(path, unknown), false, path);
   }
-  assert.equal(isOrIsUnder('cache', new Set()), false);
+  assert.equal(isAtOrUnder('cache', new Set()), false);
 });
