@@ -92,7 +92,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
   if (config.cloudfront.distributionId) {
     // Loaded only when used: the CloudFront client costs a noticeable share of start-up CPU.
     const { CloudFrontInvalidator, createCloudFrontClient } = await import('./cdn/invalidator.js');
-    cdn = new CloudFrontInvalidator({
+    const invalidator = new CloudFrontInvalidator({
       client: createCloudFrontClient(config.aws),
       distributionId: config.cloudfront.distributionId,
       bucket: config.bucket,
@@ -105,7 +105,8 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       // --dfs: invalidations, like the remote writes they follow, only while holding the lock.
       exclusive: lock ? (call) => lock.withLock(() => call()) : undefined,
     });
-    await retryingTransient('reading the CloudFront distribution', () => cdn!.init(), startupRetry(config, logger));
+    await retryingTransient('reading the CloudFront distribution', () => invalidator.init(), startupRetry(config, logger));
+    cdn = invalidator;
   }
 
   let onFatal: (reason: string) => void = () => undefined;

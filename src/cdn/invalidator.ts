@@ -107,15 +107,8 @@ export function createCloudFrontClient(aws: AwsOptions): CloudFrontClient {
 
 const silentLogger: CdnLogger = { info() {}, warn() {}, error() {}, debug() {} };
 
-/** Error names worth retrying: CloudFront's in-progress limit and the SDK's throttling names. */
-const RETRYABLE = new Set([
-  'TooManyInvalidationsInProgress',
-  'Throttling',
-  'ThrottlingException',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-  'ServiceUnavailable',
-]);
+/** CloudFront's own error worth retrying (beside what any AWS call retries): its in-progress limit. */
+const RETRYABLE = new Set(['TooManyInvalidationsInProgress']);
 
 /** The work waiting for the next CreateInvalidation: decoded URL paths, or "send the explicit paths". */
 interface Batch {
@@ -251,9 +244,8 @@ export class CloudFrontInvalidator {
             `cloudfront:CreateInvalidation on arn:aws:cloudfront::<account>:distribution/${id})`,
         );
       }
-      // Throttling, 5xx, a network that is not there yet: worth another try at start-up (missing
-      // credentials, which have no HTTP status either, are not).
-      const failure = retryKind(err) === null ? SyncError : TransientError;
+      // Throttling, 5xx, a network that is not there yet: worth another try at start-up.
+      const failure = isRetryable(err) ? TransientError : SyncError;
       throw new failure(`read CloudFront distribution ${id}: ${e.message ?? String(err)}`, { cause: err });
     }
   }
@@ -369,11 +361,14 @@ function newCallerReference(): string {
   return `s3-sync2-${Date.now()}-${randomUUID()}`;
 }
 
+/**
+ * Whether a failed CloudFront call is worth another try: CloudFront's in-progress limit, what any
+ * AWS call retries (throttling, 500/502/503/504, timeouts, network errors), and a failure of the
+ * --dfs lock the call waited for (a wait that ran out, a store hiccup while taking it) — not
+ * missing credentials or other SDK failures without an answer that waiting does not mend.
+ */
 function isRetryable(err: unknown): boolean {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  const status = e.$metadata?.httpStatusCode;
-  // No status at all: the request never got an answer (connection reset, timeout).
-  return RETRYABLE.has(e.name ?? '') || status === undefined || status === 429 || status >= 500;
+  return RETRYABLE.has((err as { name?: string }).name ?? '') || retryKind(err) !== null || err instanceof SyncError;
 }
 
 function errorName(err: unknown): string {
