@@ -80,7 +80,7 @@ export interface CallSite {
 /**
  * The domain error for an SDK failure: 412 → PreconditionFailedError, 409 conditional conflict →
  * ConditionalConflictError, 404 on the key → NotFoundError, credentials / missing bucket / wrong
- * region → AccessError with a hint, throttling / 5xx / network → TransientError, else SyncError.
+ * region → AccessError with a hint, throttling / 500, 502-504 / network → TransientError, else SyncError.
  */
 export function translateS3Error(err: unknown, at: CallSite): SyncError {
   if (err instanceof SyncError) return err;
@@ -106,7 +106,9 @@ export function translateS3Error(err: unknown, at: CallSite): SyncError {
   if (CREDENTIAL_ERRORS.has(name) || status === 403 || status === 401) {
     return new AccessError(message('check the task role / credentials'), { cause: err });
   }
-  if (isTransient(e, name, status)) return new TransientError(message(), { cause: err });
+  // What the retries call transient (so never a 501: a feature the store lacks, such as the
+  // conditional headers), and what S3 or the SDK marks as worth another try.
+  if (retryKind(err) !== null || name === 'OperationAborted' || e.$retryable) return new TransientError(message(), { cause: err });
   return new SyncError(message(), { cause: err });
 }
 
@@ -116,12 +118,4 @@ function describe(e: AwsErrorShape, name: string, status: number | undefined, er
     return `HTTP ${status}`;
   }
   return `${name && name !== 'Error' ? `${name}: ` : ''}${e.message ?? String(err)}`;
-}
-
-function isTransient(e: AwsErrorShape, name: string, status: number | undefined): boolean {
-  // 501 NotImplemented answers a feature the store lacks (conditional headers, say): waiting does not help.
-  if (THROTTLING.has(name) || status === 429 || (status !== undefined && status >= 500 && status !== 501)) return true;
-  if (name === 'TimeoutError' || name === 'RequestTimeout') return true;
-  if (name === 'OperationAborted' || e.$retryable) return true;
-  return e.code !== undefined && NETWORK_CODES.has(e.code);
 }
