@@ -44,11 +44,15 @@ export function unsafePathReason(path: string): string | null {
   if (path.startsWith('/')) return 'absolute path';
   if (CONTROL_CHARS.test(path)) return 'control character in name';
   if (BACKSLASH_IS_SEPARATOR && path.includes('\\')) return 'backslash in name';
-  if (Buffer.byteLength(path) > MAX_PATH_BYTES) return `path longer than ${MAX_PATH_BYTES} bytes`;
+  const bytes = Buffer.byteLength(path);
+  if (bytes > MAX_PATH_BYTES) return `path longer than ${MAX_PATH_BYTES} bytes`;
+  // Every key of every listing passes here each tick: a path no longer than one name needs no
+  // byte count per segment.
+  const segmentsFit = bytes <= MAX_SEGMENT_BYTES;
   for (const segment of path.split('/')) {
     if (segment === '') return 'empty path segment';
     if (segment === '.' || segment === '..') return `"${segment}" path segment`;
-    if (Buffer.byteLength(segment) > MAX_SEGMENT_BYTES) return `name longer than ${MAX_SEGMENT_BYTES} bytes`;
+    if (!segmentsFit && Buffer.byteLength(segment) > MAX_SEGMENT_BYTES) return `name longer than ${MAX_SEGMENT_BYTES} bytes`;
   }
   return null;
 }
@@ -75,5 +79,9 @@ export function pathToKey(prefix: string, path: string): string {
 
 /** True for a name the sidecar owns: any segment starting with `.s3-sync2`. */
 export function isInternalPath(path: string): boolean {
-  return path.split('/').some((segment) => segment.startsWith(INTERNAL_NAME_PREFIX));
+  // Runs for every path several times a tick: no split into segments.
+  return path.startsWith(INTERNAL_NAME_PREFIX) || path.includes(INTERNAL_SEGMENT_START);
 }
+
+/** A segment other than the first starting with the internal prefix. */
+const INTERNAL_SEGMENT_START = `/${INTERNAL_NAME_PREFIX}`;

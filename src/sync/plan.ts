@@ -162,10 +162,14 @@ export function reconcile(input: PlanInput): Plan {
 /** Every path on either side or in the baseline, minus internal names and paths both filters exclude. */
 function candidatePaths(input: HashInput): string[] {
   const { up, down } = input.options;
-  const all = new Set([...input.local.keys(), ...input.remote.keys(), ...(input.baseline?.keys() ?? [])]);
-  return [...all]
-    .filter((path) => !isInternalPath(path) && (up.include(path) || down.include(path)))
-    .sort(byCodeUnit);
+  // Built without intermediate arrays: this runs twice a tick over every path of both sides.
+  const all = new Set(input.local.keys());
+  for (const path of input.remote.keys()) all.add(path);
+  for (const path of input.baseline?.keys() ?? []) all.add(path);
+  const paths: string[] = [];
+  for (const path of all) if (!isInternalPath(path) && (up.include(path) || down.include(path))) paths.push(path);
+  // The default order of sort() is by UTF-16 code unit, without a comparator call per pair.
+  return paths.sort();
 }
 
 function stateOf(input: HashInput, path: string, localEtag: string | undefined, touchedEtag: string | undefined): PathState {
@@ -234,8 +238,4 @@ function allowed(action: Action, options: PlanOptions): boolean {
     const settings = options[direction];
     return settings.enabled && settings.include(action.path);
   });
-}
-
-function byCodeUnit(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
