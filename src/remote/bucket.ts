@@ -39,7 +39,8 @@ import { DirectHttp, UseSdkInstead, type DirectRequest, type DirectResponse } fr
 import { CHECKSUM_MODE_HEADERS, checkedBody, checkWhole } from './response-checksum.js';
 import { translateS3Error } from './s3-errors.js';
 import { collect, readFully, streamSource, WHOLE_BODY_BYTES } from '../streams.js';
-import { decodeFormEncoded, parseListPage, UnreadableListingError, type ListPage } from './list-xml.js';
+import { decodeFormEncoded, UnreadableListingError, type ListPage } from './list-xml.js';
+import { ListingMemory, type ReadPage } from './listing-memory.js';
 import pLimit from 'p-limit';
 import { ByteBudget } from './byte-budget.js';
 import { crc32Base64, fileBody, fileCrc32, lengthChanged, wholeBody } from './file-body.js';
@@ -77,6 +78,8 @@ export class S3Bucket implements Bucket {
   readonly #partSize: number;
   readonly #queueSize: number;
   readonly #listPageSize: number;
+  /** The last listing's pages, not parsed again while their entries are the same. */
+  readonly #listingMemory = new ListingMemory();
   readonly #uploadMemory: ByteBudget;
   /**
    * The checksum passes over files sent in one PUT, one at a time: each is CPU-bound on a warm
@@ -122,18 +125,21 @@ export class S3Bucket implements Bucket {
     return this.#requests;
   }
 
-  async list(prefix: string, signal?: AbortSignal): Promise<RemoteObject[]> {
+  async list(prefix: string, signal?: AbortSignal): Promise<readonly RemoteObject[]> {
     const listPrefix = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
     const objects: RemoteObject[] = [];
+    const pages: ReadPage[] = [];
     const tokens = new Set<string>();
     let token: string | undefined;
     try {
       do {
         signal?.throwIfAborted();
-        const page = await this.#viaDirect(
-          (direct) => this.#listPageDirect(direct, listPrefix, token),
-          () => this.#listPageSdk(listPrefix, token),
+        const read = await this.#viaDirect(
+          (direct) => this.#listPageDirect(direct, listPrefix, token, pages.length),
+          async (): Promise<ReadPage> => ({ page: await this.#listPageSdk(listPrefix, token), remembered: undefined }),
         );
+        pages.push(read);
+        const { page } = read;
         objects.push(...page.objects);
         token = page.nextToken;
         if (token !== undefined && tokens.has(token)) throw new SyncError(`list ${listPrefix || '(bucket root)'}: the listing repeats a continuation token`);
@@ -142,17 +148,17 @@ export class S3Bucket implements Bucket {
     } catch (err) {
       throw this.#error(err, 'list', listPrefix || '(bucket root)');
     }
-    return objects;
+    return this.#listingMemory.ended(listPrefix, pages, objects);
   }
 
-  async #listPageDirect(direct: DirectHttp, prefix: string, token: string | undefined): Promise<ListPage> {
+  async #listPageDirect(direct: DirectHttp, prefix: string, token: string | undefined, position: number): Promise<ReadPage> {
     const query: Record<string, string> = { 'list-type': '2', 'max-keys': String(this.#listPageSize), 'encoding-type': 'url' };
     if (prefix) query.prefix = prefix;
     if (token) query['continuation-token'] = token;
     const request: DirectRequest = { method: 'GET', key: '', query, headers: {} };
-    const xml = (await direct.sendAndRead(request, this.#countAttempt, (res) => collect(res.body))).toString('utf8');
+    const body = await direct.sendAndRead(request, this.#countAttempt, (res) => collect(res.body));
     try {
-      return parseListPage(xml);
+      return this.#listingMemory.read(prefix, position, body);
     } catch (err) {
       if (err instanceof UnreadableListingError) throw new UseSdkInstead(err.message, true);
       throw err;

@@ -35,7 +35,7 @@ export class PreconditionCheckingBucket implements Bucket {
     return this.inner.requestCount;
   }
 
-  list(prefix: string, signal?: AbortSignal): Promise<RemoteObject[]> {
+  list(prefix: string, signal?: AbortSignal): Promise<readonly RemoteObject[]> {
     return this.inner.list(prefix, signal);
   }
 

@@ -75,7 +75,7 @@ export interface Bucket {
    * Every object under `prefix` (paginated), folder markers included; the caller filters. An abort
    * of `signal` stops it before the next page.
    */
-  list(prefix: string, signal?: AbortSignal): Promise<RemoteObject[]>;
+  list(prefix: string, signal?: AbortSignal): Promise<readonly RemoteObject[]>;
   /** Metadata of one object, or null when absent. */
   head(key: string): Promise<RemoteObject | null>;
   /** Stream one object; with `ifMatch`, only that version (412 otherwise). */

@@ -408,7 +408,7 @@ class StaleListingBucket extends S3Bucket {
     super(client, name);
   }
 
-  override async list(prefix: string): Promise<RemoteObject[]> {
+  override async list(prefix: string): Promise<readonly RemoteObject[]> {
     const listing = await super.list(prefix);
     const armed = this.armed;
     this.armed = null;

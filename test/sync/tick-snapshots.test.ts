@@ -26,7 +26,7 @@ import { waitFor } from '../helpers/wait.js';
 const s3 = useS3();
 
 /** Stands in for the bucket's listing: `listed` is the real one, `signal` the tick's abort signal for it. */
-type ListingWrapper = (listed: () => Promise<RemoteObject[]>, signal: AbortSignal | undefined) => Promise<RemoteObject[]>;
+type ListingWrapper = (listed: () => Promise<readonly RemoteObject[]>, signal: AbortSignal | undefined) => Promise<readonly RemoteObject[]>;
 
 /**
  * A syncer on a fresh bucket and folder (one file each side) whose scans end only once the
@@ -48,7 +48,7 @@ async function gatedSyncer(t: TestContext, list: ListingWrapper, scanError?: Err
   let listRequested!: () => void;
   const listing = new Promise<void>((resolve) => (listRequested = resolve));
   class ListingBucket extends S3Bucket {
-    override list(prefix: string, signal?: AbortSignal): Promise<RemoteObject[]> {
+    override list(prefix: string, signal?: AbortSignal): Promise<readonly RemoteObject[]> {
       listRequested();
       return list(() => super.list(prefix, signal), signal);
     }
