@@ -163,3 +163,8 @@ export async function scanTree(options: ScanOptions): Promise<ScanResult> {
 export function entryOf(st: Stats): LocalEntry {
   return { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
 }
+
+/** Whether two entries say the same of their file (every field `entryOf` takes). */
+export function sameEntry(a: LocalEntry, b: LocalEntry): boolean {
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
+}

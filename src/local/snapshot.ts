@@ -7,7 +7,7 @@
  * are carried over from the last full rescan (seed: they are excluded from change detection).
  */
 import type { LocalEntry } from '../sync/types.js';
-import { isAtOrUnder, type SkippedPath } from './scan.js';
+import { isAtOrUnder, sameEntry, type SkippedPath } from './scan.js';
 import type { LocalTree } from './tree.js';
 import type { LocalWatcher } from './watch.js';
 
@@ -113,7 +113,7 @@ export class LocalSnapshotSource {
       const statsFromMs = Date.now();
       const scan = await this.scanOrStale(fullTree);
       this.lastFullAt = this.now();
-      return (this.last = { ...scan, scanned: true, statsFromMs });
+      return (this.last = { ...scan, entries: this.unlessUnchanged(scan.entries), scanned: true, statsFromMs });
     }
     if (!this.dirty) return { ...this.last, scanned: false };
     this.dirty = false;
@@ -126,7 +126,21 @@ export class LocalSnapshotSource {
       }
       statsFromMs = Math.min(statsFromMs, this.last.statsFromMs);
     }
-    return (this.last = { entries, skipped: quick.skipped, scanned: true, statsFromMs });
+    return (this.last = { entries: this.unlessUnchanged(entries), skipped: quick.skipped, scanned: true, statsFromMs });
+  }
+
+  /**
+   * The last snapshot's entries when `entries` hold the same files with the same stats, so that a
+   * rescan that found nothing new is the same snapshot to whoever compares them (see quiet-tick.ts).
+   */
+  private unlessUnchanged(entries: ReadonlyMap<string, LocalEntry>): ReadonlyMap<string, LocalEntry> {
+    const last = this.last?.entries;
+    if (last === undefined || last.size !== entries.size) return entries;
+    for (const [path, entry] of entries) {
+      const before = last.get(path);
+      if (before === undefined || !sameEntry(before, entry)) return entries;
+    }
+    return last;
   }
 
   /**

@@ -20,8 +20,9 @@ import { pathToKey } from '../local/paths.js';
 import { maxPathBytes, withinKeyLimit } from './key-limit.js';
 import type { DistributedLock } from '../lock/types.js';
 import { KNOWN_PART_SIZES } from '../remote/bucket.js';
-import { remoteSnapshot } from '../remote/snapshot.js';
-import type { Bucket } from '../remote/types.js';
+import { remoteSnapshot, type RemoteScan } from '../remote/snapshot.js';
+import type { Bucket, RemoteObject } from '../remote/types.js';
+import { sameAsQuiet, type TickInputs } from './quiet-tick.js';
 import {
   DirectionDisabledError,
   ShuttingDownError,
@@ -69,6 +70,10 @@ export class Syncer implements SyncController {
   private readonly executor: Executor;
   private readonly now: () => Date;
   private baselineEntries: Map<string, BaselineEntry> | null = null;
+  /** The remote side of the last tick, and the listing it was made from. */
+  private lastRemote: { readonly objects: readonly RemoteObject[]; readonly scan: RemoteScan } | null = null;
+  /** The inputs of the last tick if it found nothing to do (see quiet-tick.ts). */
+  private quiet: TickInputs | null = null;
   private state: SyncState = 'starting';
   private initialSyncDone = false;
   private lastSuccessAt: string | null = null;
@@ -425,11 +430,21 @@ export class Syncer implements SyncController {
     });
     const localScan = withinKeyLimit(scanned, maxPathBytes(config.prefix));
     if (localScan.scanned) this.reportLocalSkips(localScan.skipped);
-    const remoteScan = remoteSnapshot(await listed, config.prefix);
+    const objects = await listed;
+    // An unchanged listing is the same array (see ListingMemory): its remote side is too.
+    const remoteScan = objects === this.lastRemote?.objects ? this.lastRemote.scan : remoteSnapshot(objects, config.prefix);
+    this.lastRemote = { objects, scan: remoteScan };
     for (const skip of remoteScan.skipped) {
       metrics.skippedKeys.inc({ reason: skip.reason });
       if (skip.reason !== 'folder-marker') logger.warn({ key: skip.key, reason: skip.reason, detail: skip.detail }, 'remote key skipped');
     }
+    const inputs: TickInputs = { scope, final, local: localScan.entries, remote: remoteScan, baseline: this.baselineEntries };
+    if (sameAsQuiet(this.quiet, inputs)) {
+      logger.debug('listing, folder and baseline as the last quiet tick saw them: nothing to plan');
+      this.trackFiles(localScan.entries.size, remoteScan.entries.size);
+      return emptyResult();
+    }
+    this.quiet = null;
     // A folder the scan could not read (or left out) hides what is under it: those paths are
     // unknown, not deleted, so they stay out of this plan and keep their baseline.
     // Likewise a file that could not be stat-ed, or whose key S3 would refuse: absent from the
@@ -463,10 +478,11 @@ export class Syncer implements SyncController {
       hashStartedMs,
     };
     let total: ExecutionResult;
+    let planned: boolean;
     try {
       // The first round's comparisons with the remote are the ones asked for above, minus held paths.
       const firstRound = { touchedEtags, requests: hashRequests.filter((r) => r.against === 'remote' && !held.has(r.path)) };
-      total = await this.planAndExecute(working, firstSync ? null : withoutPaths(working.baseline, held), options, firstRound);
+      ({ total, planned } = await this.planAndExecute(working, firstSync ? null : withoutPaths(working.baseline, held), options, firstRound));
     } catch (err) {
       // The tick failed part-way (its remote writes waited too long for the lock): what it already
       // did locally is true on disk and must be in the baseline, or a file it downloaded would look
@@ -478,12 +494,14 @@ export class Syncer implements SyncController {
       throw err;
     }
     // As the sides are after this tick: what the scans saw, plus what the tick created or deleted.
-    this.localCount = localScan.entries.size + total.fileDelta.local;
-    this.remoteCount = remoteScan.entries.size + total.fileDelta.remote;
-    metrics.trackedFiles.set({ side: 'local' }, this.localCount);
-    metrics.trackedFiles.set({ side: 'remote' }, this.remoteCount);
+    this.trackFiles(localScan.entries.size + total.fileDelta.local, remoteScan.entries.size + total.fileDelta.remote);
 
     await this.commitBaseline(kept);
+    const nothing =
+      !planned && hashRequests.length === 0 && held.size === 0 && going.local.size === 0 && going.remote.size === 0 &&
+      localScan.skipped.length === 0 && remoteScan.skipped.length === 0 && total.errors.length === 0;
+    // The baseline as committed: a tick that changed it has planned something.
+    if (nothing) this.quiet = { ...inputs, baseline: this.baselineEntries };
     // Files this tick wrote or deleted (a keep-both copy included) must not be missing from a
     // reused scan: a missed watcher event would make a new copy look deleted.
     if (total.counts.downloaded + total.counts.deletedLocal > 0 || total.fileDelta.local !== 0) this.deps.local.invalidate();
@@ -539,16 +557,28 @@ export class Syncer implements SyncController {
     return held;
   }
 
-  /** Plans and executes, re-planning paths that lost a conditional-write race. */
+  /** The tracked-files gauges and counts: each side's files as a tick left them. */
+  private trackFiles(local: number, remote: number): void {
+    this.localCount = local;
+    this.remoteCount = remote;
+    this.deps.metrics.trackedFiles.set({ side: 'local' }, local);
+    this.deps.metrics.trackedFiles.set({ side: 'remote' }, remote);
+  }
+
+  /**
+   * Plans and executes, re-planning paths that lost a conditional-write race. `planned`: whether
+   * any plan had an action or anything to report.
+   */
   private async planAndExecute(
     state: ExecutionState,
     baselineForPlan: ReadonlyMap<string, BaselineEntry> | null,
     options: PlanOptions,
     firstRound: { readonly touchedEtags: ReadonlyMap<string, string>; readonly requests: readonly HashRequest[] },
-  ): Promise<ExecutionResult> {
+  ): Promise<{ total: ExecutionResult; planned: boolean }> {
     let local: ReadonlyMap<string, LocalEntry> = state.local;
     let remote: ReadonlyMap<string, RemoteEntry> = state.remote;
     let total: ExecutionResult = emptyResult();
+    let planned = false;
     // A re-plan sees only the raced paths, so it would take the keep-both copy names of an earlier
     // round (same second, same node) for free: reusing one overwrites a kept version or loops on 412.
     const reservedPaths = new Set([...state.local.keys(), ...state.remote.keys(), ...state.baseline.keys()]);
@@ -561,6 +591,7 @@ export class Syncer implements SyncController {
       // The guard weighs deletes against whole sides, also when re-planning a few raced paths.
       const sideTotals = { local: state.local.size, remote: state.remote.size };
       const plan = reconcile({ ...input, ...hashes, options, sideTotals, reservedPaths });
+      planned ||= plan.actions.length > 0 || plan.noCopyName.length > 0 || plan.deleteGuard.local.refused || plan.deleteGuard.remote.refused;
       for (const action of plan.actions) if ('conflictPath' in action) reservedPaths.add(action.conflictPath);
       this.reportGuard(plan.deleteGuard);
       this.reportNoCopyName(plan.noCopyName);
@@ -581,7 +612,7 @@ export class Syncer implements SyncController {
       }
     }
     if (total.changedKeys.length > 0) this.deps.cdn?.submit(total.changedKeys);
-    return total;
+    return { total, planned };
   }
 
   /** Local writes first without the lock; remote writes under the lock in distributed mode. */

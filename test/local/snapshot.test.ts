@@ -124,3 +124,25 @@ test('snapshot: a scan that fails is not followed by the last good one: the next
   assert.equal((await source.snapshot(false)).scanned, false);
   await source.close();
 });
+
+test('snapshot: a rescan that finds every file as it was gives the same entries (the same map), any change a new one', async () => {
+  const { tree } = fakeTree();
+  let files: [string, { size: number; mtimeMs: number; ctimeMs: number }][] = [['a.txt', { size: 1, mtimeMs: 1000, ctimeMs: 1000 }]];
+  tree.scan = async () => {
+    tree.scans += 1;
+    return { entries: new Map(files.map(([path, entry]) => [path, { ...entry }])), skipped: [] };
+  };
+  const asTree = tree as unknown as LocalTree;
+  const source = new LocalSnapshotSource({ fullTree: asTree, quickTree: asTree, skipPaths: [], rescanIntervalMs: 0 });
+  const first = await source.snapshot(true);
+  const again = await source.snapshot(true);
+  assert.equal(tree.scans, 2);
+  assert.equal(again.entries, first.entries);
+  // A rewrite that kept size and mtime still moved the ctime.
+  files = [['a.txt', { size: 1, mtimeMs: 1000, ctimeMs: 2000 }]];
+  const touched = await source.snapshot(true);
+  assert.notEqual(touched.entries, first.entries);
+  assert.equal(touched.entries.get('a.txt')?.ctimeMs, 2000);
+  files = [...files, ['b.txt', { size: 1, mtimeMs: 1000, ctimeMs: 1000 }]];
+  assert.notEqual((await source.snapshot(true)).entries, touched.entries);
+});
