@@ -58,14 +58,22 @@ export class ListingMemory {
     const pages = this.#pages.get(prefix) ?? [];
     const known = pages[position];
     if (known?.digest === digest) {
-      const header = readListHeader(body.toString('utf8', 0, start) + body.toString('utf8', entriesEnd));
-      if (header.urlEncoded === known.urlEncoded) return { page: pageOf(header, known.objects), remembered: known };
+      const outside = body.toString('utf8', 0, start) + body.toString('utf8', entriesEnd);
+      // An entry after the last closed one (cut off or malformed) fails a full parse: so here.
+      const header = outside.includes(CONTENTS_OPEN) ? null : readListHeader(outside);
+      if (header?.urlEncoded === known.urlEncoded) return { page: pageOf(header, known.objects), remembered: known };
     }
     const xml = body.toString('utf8');
     const header = readListHeader(xml);
     const page = pageOf(header, readListEntries(xml, header.urlEncoded));
     this.#forget(pages, position);
-    if (this.#objects + page.objects.length > this.#maxObjects) return { page, remembered: undefined };
+    // The header of a reused page is read from the text outside its entries: a page with header
+    // elements among its entries (no store seen does that) is read whole every time.
+    const headerAmongEntries = HEADER_ELEMENTS.some((tag) => {
+      const at = body.indexOf(tag, start);
+      return at !== -1 && at < entriesEnd;
+    });
+    if (headerAmongEntries || this.#objects + page.objects.length > this.#maxObjects) return { page, remembered: undefined };
     const remembered = { digest, urlEncoded: header.urlEncoded, objects: page.objects };
     pages[position] = remembered;
     this.#objects += page.objects.length;
@@ -98,3 +106,6 @@ export class ListingMemory {
     pages[position] = undefined;
   }
 }
+
+/** What readListHeader reads: none may sit among a remembered page's entries. */
+const HEADER_ELEMENTS = ['<ListBucketResult', '</ListBucketResult>', '<IsTruncated>', '<NextContinuationToken>', '<KeyCount>', '<EncodingType>'];

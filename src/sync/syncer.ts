@@ -497,9 +497,11 @@ export class Syncer implements SyncController {
     this.trackFiles(localScan.entries.size + total.fileDelta.local, remoteScan.entries.size + total.fileDelta.remote);
 
     await this.commitBaseline(kept);
+    // Unknown paths are not among the inputs compared: a folder unreadable now may hold deletes
+    // once readable again, under the same entries. (Remote skips are in the remote scan compared.)
     const nothing =
       !planned && hashRequests.length === 0 && held.size === 0 && going.local.size === 0 && going.remote.size === 0 &&
-      localScan.skipped.length === 0 && remoteScan.skipped.length === 0 && total.errors.length === 0;
+      unknownPaths.length === 0 && total.errors.length === 0;
     // The baseline as committed: a tick that changed it has planned something.
     if (nothing) this.quiet = { ...inputs, baseline: this.baselineEntries };
     // Files this tick wrote or deleted (a keep-both copy included) must not be missing from a

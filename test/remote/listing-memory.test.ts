@@ -92,3 +92,25 @@ test('listing memory: past its limit of objects pages are read every time; a hea
   listing(memory, [page(['p/a'])]);
   assert.throws(() => memory.read('p/', 0, page(['p/a'], { keyCount: 2 })), (err) => err instanceof UnreadableListingError && /KeyCount 2 but 1/.test(err.message));
 });
+
+test('listing memory: a page read again gives what a full parse gives, with header elements among its entries or an entry cut off after them', () => {
+  const entry = (key: string): string =>
+    `<Contents><Key>${key}</Key><LastModified>2026-11-25T10:00:01.000Z</LastModified><ETag>&quot;abc&quot;</ETag><Size>1</Size></Contents>`;
+  const body = Buffer.from(
+    '<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>b</Name>' +
+      entry('p/a') +
+      '<IsTruncated>true</IsTruncated><NextContinuationToken>tok</NextContinuationToken>' +
+      entry('p/b') +
+      '</ListBucketResult>',
+  );
+  const memory = new ListingMemory();
+  assert.equal(memory.read('p/', 0, body).page.nextToken, 'tok');
+  assert.equal(memory.read('p/', 0, body).page.nextToken, 'tok', 'the listing still goes on to the next page');
+
+  const withTail = (tail: string): Buffer =>
+    Buffer.from('<?xml version="1.0"?><ListBucketResult><Name>b</Name>' + entry('p/a') + tail + '</ListBucketResult>');
+  const cut = withTail('<Contents><Key>p/b</Key><LastModified>2026-11-25T10:00:01.000Z</LastModified><Size>1</Size>');
+  const other = new ListingMemory();
+  other.read('p/', 0, withTail(''));
+  assert.throws(() => other.read('p/', 0, cut), UnreadableListingError);
+});

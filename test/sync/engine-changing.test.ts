@@ -12,9 +12,10 @@ import { appendFile, readFile, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
-import { LocalTree, type ScanResult, type UploadSource } from '../../src/local/tree.js';
+import { LocalTree, type UploadSource } from '../../src/local/tree.js';
 import { useS3 } from '../helpers/s3.js';
 import { counts, filesUnder, LEVEL, secondsFromNow, startSidecar, writeAt, type Sidecar } from '../helpers/sidecar.js';
+import { UnreadableToScan } from '../helpers/unreadable-tree.js';
 
 const s3 = useS3();
 const MiB = 1024 * 1024;
@@ -244,25 +245,6 @@ test('a file the sidecar may not read is skipped with an error line, not a faile
   tree!.unreadable = null;
   assert.deepEqual(counts(await car.tick()), { uploaded: 1 }, 'uploaded once readable again');
 });
-
-/**
- * The real LocalTree, except that the scan cannot read one path: a file it cannot stat (EACCES on
- * lstat, EIO on a network disk), or a folder it cannot list, whose files it then does not see.
- */
-class UnreadableToScan extends LocalTree {
-  unreadable: { path: string; folder: boolean } | null = null;
-
-  override async scan(): Promise<ScanResult> {
-    const result = await super.scan();
-    if (this.unreadable === null) return result;
-    const { path, folder } = this.unreadable;
-    for (const found of [...result.entries.keys()]) {
-      if (found === path || (folder && found.startsWith(`${path}/`))) result.entries.delete(found);
-    }
-    const reason = folder ? 'unreadable folder (EACCES)' : 'unreadable (EACCES)';
-    return { entries: result.entries, skipped: [...result.skipped, { path, kind: 'unreadable', reason, folder }] };
-  }
-}
 
 /** A --delete sidecar whose scan can be told a path is unreadable (`tree()`, once the sidecar made it). */
 async function deletingSidecarWithUnreadable() {
