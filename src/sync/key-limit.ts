@@ -18,13 +18,7 @@ export function maxPathBytes(prefix: string): number {
 
 /** `scan` without the paths longer than `maxBytes`, which join its skipped paths; `scan` itself when there are none. */
 export function withinKeyLimit(scan: LocalScan, maxBytes: number): LocalScan {
-  const tooLong: { path: string; bytes: number }[] = [];
-  for (const path of scan.entries.keys()) {
-    // A UTF-16 unit is at most 3 bytes of UTF-8: most paths need no count.
-    if (path.length * 3 <= maxBytes) continue;
-    const bytes = Buffer.byteLength(path);
-    if (bytes > maxBytes) tooLong.push({ path, bytes });
-  }
+  const tooLong = tooLongPaths(scan.entries, maxBytes);
   if (tooLong.length === 0) return scan;
   const entries = new Map(scan.entries);
   for (const { path } of tooLong) entries.delete(path);
@@ -35,4 +29,29 @@ export function withinKeyLimit(scan: LocalScan, maxBytes: number): LocalScan {
     folder: false,
   }));
   return { ...scan, entries, skipped: [...scan.skipped, ...skipped] };
+}
+
+/**
+ * Snapshots already checked: a reused snapshot is the same map tick after tick (nothing changes
+ * it), and walking its 10,000 paths again was a tenth of an idle tick's CPU.
+ */
+const checked = new WeakMap<ReadonlyMap<string, unknown>, { readonly maxBytes: number; readonly tooLong: readonly TooLong[] }>();
+
+interface TooLong {
+  readonly path: string;
+  readonly bytes: number;
+}
+
+function tooLongPaths(entries: ReadonlyMap<string, unknown>, maxBytes: number): readonly TooLong[] {
+  const known = checked.get(entries);
+  if (known?.maxBytes === maxBytes) return known.tooLong;
+  const tooLong: TooLong[] = [];
+  for (const path of entries.keys()) {
+    // A UTF-16 unit is at most 3 bytes of UTF-8: most paths need no count.
+    if (path.length * 3 <= maxBytes) continue;
+    const bytes = Buffer.byteLength(path);
+    if (bytes > maxBytes) tooLong.push({ path, bytes });
+  }
+  checked.set(entries, { maxBytes, tooLong });
+  return tooLong;
 }
