@@ -18,14 +18,28 @@ export interface TickInputs {
   readonly baseline: BaselineSnapshot | null;
 }
 
-/** Whether `inputs` are those of `quiet`, a tick that did nothing (null: there was none). */
-export function sameAsQuiet(quiet: TickInputs | null, inputs: TickInputs): boolean {
-  return (
-    quiet !== null &&
-    quiet.scope === inputs.scope &&
-    quiet.final === inputs.final &&
-    quiet.local === inputs.local &&
-    quiet.remote === inputs.remote &&
-    quiet.baseline === inputs.baseline
-  );
+/**
+ * The last quiet tick of each kind (scope, final or not): watcher-started up ticks and timer ticks
+ * in both directions take turns without forgetting each other's.
+ */
+export class QuietTicks {
+  readonly #last = new Map<string, TickInputs>();
+
+  /** Whether a tick with `inputs` would plan nothing: the last quiet tick of its kind saw the very same. */
+  repeats(inputs: TickInputs): boolean {
+    const quiet = this.#last.get(kindOf(inputs));
+    return quiet !== undefined && quiet.local === inputs.local && quiet.remote === inputs.remote && quiet.baseline === inputs.baseline;
+  }
+
+  /** A tick did nothing at all with `inputs` (the baseline as it left it) or, `quiet` false, it planned or found something. */
+  record(inputs: TickInputs, quiet: boolean): void {
+    // Ticks of another kind that saw another baseline can never match again: not kept alive.
+    for (const [kind, last] of this.#last) if (last.baseline !== inputs.baseline) this.#last.delete(kind);
+    if (quiet) this.#last.set(kindOf(inputs), inputs);
+    else this.#last.delete(kindOf(inputs));
+  }
+}
+
+function kindOf(inputs: TickInputs): string {
+  return `${inputs.scope}${inputs.final ? ' final' : ''}`;
 }

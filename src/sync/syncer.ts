@@ -22,7 +22,7 @@ import type { DistributedLock } from '../lock/types.js';
 import { KNOWN_PART_SIZES } from '../remote/bucket.js';
 import { remoteSnapshot, type RemoteScan } from '../remote/snapshot.js';
 import type { Bucket, RemoteObject } from '../remote/types.js';
-import { sameAsQuiet, type TickInputs } from './quiet-tick.js';
+import { QuietTicks, type TickInputs } from './quiet-tick.js';
 import {
   DirectionDisabledError,
   ShuttingDownError,
@@ -73,7 +73,7 @@ export class Syncer implements SyncController {
   /** The remote side of the last tick, and the listing it was made from. */
   private lastRemote: { readonly objects: readonly RemoteObject[]; readonly scan: RemoteScan } | null = null;
   /** The inputs of the last tick if it found nothing to do (see quiet-tick.ts). */
-  private quiet: TickInputs | null = null;
+  private readonly quietTicks = new QuietTicks();
   private state: SyncState = 'starting';
   private initialSyncDone = false;
   private lastSuccessAt: string | null = null;
@@ -439,12 +439,11 @@ export class Syncer implements SyncController {
       if (skip.reason !== 'folder-marker') logger.warn({ key: skip.key, reason: skip.reason, detail: skip.detail }, 'remote key skipped');
     }
     const inputs: TickInputs = { scope, final, local: localScan.entries, remote: remoteScan, baseline: this.baselineEntries };
-    if (sameAsQuiet(this.quiet, inputs)) {
+    if (this.quietTicks.repeats(inputs)) {
       logger.debug('listing, folder and baseline as the last quiet tick saw them: nothing to plan');
       this.trackFiles(localScan.entries.size, remoteScan.entries.size);
       return emptyResult();
     }
-    this.quiet = null;
     // A folder the scan could not read (or left out) hides what is under it: those paths are
     // unknown, not deleted, so they stay out of this plan and keep their baseline.
     // Likewise a file that could not be stat-ed, or whose key S3 would refuse: absent from the
@@ -503,7 +502,7 @@ export class Syncer implements SyncController {
       !planned && hashRequests.length === 0 && held.size === 0 && going.local.size === 0 && going.remote.size === 0 &&
       unknownPaths.length === 0 && total.errors.length === 0;
     // The baseline as committed: a tick that changed it has planned something.
-    if (nothing) this.quiet = { ...inputs, baseline: this.baselineEntries };
+    this.quietTicks.record({ ...inputs, baseline: this.baselineEntries }, nothing);
     // Files this tick wrote or deleted (a keep-both copy included) must not be missing from a
     // reused scan: a missed watcher event would make a new copy look deleted.
     if (total.counts.downloaded + total.counts.deletedLocal > 0 || total.fileDelta.local !== 0) this.deps.local.invalidate();
@@ -531,9 +530,11 @@ export class Syncer implements SyncController {
     // A quiet tick leaves the baseline as it was: no need to rewrite (and fsync) it. A first
     // sync is saved even when it found nothing, so the next start is three-way.
     const unchanged = this.baselineEntries !== null && !baseline.changed;
+    // An unchanged baseline stays the same object: a quiet tick is told by it (quiet-tick.ts).
+    if (unchanged) return;
     this.baselineEntries = baseline;
     // (A save that failed leaves its changes in the journal, replayed at the next start.)
-    if (!unchanged) await this.deps.baseline.save(baseline);
+    await this.deps.baseline.save(baseline);
   }
 
   /**

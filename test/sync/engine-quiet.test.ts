@@ -1,7 +1,7 @@
 /**
  * Quiet ticks (see src/sync/quiet-tick.ts): a tick that sees the listing, the folder and the
- * baseline exactly as a tick that did nothing left them plans nothing; any change on either side
- * still reaches the next tick.
+ * baseline exactly as a tick of its kind that did nothing left them plans nothing; any change on
+ * either side still reaches the next tick.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -36,6 +36,11 @@ test('quiet ticks skip planning; a remote change, a rewrite keeping size and mti
   assert.equal(skipped(), 2);
   assert.equal(await car.metric('s3sync2_tracked_files', { side: 'remote' }), 3);
   assert.equal(await car.metric('s3sync2_skipped_keys_total', { reason: 'folder-marker' }), 4, 'still counted every tick');
+  // Ticks of another kind (/sync/up, the watcher's up ticks) keep a quiet record of their own.
+  assert.deepEqual(counts(await car.tick('up')), {});
+  assert.deepEqual(counts(await car.tick()), {});
+  assert.deepEqual(counts(await car.tick('up')), {});
+  assert.equal(skipped(), 4);
 
   await s3().putText(car.bucket, car.key('a.txt'), 'ONE');
   assert.deepEqual(counts(await car.tick()), { downloaded: 1 });
