@@ -20,15 +20,22 @@ export interface TickInputs {
 
 /**
  * The last quiet tick of each kind (scope, final or not): watcher-started up ticks and timer ticks
- * in both directions take turns without forgetting each other's.
+ * in both directions take turns without forgetting each other's. A record of another kind stays
+ * valid while the snapshots never go back to an older object: the local source returns its last
+ * snapshot only, the listing memory its last listing only, and a changed baseline is a new one.
  */
 export class QuietTicks {
   readonly #last = new Map<string, TickInputs>();
 
   /** Whether a tick with `inputs` would plan nothing: the last quiet tick of its kind saw the very same. */
   repeats(inputs: TickInputs): boolean {
-    const quiet = this.#last.get(kindOf(inputs));
-    return quiet !== undefined && quiet.local === inputs.local && quiet.remote === inputs.remote && quiet.baseline === inputs.baseline;
+    const kind = kindOf(inputs);
+    const quiet = this.#last.get(kind);
+    if (quiet === undefined) return false;
+    if (quiet.local === inputs.local && quiet.remote === inputs.remote && quiet.baseline === inputs.baseline) return true;
+    // Not kept for a later tick of this kind, also when this one fails before it is recorded.
+    this.#last.delete(kind);
+    return false;
   }
 
   /** A tick did nothing at all with `inputs` (the baseline as it left it) or, `quiet` false, it planned or found something. */

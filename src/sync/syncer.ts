@@ -495,6 +495,10 @@ export class Syncer implements SyncController {
     // As the sides are after this tick: what the scans saw, plus what the tick created or deleted.
     this.trackFiles(localScan.entries.size + total.fileDelta.local, remoteScan.entries.size + total.fileDelta.remote);
 
+    // Files this tick wrote or deleted (a keep-both copy included) must not be missing from a
+    // reused scan: a missed watcher event would make a new copy look deleted. Before the save,
+    // which may fail.
+    if (total.counts.downloaded + total.counts.deletedLocal > 0 || total.fileDelta.local !== 0) this.deps.local.invalidate();
     await this.commitBaseline(kept);
     // Unknown paths are not among the inputs compared: a folder unreadable now may hold deletes
     // once readable again, under the same entries. (Remote skips are in the remote scan compared.)
@@ -503,9 +507,6 @@ export class Syncer implements SyncController {
       unknownPaths.length === 0 && total.errors.length === 0;
     // The baseline as committed: a tick that changed it has planned something.
     this.quietTicks.record({ ...inputs, baseline: this.baselineEntries }, nothing);
-    // Files this tick wrote or deleted (a keep-both copy included) must not be missing from a
-    // reused scan: a missed watcher event would make a new copy look deleted.
-    if (total.counts.downloaded + total.counts.deletedLocal > 0 || total.fileDelta.local !== 0) this.deps.local.invalidate();
     return total;
   }
 
