@@ -34,6 +34,9 @@ export function parseListPage(xml: string): ListPage {
   return pageOf(header, readListEntries(xml, header.urlEncoded));
 }
 
+/** The tags readListHeader looks for (kept with it: ListingMemory must find none among entries). */
+export const LIST_HEADER_TAGS = ['<ListBucketResult', '</ListBucketResult>', '<IsTruncated>', '<NextContinuationToken>', '<KeyCount>', '<EncodingType>'];
+
 /**
  * Reads and checks a page's elements other than its entries; `xml` may be the page without them
  * (see ListingMemory).

@@ -9,7 +9,7 @@
  * store may make different every time, KeyCount, truncation) is read and checked every time.
  */
 import { createHash } from 'node:crypto';
-import { CONTENTS_CLOSE, CONTENTS_OPEN, pageOf, parseListPage, readListEntries, readListHeader, type ListPage } from './list-xml.js';
+import { CONTENTS_CLOSE, CONTENTS_OPEN, LIST_HEADER_TAGS, pageOf, parseListPage, readListEntries, readListHeader, type ListPage } from './list-xml.js';
 import type { RemoteObject } from './types.js';
 
 /**
@@ -69,7 +69,7 @@ export class ListingMemory {
     this.#forget(pages, position);
     // The header of a reused page is read from the text outside its entries: a page with header
     // elements among its entries (no store seen does that) is read whole every time.
-    const headerAmongEntries = HEADER_ELEMENTS.some((tag) => {
+    const headerAmongEntries = LIST_HEADER_TAGS.some((tag) => {
       const at = body.indexOf(tag, start);
       return at !== -1 && at < entriesEnd;
     });
@@ -106,6 +106,3 @@ export class ListingMemory {
     pages[position] = undefined;
   }
 }
-
-/** What readListHeader reads: none may sit among a remembered page's entries. */
-const HEADER_ELEMENTS = ['<ListBucketResult', '</ListBucketResult>', '<IsTruncated>', '<NextContinuationToken>', '<KeyCount>', '<EncodingType>'];
