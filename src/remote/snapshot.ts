@@ -21,8 +21,22 @@ export interface RemoteScan {
   }[];
 }
 
-/** Maps listed objects under `prefix` to relative paths (pure). */
+/**
+ * Listings already mapped: an unchanged listing is the very same array tick after tick (see
+ * ListingMemory), and so is its remote side, which a quiet tick is told by (quiet-tick.ts).
+ */
+const mapped = new WeakMap<readonly RemoteObject[], { readonly prefix: string; readonly scan: RemoteScan }>();
+
+/** Maps listed objects under `prefix` to relative paths (pure; the same scan for the same array). */
 export function remoteSnapshot(objects: readonly RemoteObject[], prefix: string): RemoteScan {
+  const known = mapped.get(objects);
+  if (known?.prefix === prefix) return known.scan;
+  const scan = mapListing(objects, prefix);
+  mapped.set(objects, { prefix, scan });
+  return scan;
+}
+
+function mapListing(objects: readonly RemoteObject[], prefix: string): RemoteScan {
   const entries = new Map<string, RemoteEntry>();
   const skipped: RemoteScan['skipped'] = [];
   for (const object of objects) {

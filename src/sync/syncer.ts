@@ -20,8 +20,8 @@ import { pathToKey } from '../local/paths.js';
 import { maxPathBytes, withinKeyLimit } from './key-limit.js';
 import type { DistributedLock } from '../lock/types.js';
 import { KNOWN_PART_SIZES } from '../remote/bucket.js';
-import { remoteSnapshot, type RemoteScan } from '../remote/snapshot.js';
-import type { Bucket, RemoteObject } from '../remote/types.js';
+import { remoteSnapshot } from '../remote/snapshot.js';
+import type { Bucket } from '../remote/types.js';
 import { QuietTicks, type TickInputs } from './quiet-tick.js';
 import {
   DirectionDisabledError,
@@ -70,9 +70,7 @@ export class Syncer implements SyncController {
   private readonly executor: Executor;
   private readonly now: () => Date;
   private baselineEntries: Map<string, BaselineEntry> | null = null;
-  /** The remote side of the last tick, and the listing it was made from. */
-  private lastRemote: { readonly objects: readonly RemoteObject[]; readonly scan: RemoteScan } | null = null;
-  /** The inputs of the last tick if it found nothing to do (see quiet-tick.ts). */
+  /** The inputs of the last tick of each kind that found nothing to do (see quiet-tick.ts). */
   private readonly quietTicks = new QuietTicks();
   private state: SyncState = 'starting';
   private initialSyncDone = false;
@@ -430,10 +428,7 @@ export class Syncer implements SyncController {
     });
     const localScan = withinKeyLimit(scanned, maxPathBytes(config.prefix));
     if (localScan.scanned) this.reportLocalSkips(localScan.skipped);
-    const objects = await listed;
-    // An unchanged listing is the same array (see ListingMemory): its remote side is too.
-    const remoteScan = objects === this.lastRemote?.objects ? this.lastRemote.scan : remoteSnapshot(objects, config.prefix);
-    this.lastRemote = { objects, scan: remoteScan };
+    const remoteScan = remoteSnapshot(await listed, config.prefix);
     for (const skip of remoteScan.skipped) {
       metrics.skippedKeys.inc({ reason: skip.reason });
       if (skip.reason !== 'folder-marker') logger.warn({ key: skip.key, reason: skip.reason, detail: skip.detail }, 'remote key skipped');
